@@ -1,0 +1,8 @@
+module github.com/edgenas/edgenas
+
+go 1.26.8
+
+require (
+	github.com/yalue/onnxruntime_go v1.27.0
+	golang.org/x/text v0.44.0
+)
