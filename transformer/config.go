@@ -1,0 +1,296 @@
+package transformer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+)
+
+// Activation names accepted in config.json's hidden_act.
+const (
+	ActGELU     = "gelu"     // exact GELU, 0.5·x·(1+erf(x/√2))
+	ActGELUNew  = "gelu_new" // tanh approximation (GPT-2, Google BERT)
+	ActGELUTanh = "gelu_pytorch_tanh"
+	ActReLU     = "relu"
+)
+
+// ConfigVersion is the version of the edgenas section this package writes.
+const ConfigVersion = 1
+
+// Config is a Hugging Face BertConfig (config.json) plus the optional edgenas
+// section that carries per-layer shapes of compressed students. Fields absent
+// from a file take the BertConfig defaults (see DefaultConfig).
+type Config struct {
+	ModelType             string            `json:"model_type,omitempty"`
+	Architectures         []string          `json:"architectures,omitempty"`
+	VocabSize             int               `json:"vocab_size"`
+	HiddenSize            int               `json:"hidden_size"`
+	NumHiddenLayers       int               `json:"num_hidden_layers"`
+	NumAttentionHeads     int               `json:"num_attention_heads"`
+	IntermediateSize      int               `json:"intermediate_size"`
+	HiddenAct             string            `json:"hidden_act"`
+	MaxPositionEmbeddings int               `json:"max_position_embeddings"`
+	TypeVocabSize         int               `json:"type_vocab_size"`
+	LayerNormEps          float64           `json:"layer_norm_eps"`
+	PadTokenID            int               `json:"pad_token_id"`
+	PositionEmbeddingType string            `json:"position_embedding_type,omitempty"`
+	NumLabels             int               `json:"num_labels,omitempty"`
+	ID2Label              map[string]string `json:"id2label,omitempty"`
+	Label2ID              map[string]int    `json:"label2id,omitempty"`
+	// Edgenas holds per-layer shapes; nil for a plain (uniform) HF model.
+	Edgenas *EdgenasConfig `json:"edgenas,omitempty"`
+}
+
+// EdgenasConfig is the edgenas section of config.json. Plain Hugging Face
+// configs lack it; students whose layers differ in shape carry it.
+type EdgenasConfig struct {
+	Version int `json:"version"`
+	// AttentionHeadSize is the width of one head (hidden_size/num_attention_heads
+	// of the teacher); pruning heads keeps it and lowers the head count.
+	AttentionHeadSize int `json:"attention_head_size"`
+	// Layers has one entry per encoder layer, len == num_hidden_layers.
+	Layers []LayerConfig `json:"layers"`
+	// Provenance says where the weights come from, e.g. "random initialization"
+	// or "trained from scratch by edgenas".
+	Provenance string `json:"provenance,omitempty"`
+}
+
+// LayerConfig is the shape of one encoder layer.
+type LayerConfig struct {
+	NumAttentionHeads int `json:"num_attention_heads"`
+	IntermediateSize  int `json:"intermediate_size"`
+}
+
+// DefaultConfig returns the BertConfig defaults of Hugging Face transformers
+// (bert-base-uncased's shape); they fill the fields a config.json omits.
+func DefaultConfig() Config {
+	return Config{
+		ModelType:             "bert",
+		VocabSize:             30522,
+		HiddenSize:            768,
+		NumHiddenLayers:       12,
+		NumAttentionHeads:     12,
+		IntermediateSize:      3072,
+		HiddenAct:             ActGELU,
+		MaxPositionEmbeddings: 512,
+		TypeVocabSize:         2,
+		LayerNormEps:          1e-12,
+	}
+}
+
+// FieldError is one validation problem of a config: the JSON field and what
+// was expected of it.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// ParseConfig decodes config.json bytes over DefaultConfig and validates the
+// result, returning every problem at once.
+func ParseConfig(data []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, fmt.Errorf("decode: %w", err)
+	}
+	if c.NumLabels == 0 {
+		c.NumLabels = len(c.ID2Label)
+	}
+	if c.NumLabels == 0 {
+		c.NumLabels = 2 // the BertConfig default
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// LoadConfig reads and validates a config.json; errors name the file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Clone returns a deep copy of c: the edgenas section and label maps are
+// not shared with c.
+func (c Config) Clone() Config {
+	c.Architectures = slices.Clone(c.Architectures)
+	c.ID2Label = maps.Clone(c.ID2Label)
+	c.Label2ID = maps.Clone(c.Label2ID)
+	if c.Edgenas != nil {
+		e := *c.Edgenas
+		e.Layers = slices.Clone(e.Layers)
+		c.Edgenas = &e
+	}
+	return c
+}
+
+// Layer returns the shape of encoder layer i: from the edgenas section when
+// present, else the uniform top-level fields.
+func (c *Config) Layer(i int) LayerConfig {
+	if c.Edgenas != nil && i < len(c.Edgenas.Layers) {
+		return c.Edgenas.Layers[i]
+	}
+	return LayerConfig{NumAttentionHeads: c.NumAttentionHeads, IntermediateSize: c.IntermediateSize}
+}
+
+// HeadSize is the width of one attention head.
+func (c *Config) HeadSize() int {
+	if c.Edgenas != nil && c.Edgenas.AttentionHeadSize > 0 {
+		return c.Edgenas.AttentionHeadSize
+	}
+	if c.NumAttentionHeads <= 0 {
+		return 0
+	}
+	return c.HiddenSize / c.NumAttentionHeads
+}
+
+// Uniform reports whether every layer has the top-level shape, so the config
+// is a plain Hugging Face BertConfig.
+func (c *Config) Uniform() bool {
+	if c.HeadSize()*c.NumAttentionHeads != c.HiddenSize {
+		return false
+	}
+	for i := 0; i < c.NumHiddenLayers; i++ {
+		l := c.Layer(i)
+		if l.NumAttentionHeads != c.NumAttentionHeads || l.IntermediateSize != c.IntermediateSize {
+			return false
+		}
+	}
+	return true
+}
+
+// Labels returns the class names in id order, "LABEL_i" where id2label lacks one.
+func (c *Config) Labels() []string {
+	out := make([]string, c.NumLabels)
+	for i := range out {
+		if s, ok := c.ID2Label[strconv.Itoa(i)]; ok {
+			out[i] = s
+		} else {
+			out[i] = "LABEL_" + strconv.Itoa(i)
+		}
+	}
+	return out
+}
+
+// maxDim bounds every size in a config so that products of two of them
+// cannot overflow and a hostile file cannot ask for absurd allocations.
+const maxDim = 1 << 24
+
+// Validate checks every field and returns all problems joined, each a
+// *FieldError.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
+	positive := func(field string, v int) {
+		if v <= 0 || v > maxDim {
+			bad(field, "want an integer in [1, %d], got %d", maxDim, v)
+		}
+	}
+	if c.ModelType != "" && c.ModelType != "bert" {
+		bad("model_type", "want \"bert\", got %q", c.ModelType)
+	}
+	positive("vocab_size", c.VocabSize)
+	positive("hidden_size", c.HiddenSize)
+	if c.NumHiddenLayers < 0 || c.NumHiddenLayers > 1024 {
+		bad("num_hidden_layers", "want an integer in [0, 1024], got %d", c.NumHiddenLayers)
+	}
+	positive("num_attention_heads", c.NumAttentionHeads)
+	positive("intermediate_size", c.IntermediateSize)
+	positive("max_position_embeddings", c.MaxPositionEmbeddings)
+	positive("type_vocab_size", c.TypeVocabSize)
+	positive("num_labels", c.NumLabels)
+	switch c.HiddenAct {
+	case ActGELU, ActGELUNew, ActGELUTanh, ActReLU:
+	default:
+		bad("hidden_act", "want one of gelu, gelu_new, gelu_pytorch_tanh, relu; got %q", c.HiddenAct)
+	}
+	if !(c.LayerNormEps > 0 && c.LayerNormEps < 1) {
+		bad("layer_norm_eps", "want a number in (0, 1), got %v", c.LayerNormEps)
+	}
+	if c.PositionEmbeddingType != "" && c.PositionEmbeddingType != "absolute" {
+		bad("position_embedding_type", "only \"absolute\" is supported, got %q", c.PositionEmbeddingType)
+	}
+	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize && c.VocabSize > 0 {
+		bad("pad_token_id", "want an id in [0, vocab_size), got %d", c.PadTokenID)
+	}
+	for k := range c.ID2Label {
+		if i, err := strconv.Atoi(k); err != nil || i < 0 || i >= c.NumLabels {
+			bad("id2label", "key %q is not a label id in [0, %d)", k, c.NumLabels)
+		}
+	}
+	if e := c.Edgenas; e != nil {
+		if e.Version != ConfigVersion {
+			bad("edgenas.version", "want %d, got %d", ConfigVersion, e.Version)
+		}
+		positive("edgenas.attention_head_size", e.AttentionHeadSize)
+		if len(e.Layers) != c.NumHiddenLayers {
+			bad("edgenas.layers", "want one entry per layer (%d), got %d", c.NumHiddenLayers, len(e.Layers))
+		}
+		for i, l := range e.Layers {
+			positive(fmt.Sprintf("edgenas.layers[%d].num_attention_heads", i), l.NumAttentionHeads)
+			positive(fmt.Sprintf("edgenas.layers[%d].intermediate_size", i), l.IntermediateSize)
+			if l.NumAttentionHeads > 0 && e.AttentionHeadSize > 0 && l.NumAttentionHeads*e.AttentionHeadSize > maxDim {
+				bad(fmt.Sprintf("edgenas.layers[%d].num_attention_heads", i), "heads × attention_head_size exceeds %d", maxDim)
+			}
+		}
+	} else if c.NumAttentionHeads > 0 && c.HiddenSize%c.NumAttentionHeads != 0 {
+		bad("num_attention_heads", "hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
+	}
+	return errors.Join(errs...)
+}
+
+// Marshal encodes the config as indented JSON. A uniform model is written
+// without the edgenas section unless it carries provenance, so plain HF tools
+// read it unchanged.
+func (c *Config) Marshal() ([]byte, error) {
+	out := *c
+	if out.ID2Label == nil {
+		labels := c.Labels()
+		out.ID2Label = make(map[string]string, len(labels))
+		out.Label2ID = make(map[string]int, len(labels))
+		for i, s := range labels {
+			out.ID2Label[strconv.Itoa(i)] = s
+			out.Label2ID[s] = i
+		}
+	}
+	return json.MarshalIndent(out, "", "  ")
+}
+
+// Shapes names the standard BERT shapes of Google's miniatures and BERT-base
+// (layers, hidden size, heads; FFN width is 4× hidden).
+var Shapes = map[string][3]int{
+	"tiny":  {2, 128, 2},
+	"mini":  {4, 256, 4},
+	"small": {4, 512, 8},
+	"base":  {12, 768, 12},
+}
+
+// ShapeConfig returns the config of a named standard shape (see Shapes) over
+// a vocabulary of vocabSize tokens.
+func ShapeConfig(name string, vocabSize int) (Config, error) {
+	s, ok := Shapes[name]
+	if !ok {
+		return Config{}, fmt.Errorf("unknown shape %q (want tiny, mini, small or base)", name)
+	}
+	c := DefaultConfig()
+	c.VocabSize = vocabSize
+	c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads = s[0], s[1], s[2]
+	c.IntermediateSize = 4 * s[1]
+	c.NumLabels = 2
+	return c, c.Validate()
+}
