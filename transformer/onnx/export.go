@@ -1,0 +1,542 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/transformer"
+)
+
+// Versions and identity written into every exported model.
+const (
+	IRVersion    = 8         // ONNX IR version of the ModelProto
+	Opset        = 17        // version of the default ("ai.onnx") operator set
+	ProducerName = "edgenas" // ModelProto.producer_name
+)
+
+// Names of the graph inputs and outputs, the ones Hugging Face's exporters
+// use.
+const (
+	InputIDs        = "input_ids"         // int64 [batch, sequence]
+	AttentionMask   = "attention_mask"    // int64 [batch, sequence], 0 for padding
+	TokenTypeIDs    = "token_type_ids"    // int64 [batch, sequence]
+	LastHiddenState = "last_hidden_state" // float [batch, sequence, hidden]
+	PoolerOutput    = "pooler_output"     // float [batch, hidden], with a pooler
+	Logits          = "logits"            // float [batch, num_labels], with a classifier
+)
+
+// Symbolic dimensions of the graph inputs and outputs.
+const (
+	DimBatch    = "batch"
+	DimSequence = "sequence"
+)
+
+// TransposedSuffix ends the initializer name of every Linear weight: such a
+// weight is stored as [in, out], the transpose of the Hugging Face tensor
+// whose name precedes the suffix, so that the graph computes
+// MatMul(x, W) + b. Every other initializer has its Hugging Face name and
+// layout.
+const TransposedSuffix = ".T"
+
+// MetadataConfig is the metadata_props key whose value is the model's
+// config.json (Config.Marshal).
+const MetadataConfig = "edgenas.config"
+
+// maskBias is added to the attention scores of padded keys. exp of it
+// underflows to 0 in float32, so those keys get probability 0.
+const maskBias = -1e9
+
+// ErrInvalidModel is returned, wrapped with the problem, when a model's
+// tensors disagree with its shapes or its config is invalid.
+var ErrInvalidModel = errors.New("invalid model")
+
+// ErrTooLarge is returned when the encoded model would exceed the 2 GiB
+// limit of a protocol buffer message.
+var ErrTooLarge = errors.New("model exceeds the 2 GiB protobuf limit")
+
+// maxProtoSize is the largest message protobuf parsers accept.
+const maxProtoSize = math.MaxInt32
+
+// Export writes m to w as an ONNX model (see the package documentation for
+// the graph). m is only read; it is checked before anything is written.
+func Export(m *transformer.Model, w io.Writer) error {
+	msg, err := encode(m)
+	if err != nil {
+		return err
+	}
+	return msg.writeTo(w)
+}
+
+// ExportFile writes m to path as an ONNX model, atomically: a reader never
+// sees a partial file, and on error path is left as it was.
+func ExportFile(m *transformer.Model, path string) error {
+	msg, err := encode(m)
+	if err == nil {
+		err = atomicfile.Write(path, msg.writeTo)
+	}
+	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	return nil
+}
+
+// encode checks m and builds its ModelProto.
+func encode(m *transformer.Model) (*message, error) {
+	if err := check(m); err != nil {
+		return nil, err
+	}
+	g := buildGraph(m)
+	cfg, err := m.Config.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	model := &message{}
+	model.int64(1, IRVersion)
+	model.string(2, ProducerName)
+	model.embed(7, g)
+	opset := &message{}
+	opset.string(1, "")
+	opset.int64(2, Opset)
+	model.embed(8, opset)
+	meta := &message{}
+	meta.string(1, MetadataConfig)
+	meta.bytes(2, cfg)
+	model.embed(14, meta)
+	if model.size > maxProtoSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, model.size)
+	}
+	return model, nil
+}
+
+// check returns every inconsistency of m that would make the graph wrong,
+// each wrapping ErrInvalidModel.
+func check(m *transformer.Model) error {
+	if m == nil {
+		return fmt.Errorf("%w: nil model", ErrInvalidModel)
+	}
+	if err := m.Config.Validate(); err != nil {
+		return fmt.Errorf("%w: config: %w", ErrInvalidModel, err)
+	}
+	var errs []error
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidModel, fmt.Sprintf(format, a...)))
+	}
+	c := &m.Config
+	H := c.HiddenSize
+	if len(m.Layers) != c.NumHiddenLayers {
+		bad("%d layers, config says num_hidden_layers %d", len(m.Layers), c.NumHiddenLayers)
+	}
+	m.Params(func(name string, shape []int, p []float32, _ transformer.ParamKind) {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		if len(p) != n {
+			bad("tensor %q: shape %v holds %d values, has %d", name, shape, n, len(p))
+		}
+	})
+	linear := func(name string, l *transformer.Linear, in, out int) {
+		if l.In != in || l.Out != out {
+			bad("%s: shape %d→%d, want %d→%d", name, l.In, l.Out, in, out)
+		}
+	}
+	norm := func(name string, n *transformer.LayerNorm) {
+		if len(n.Gamma) != H || len(n.Beta) != H {
+			bad("%s: %d gains and %d shifts, want %d", name, len(n.Gamma), len(n.Beta), H)
+		}
+	}
+	norm("embeddings LayerNorm", &m.Embeddings.Norm)
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		p := fmt.Sprintf("layer %d: ", i)
+		if l.Heads <= 0 || l.HeadSize <= 0 || l.FFN <= 0 {
+			bad("%sheads %d, head size %d, FFN %d: want all positive", p, l.Heads, l.HeadSize, l.FFN)
+			continue
+		}
+		// The config travels in the metadata and must describe the weights.
+		if lc := c.Layer(i); l.Heads != lc.NumAttentionHeads || l.FFN != lc.IntermediateSize || l.HeadSize != c.HeadSize() {
+			bad("%sheads %d of size %d, FFN %d; config says heads %d of size %d, FFN %d",
+				p, l.Heads, l.HeadSize, l.FFN, lc.NumAttentionHeads, c.HeadSize(), lc.IntermediateSize)
+		}
+		inner := l.Heads * l.HeadSize
+		linear(p+"query", &l.Query, H, inner)
+		linear(p+"key", &l.Key, H, inner)
+		linear(p+"value", &l.Value, H, inner)
+		linear(p+"attention output", &l.AttnOut, inner, H)
+		norm(p+"attention LayerNorm", &l.AttnNorm)
+		linear(p+"intermediate", &l.Inter, H, l.FFN)
+		linear(p+"output", &l.Out, l.FFN, H)
+		norm(p+"output LayerNorm", &l.OutNorm)
+	}
+	if m.Pooler != nil {
+		linear("pooler", m.Pooler, H, H)
+		if m.Classifier != nil {
+			if m.Classifier.Out != c.NumLabels {
+				bad("classifier: %d labels, config says num_labels %d", m.Classifier.Out, c.NumLabels)
+			}
+			linear("classifier", m.Classifier, H, m.Classifier.Out)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ONNX TensorProto.DataType values.
+const (
+	typeFloat = 1
+	typeInt64 = 7
+	typeBool  = 9
+)
+
+// ONNX AttributeProto.AttributeType values.
+const (
+	attrFloat  = 1
+	attrInt    = 2
+	attrTensor = 4
+	attrInts   = 7
+)
+
+// attribute is one node attribute of the types the graph uses.
+type attribute struct {
+	name string
+	typ  int
+	f    float32
+	i    int64
+	ints []int64
+	t    *message
+}
+
+func intAttr(name string, v int64) attribute     { return attribute{name: name, typ: attrInt, i: v} }
+func floatAttr(name string, v float32) attribute { return attribute{name: name, typ: attrFloat, f: v} }
+func intsAttr(name string, v ...int64) attribute {
+	return attribute{name: name, typ: attrInts, ints: v}
+}
+
+func (a *attribute) encode() *message {
+	m := &message{}
+	m.string(1, a.name)
+	switch a.typ {
+	case attrFloat:
+		m.float32(2, a.f)
+	case attrInt:
+		m.int64(3, a.i)
+	case attrTensor:
+		m.embed(5, a.t)
+	case attrInts:
+		for _, v := range a.ints {
+			m.int64(8, v)
+		}
+	}
+	m.int64(20, int64(a.typ))
+	return m
+}
+
+// builder accumulates the nodes and initializers of a graph in topological
+// order.
+type builder struct {
+	nodes     []*message
+	inits     []*message
+	nodeNames map[string]bool
+	values    map[string]bool   // every value defined so far
+	consts    map[string]string // constant key → value name
+}
+
+// node appends a node and returns the name of its single output: out, or
+// the node's name followed by "_output_0" when out is empty. Node names are
+// made unique with a numeric suffix.
+func (b *builder) node(op, name string, inputs []string, out string, attrs ...attribute) string {
+	if b.nodeNames[name] {
+		for i := 1; ; i++ {
+			if n := name + "_" + strconv.Itoa(i); !b.nodeNames[n] {
+				name = n
+				break
+			}
+		}
+	}
+	b.nodeNames[name] = true
+	if out == "" {
+		out = name + "_output_0"
+	}
+	n := &message{}
+	for _, in := range inputs {
+		if !b.values[in] {
+			panic("onnx: node " + name + " reads undefined value " + in)
+		}
+		n.string(1, in)
+	}
+	if b.values[out] {
+		panic("onnx: value " + out + " defined twice")
+	}
+	b.values[out] = true
+	n.string(2, out)
+	n.string(3, name)
+	n.string(4, op)
+	for i := range attrs {
+		n.embed(5, attrs[i].encode())
+	}
+	b.nodes = append(b.nodes, n)
+	return out
+}
+
+// tensor encodes a TensorProto whose raw data is given either as bytes or as
+// float32 values (transposed when rows > 0).
+func tensor(name string, dtype int, dims []int64, raw []byte, f []float32, rows, cols int) *message {
+	t := &message{}
+	t.packedInt64(1, dims)
+	t.int64(2, int64(dtype))
+	if name != "" {
+		t.string(8, name)
+	}
+	if f != nil {
+		t.float32s(9, f, rows, cols)
+	} else {
+		t.bytes(9, raw)
+	}
+	return t
+}
+
+// weight adds a float initializer and returns its name. When rows > 0, data
+// is a rows×cols matrix and its transpose is stored.
+func (b *builder) weight(name string, dims []int64, data []float32, rows, cols int) string {
+	if b.values[name] {
+		panic("onnx: initializer " + name + " defined twice")
+	}
+	b.values[name] = true
+	b.inits = append(b.inits, tensor(name, typeFloat, dims, nil, data, rows, cols))
+	return name
+}
+
+// constant returns the output of a Constant node holding the given int64
+// (ints) or float32 (floats) values, a scalar when dims is nil. Equal
+// constants share one node.
+func (b *builder) constant(dims []int64, ints []int64, floats []float32) string {
+	var key strings.Builder
+	var raw []byte
+	if floats != nil {
+		key.WriteString("const_float")
+		for _, f := range floats {
+			key.WriteString("_" + strconv.FormatFloat(float64(f), 'g', -1, 32))
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(f))
+		}
+	} else {
+		key.WriteString("const_int64")
+		for _, v := range ints {
+			key.WriteString("_" + strconv.FormatInt(v, 10))
+			raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
+		}
+	}
+	if dims == nil {
+		key.WriteString("_scalar")
+	}
+	name := key.String()
+	if v, ok := b.consts[name]; ok {
+		return v
+	}
+	dtype := typeInt64
+	if floats != nil {
+		dtype = typeFloat
+	}
+	t := tensor("", dtype, dims, raw, nil, 0, 0)
+	out := b.node("Constant", "/Constant_"+strings.TrimPrefix(name, "const_"), nil, name,
+		attribute{name: "value", typ: attrTensor, t: t})
+	b.consts[name] = out
+	return out
+}
+
+func (b *builder) scalarInt(v int64) string     { return b.constant(nil, []int64{v}, nil) }
+func (b *builder) scalarFloat(v float32) string { return b.constant(nil, nil, []float32{v}) }
+func (b *builder) ints(v ...int64) string       { return b.constant([]int64{int64(len(v))}, v, nil) }
+
+// linear adds MatMul(x, Wᵀ) + b for l, whose Hugging Face name is param.
+func (b *builder) linear(scope, param string, l *transformer.Linear, x, out string) string {
+	w := b.weight(param+".weight"+TransposedSuffix, []int64{int64(l.In), int64(l.Out)}, l.W, l.Out, l.In)
+	bias := b.weight(param+".bias", []int64{int64(l.Out)}, l.B, 0, 0)
+	y := b.node("MatMul", scope+"/MatMul", []string{x, w}, "")
+	return b.node("Add", scope+"/Add", []string{y, bias}, out)
+}
+
+// layerNorm adds LayerNormalization over the last axis.
+func (b *builder) layerNorm(scope, param string, n *transformer.LayerNorm, x, out string) string {
+	g := b.weight(param+".weight", []int64{int64(len(n.Gamma))}, n.Gamma, 0, 0)
+	beta := b.weight(param+".bias", []int64{int64(len(n.Beta))}, n.Beta, 0, 0)
+	return b.node("LayerNormalization", scope+"/LayerNormalization", []string{x, g, beta}, out,
+		intAttr("axis", -1), floatAttr("epsilon", n.Eps))
+}
+
+// activation adds the element-wise function named by hidden_act.
+func (b *builder) activation(scope, act, x string) string {
+	switch act {
+	case transformer.ActReLU:
+		return b.node("Relu", scope+"/Relu", []string{x}, "")
+	case transformer.ActGELUNew, transformer.ActGELUTanh:
+		// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+		x2 := b.node("Mul", scope+"/Mul", []string{x, x}, "")
+		x3 := b.node("Mul", scope+"/Mul", []string{x2, x}, "")
+		c := b.node("Mul", scope+"/Mul", []string{x3, b.scalarFloat(0.044715)}, "")
+		s := b.node("Add", scope+"/Add", []string{x, c}, "")
+		s = b.node("Mul", scope+"/Mul", []string{s, b.scalarFloat(float32(math.Sqrt(2 / math.Pi)))}, "")
+		t := b.node("Tanh", scope+"/Tanh", []string{s}, "")
+		t = b.node("Add", scope+"/Add", []string{t, b.scalarFloat(1)}, "")
+		y := b.node("Mul", scope+"/Mul", []string{x, t}, "")
+		return b.node("Mul", scope+"/Mul", []string{y, b.scalarFloat(0.5)}, "")
+	default:
+		// 0.5·x·(1 + erf(x/√2))
+		d := b.node("Div", scope+"/Div", []string{x, b.scalarFloat(math.Sqrt2)}, "")
+		e := b.node("Erf", scope+"/Erf", []string{d}, "")
+		e = b.node("Add", scope+"/Add", []string{e, b.scalarFloat(1)}, "")
+		y := b.node("Mul", scope+"/Mul", []string{x, e}, "")
+		return b.node("Mul", scope+"/Mul", []string{y, b.scalarFloat(0.5)}, "")
+	}
+}
+
+// dim is one dimension of a graph input or output: symbolic when param is
+// set.
+type dim struct {
+	param string
+	value int64
+}
+
+// valueInfo encodes a ValueInfoProto of a tensor.
+func valueInfo(name string, elem int, dims ...dim) *message {
+	shape := &message{}
+	for _, d := range dims {
+		dm := &message{}
+		if d.param != "" {
+			dm.string(2, d.param)
+		} else {
+			dm.int64(1, d.value)
+		}
+		shape.embed(1, dm)
+	}
+	tt := &message{}
+	tt.int64(1, int64(elem))
+	tt.embed(2, shape)
+	typ := &message{}
+	typ.embed(1, tt)
+	v := &message{}
+	v.string(1, name)
+	v.embed(2, typ)
+	return v
+}
+
+// buildGraph returns the GraphProto of a checked model.
+func buildGraph(m *transformer.Model) *message {
+	b := &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}}
+	c := &m.Config
+	H := int64(c.HiddenSize)
+	batch, seq := dim{param: DimBatch}, dim{param: DimSequence}
+	inputs := []*message{
+		valueInfo(InputIDs, typeInt64, batch, seq),
+		valueInfo(AttentionMask, typeInt64, batch, seq),
+		valueInfo(TokenTypeIDs, typeInt64, batch, seq),
+	}
+	for _, n := range []string{InputIDs, AttentionMask, TokenTypeIDs} {
+		b.values[n] = true
+	}
+	outputs := []*message{valueInfo(LastHiddenState, typeFloat, batch, seq, dim{value: H})}
+
+	// Embeddings: LayerNorm(word[ids] + position[0..T) + type[types]).
+	e := &m.Embeddings
+	const es = "/bert/embeddings"
+	word := b.weight("bert.embeddings.word_embeddings.weight", []int64{int64(c.VocabSize), H}, e.Word, 0, 0)
+	pos := b.weight("bert.embeddings.position_embeddings.weight", []int64{int64(c.MaxPositionEmbeddings), H}, e.Position, 0, 0)
+	typ := b.weight("bert.embeddings.token_type_embeddings.weight", []int64{int64(c.TypeVocabSize), H}, e.TokenType, 0, 0)
+	x := b.node("Gather", es+"/word_embeddings/Gather", []string{word, InputIDs}, "")
+	shape := b.node("Shape", es+"/Shape", []string{InputIDs}, "")
+	seqLen := b.node("Gather", es+"/Gather", []string{shape, b.scalarInt(1)}, "", intAttr("axis", 0))
+	posIDs := b.node("Range", es+"/Range", []string{b.scalarInt(0), seqLen, b.scalarInt(1)}, "")
+	p := b.node("Gather", es+"/position_embeddings/Gather", []string{pos, posIDs}, "")
+	x = b.node("Add", es+"/Add", []string{x, p}, "")
+	t := b.node("Gather", es+"/token_type_embeddings/Gather", []string{typ, TokenTypeIDs}, "")
+	x = b.node("Add", es+"/Add", []string{x, t}, "")
+	out := ""
+	if len(m.Layers) == 0 {
+		out = LastHiddenState
+	}
+	x = b.layerNorm(es+"/LayerNorm", "bert.embeddings.LayerNorm", &e.Norm, x, out)
+
+	// Additive attention mask, [batch, 1, 1, sequence]: 0 where the mask is
+	// non-zero, maskBias where it is 0.
+	var mask string
+	if len(m.Layers) > 0 {
+		const ms = "/bert/extended_attention_mask"
+		mb := b.node("Cast", ms+"/Cast", []string{AttentionMask}, "", intAttr("to", typeBool))
+		mf := b.node("Cast", ms+"/Cast", []string{mb}, "", intAttr("to", typeFloat))
+		inv := b.node("Sub", ms+"/Sub", []string{b.scalarFloat(1), mf}, "")
+		bias := b.node("Mul", ms+"/Mul", []string{inv, b.scalarFloat(maskBias)}, "")
+		mask = b.node("Unsqueeze", ms+"/Unsqueeze", []string{bias, b.ints(1, 2)}, "")
+	}
+
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		s := fmt.Sprintf("/bert/encoder/layer.%d", i)
+		p := fmt.Sprintf("bert.encoder.layer.%d.", i)
+		heads, hs := int64(l.Heads), int64(l.HeadSize)
+		split := b.ints(0, 0, heads, hs)
+		q := b.linear(s+"/attention/self/query", p+"attention.self.query", &l.Query, x, "")
+		k := b.linear(s+"/attention/self/key", p+"attention.self.key", &l.Key, x, "")
+		v := b.linear(s+"/attention/self/value", p+"attention.self.value", &l.Value, x, "")
+		as := s + "/attention/self"
+		// [batch, seq, heads·hs] → [batch, heads, seq, hs] (keys: [batch, heads, hs, seq]).
+		q = b.node("Reshape", as+"/Reshape", []string{q, split}, "")
+		q = b.node("Transpose", as+"/Transpose", []string{q}, "", intsAttr("perm", 0, 2, 1, 3))
+		k = b.node("Reshape", as+"/Reshape", []string{k, split}, "")
+		k = b.node("Transpose", as+"/Transpose", []string{k}, "", intsAttr("perm", 0, 2, 3, 1))
+		v = b.node("Reshape", as+"/Reshape", []string{v, split}, "")
+		v = b.node("Transpose", as+"/Transpose", []string{v}, "", intsAttr("perm", 0, 2, 1, 3))
+		scores := b.node("MatMul", as+"/MatMul", []string{q, k}, "")
+		scale := float32(1 / math.Sqrt(float64(l.HeadSize))) // as the engine computes it
+		scores = b.node("Mul", as+"/Mul", []string{scores, b.scalarFloat(scale)}, "")
+		scores = b.node("Add", as+"/Add", []string{scores, mask}, "")
+		probs := b.node("Softmax", as+"/Softmax", []string{scores}, "", intAttr("axis", -1))
+		ctx := b.node("MatMul", as+"/MatMul", []string{probs, v}, "")
+		ctx = b.node("Transpose", as+"/Transpose", []string{ctx}, "", intsAttr("perm", 0, 2, 1, 3))
+		ctx = b.node("Reshape", as+"/Reshape", []string{ctx, b.ints(0, 0, heads*hs)}, "")
+
+		a := b.linear(s+"/attention/output/dense", p+"attention.output.dense", &l.AttnOut, ctx, "")
+		a = b.node("Add", s+"/attention/output/Add", []string{x, a}, "")
+		x = b.layerNorm(s+"/attention/output/LayerNorm", p+"attention.output.LayerNorm", &l.AttnNorm, a, "")
+
+		f := b.linear(s+"/intermediate/dense", p+"intermediate.dense", &l.Inter, x, "")
+		f = b.activation(s+"/intermediate/intermediate_act_fn", c.HiddenAct, f)
+		o := b.linear(s+"/output/dense", p+"output.dense", &l.Out, f, "")
+		o = b.node("Add", s+"/output/Add", []string{x, o}, "")
+		out := ""
+		if i == len(m.Layers)-1 {
+			out = LastHiddenState
+		}
+		x = b.layerNorm(s+"/output/LayerNorm", p+"output.LayerNorm", &l.OutNorm, o, out)
+	}
+
+	if m.Pooler != nil {
+		cls := b.node("Gather", "/bert/pooler/Gather", []string{x, b.scalarInt(0)}, "", intAttr("axis", 1))
+		pooled := b.linear("/bert/pooler/dense", "bert.pooler.dense", m.Pooler, cls, "")
+		pooled = b.node("Tanh", "/bert/pooler/activation/Tanh", []string{pooled}, PoolerOutput)
+		outputs = append(outputs, valueInfo(PoolerOutput, typeFloat, batch, dim{value: H}))
+		if m.Classifier != nil {
+			b.linear("/classifier", "classifier", m.Classifier, pooled, Logits)
+			outputs = append(outputs, valueInfo(Logits, typeFloat, batch, dim{value: int64(m.Classifier.Out)}))
+		}
+	}
+
+	g := &message{}
+	for _, n := range b.nodes {
+		g.embed(1, n)
+	}
+	g.string(2, "edgenas_bert")
+	for _, t := range b.inits {
+		g.embed(5, t)
+	}
+	for _, v := range inputs {
+		g.embed(11, v)
+	}
+	for _, v := range outputs {
+		g.embed(12, v)
+	}
+	return g
+}

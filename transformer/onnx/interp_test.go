@@ -1,0 +1,443 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// This file is a small float64 interpreter for the ONNX operators the
+// exporter uses, written from the operator specifications (opset 17). Running
+// a decoded graph with it checks the graph's semantics against the engine
+// without ONNX Runtime.
+
+// value is a tensor: float64 data, or int64 data when isInt (BOOL is int 0/1).
+type value struct {
+	shape []int
+	f     []float64
+	i     []int64
+	isInt bool
+}
+
+func (v *value) size() int {
+	n := 1
+	for _, d := range v.shape {
+		n *= d
+	}
+	return n
+}
+
+func floatValue(shape []int, f []float64) *value { return &value{shape: shape, f: f} }
+func intValue(shape []int, i []int64) *value     { return &value{shape: shape, i: i, isInt: true} }
+
+func tensorValue(t *pTensor) (*value, error) {
+	shape := make([]int, len(t.Dims))
+	for i, d := range t.Dims {
+		shape[i] = int(d)
+	}
+	switch t.Type {
+	case typeFloat:
+		f32 := t.floats()
+		f := make([]float64, len(f32))
+		for i, x := range f32 {
+			f[i] = float64(x)
+		}
+		return floatValue(shape, f), nil
+	case typeInt64:
+		return intValue(shape, t.int64s()), nil
+	}
+	return nil, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
+}
+
+func strides(shape []int) []int {
+	s := make([]int, len(shape))
+	n := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = n
+		n *= shape[i]
+	}
+	return s
+}
+
+// broadcast returns the numpy broadcast shape of a and b and, for each,
+// the strides into it per output axis (0 on broadcast axes).
+func broadcast(a, b []int) (out, sa, sb []int, err error) {
+	r := max(len(a), len(b))
+	out = make([]int, r)
+	sa, sb = make([]int, r), make([]int, r)
+	stA, stB := strides(a), strides(b)
+	for i := 0; i < r; i++ {
+		da, db := 1, 1
+		ia, ib := i-(r-len(a)), i-(r-len(b))
+		if ia >= 0 {
+			da = a[ia]
+		}
+		if ib >= 0 {
+			db = b[ib]
+		}
+		switch {
+		case da == db:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		case db == 1:
+			out[i] = da
+		default:
+			return nil, nil, nil, fmt.Errorf("cannot broadcast %v and %v", a, b)
+		}
+		if ia >= 0 && da != 1 {
+			sa[i] = stA[ia]
+		}
+		if ib >= 0 && db != 1 {
+			sb[i] = stB[ib]
+		}
+	}
+	return out, sa, sb, nil
+}
+
+// elementwise applies fn element-wise with broadcasting to two float tensors.
+func elementwise(a, b *value, fn func(x, y float64) float64) (*value, error) {
+	if a.isInt || b.isInt {
+		return nil, fmt.Errorf("binary op on int tensors")
+	}
+	shape, sa, sb, err := broadcast(a.shape, b.shape)
+	if err != nil {
+		return nil, err
+	}
+	out := floatValue(shape, nil)
+	n := out.size()
+	out.f = make([]float64, n)
+	idx := make([]int, len(shape))
+	for k := 0; k < n; k++ {
+		oa, ob := 0, 0
+		for i, x := range idx {
+			oa += x * sa[i]
+			ob += x * sb[i]
+		}
+		out.f[k] = fn(a.f[oa], b.f[ob])
+		for i := len(idx) - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
+func unary(a *value, fn func(float64) float64) (*value, error) {
+	if a.isInt {
+		return nil, fmt.Errorf("unary op on an int tensor")
+	}
+	out := floatValue(slices.Clone(a.shape), make([]float64, len(a.f)))
+	for i, x := range a.f {
+		out.f[i] = fn(x)
+	}
+	return out, nil
+}
+
+func axis(ax int64, rank int) (int, error) {
+	a := int(ax)
+	if a < 0 {
+		a += rank
+	}
+	if a < 0 || a >= rank {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", ax, rank)
+	}
+	return a, nil
+}
+
+func gather(data, idx *value, ax int64) (*value, error) {
+	if !idx.isInt {
+		return nil, fmt.Errorf("Gather: float indices")
+	}
+	a, err := axis(ax, len(data.shape))
+	if err != nil {
+		return nil, err
+	}
+	outer := 1
+	for _, d := range data.shape[:a] {
+		outer *= d
+	}
+	inner := 1
+	for _, d := range data.shape[a+1:] {
+		inner *= d
+	}
+	n := data.shape[a]
+	shape := slices.Concat(data.shape[:a], idx.shape, data.shape[a+1:])
+	out := &value{shape: shape, isInt: data.isInt}
+	for o := 0; o < outer; o++ {
+		for _, j := range idx.i {
+			if j < 0 {
+				j += int64(n)
+			}
+			if j < 0 || j >= int64(n) {
+				return nil, fmt.Errorf("Gather: index %d out of range [0, %d)", j, n)
+			}
+			off := (o*n + int(j)) * inner
+			if data.isInt {
+				out.i = append(out.i, data.i[off:off+inner]...)
+			} else {
+				out.f = append(out.f, data.f[off:off+inner]...)
+			}
+		}
+	}
+	return out, nil
+}
+
+func transpose(x *value, perm []int64) (*value, error) {
+	r := len(x.shape)
+	if len(perm) != r {
+		return nil, fmt.Errorf("Transpose: perm %v for rank %d", perm, r)
+	}
+	shape := make([]int, r)
+	for i, p := range perm {
+		shape[i] = x.shape[p]
+	}
+	in := strides(x.shape)
+	out := &value{shape: shape, isInt: x.isInt}
+	n := x.size()
+	if x.isInt {
+		return nil, fmt.Errorf("Transpose of int tensor")
+	}
+	out.f = make([]float64, n)
+	idx := make([]int, r)
+	for k := 0; k < n; k++ {
+		off := 0
+		for i, p := range perm {
+			off += idx[i] * in[p]
+		}
+		out.f[k] = x.f[off]
+		for i := r - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
+// matmul multiplies [..., m, k] by [..., k, n], broadcasting batch axes.
+func matmul(a, b *value) (*value, error) {
+	if a.isInt || b.isInt || len(a.shape) < 2 || len(b.shape) < 2 {
+		return nil, fmt.Errorf("MatMul: shapes %v and %v", a.shape, b.shape)
+	}
+	ra, rb := len(a.shape), len(b.shape)
+	m, k, k2, n := a.shape[ra-2], a.shape[ra-1], b.shape[rb-2], b.shape[rb-1]
+	if k != k2 {
+		return nil, fmt.Errorf("MatMul: shapes %v and %v", a.shape, b.shape)
+	}
+	batch, sa, sb, err := broadcast(a.shape[:ra-2], b.shape[:rb-2])
+	if err != nil {
+		return nil, err
+	}
+	// The batch strides above count matrices; scale them to elements.
+	nb := 1
+	for _, d := range batch {
+		nb *= d
+	}
+	out := floatValue(append(slices.Clone(batch), m, n), make([]float64, nb*m*n))
+	idx := make([]int, len(batch))
+	for bi := 0; bi < nb; bi++ {
+		oa, ob := 0, 0
+		for i, x := range idx {
+			oa += x * sa[i]
+			ob += x * sb[i]
+		}
+		A, B := a.f[oa*m*k:], b.f[ob*k*n:]
+		C := out.f[bi*m*n:]
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				var s float64
+				for p := 0; p < k; p++ {
+					s += A[i*k+p] * B[p*n+j]
+				}
+				C[i*n+j] = s
+			}
+		}
+		for i := len(idx) - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < batch[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
+// lastAxisRows calls fn on every row along the last axis of a copy of x.
+func lastAxisRows(x *value, fn func(row []float64)) *value {
+	out := floatValue(slices.Clone(x.shape), slices.Clone(x.f))
+	w := x.shape[len(x.shape)-1]
+	for r := 0; r+w <= len(out.f) && w > 0; r += w {
+		fn(out.f[r : r+w])
+	}
+	return out
+}
+
+// run evaluates g on the given inputs and returns every graph output.
+func run(g *pGraph, inputs map[string]*value) (map[string]*value, error) {
+	env := map[string]*value{}
+	for k, v := range inputs {
+		env[k] = v
+	}
+	for i := range g.Inits {
+		v, err := tensorValue(&g.Inits[i])
+		if err != nil {
+			return nil, err
+		}
+		env[g.Inits[i].Name] = v
+	}
+	for _, n := range g.Nodes {
+		in := make([]*value, len(n.In))
+		for i, name := range n.In {
+			if in[i] = env[name]; in[i] == nil {
+				return nil, fmt.Errorf("node %s: input %q undefined", n.Name, name)
+			}
+		}
+		out, err := eval(&n, in)
+		if err != nil {
+			return nil, fmt.Errorf("node %s (%s): %w", n.Name, n.Op, err)
+		}
+		env[n.Out[0]] = out
+	}
+	res := map[string]*value{}
+	for _, o := range g.Outputs {
+		res[o.Name] = env[o.Name]
+	}
+	return res, nil
+}
+
+func eval(n *pNode, in []*value) (*value, error) {
+	at := n.Attrs
+	switch n.Op {
+	case "Constant":
+		return tensorValue(at["value"].T)
+	case "Shape":
+		s := make([]int64, len(in[0].shape))
+		for i, d := range in[0].shape {
+			s[i] = int64(d)
+		}
+		return intValue([]int{len(s)}, s), nil
+	case "Gather":
+		return gather(in[0], in[1], at["axis"].I)
+	case "Range":
+		start, limit, delta := in[0].i[0], in[1].i[0], in[2].i[0]
+		var r []int64
+		for v := start; v < limit; v += delta {
+			r = append(r, v)
+		}
+		return intValue([]int{len(r)}, r), nil
+	case "Add":
+		return elementwise(in[0], in[1], func(x, y float64) float64 { return x + y })
+	case "Sub":
+		return elementwise(in[0], in[1], func(x, y float64) float64 { return x - y })
+	case "Mul":
+		return elementwise(in[0], in[1], func(x, y float64) float64 { return x * y })
+	case "Div":
+		return elementwise(in[0], in[1], func(x, y float64) float64 { return x / y })
+	case "Erf":
+		return unary(in[0], math.Erf)
+	case "Tanh":
+		return unary(in[0], math.Tanh)
+	case "Relu":
+		return unary(in[0], func(x float64) float64 { return math.Max(0, x) })
+	case "Cast":
+		x := in[0]
+		switch at["to"].I {
+		case typeBool:
+			out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
+			for i := range out.i {
+				if x.isInt && x.i[i] != 0 || !x.isInt && x.f[i] != 0 {
+					out.i[i] = 1
+				}
+			}
+			return out, nil
+		case typeFloat:
+			if !x.isInt {
+				return x, nil
+			}
+			out := floatValue(slices.Clone(x.shape), make([]float64, x.size()))
+			for i, v := range x.i {
+				out.f[i] = float64(v)
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("Cast to %d", at["to"].I)
+	case "Unsqueeze":
+		shape := slices.Clone(in[0].shape)
+		axes := slices.Clone(in[1].i)
+		slices.Sort(axes)
+		for _, a := range axes {
+			shape = slices.Insert(shape, int(a), 1)
+		}
+		return &value{shape: shape, f: in[0].f, i: in[0].i, isInt: in[0].isInt}, nil
+	case "Reshape":
+		x, spec := in[0], in[1].i
+		shape := make([]int, len(spec))
+		known, infer := 1, -1
+		for i, d := range spec {
+			switch {
+			case d == 0:
+				shape[i] = x.shape[i]
+			case d == -1:
+				infer = i
+				continue
+			default:
+				shape[i] = int(d)
+			}
+			known *= shape[i]
+		}
+		if infer >= 0 {
+			shape[infer] = x.size() / known
+		}
+		out := &value{shape: shape, f: x.f, i: x.i, isInt: x.isInt}
+		if out.size() != x.size() {
+			return nil, fmt.Errorf("Reshape %v to %v", x.shape, spec)
+		}
+		return out, nil
+	case "Transpose":
+		return transpose(in[0], at["perm"].Ints)
+	case "MatMul":
+		return matmul(in[0], in[1])
+	case "Softmax":
+		if a, err := axis(at["axis"].I, len(in[0].shape)); err != nil || a != len(in[0].shape)-1 {
+			return nil, fmt.Errorf("Softmax: only the last axis is supported")
+		}
+		return lastAxisRows(in[0], func(row []float64) {
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, v)
+			}
+			var s float64
+			for i, v := range row {
+				row[i] = math.Exp(v - mx)
+				s += row[i]
+			}
+			for i := range row {
+				row[i] /= s
+			}
+		}), nil
+	case "LayerNormalization":
+		if a, err := axis(at["axis"].I, len(in[0].shape)); err != nil || a != len(in[0].shape)-1 {
+			return nil, fmt.Errorf("LayerNormalization: only the last axis is supported")
+		}
+		gamma, beta, eps := in[1].f, in[2].f, float64(at["epsilon"].F)
+		return lastAxisRows(in[0], func(row []float64) {
+			var mean, v float64
+			for _, x := range row {
+				mean += x
+			}
+			mean /= float64(len(row))
+			for _, x := range row {
+				v += (x - mean) * (x - mean)
+			}
+			v /= float64(len(row))
+			for i, x := range row {
+				row[i] = (x-mean)/math.Sqrt(v+eps)*gamma[i] + beta[i]
+			}
+		}), nil
+	}
+	return nil, fmt.Errorf("operator not supported by the test interpreter")
+}
