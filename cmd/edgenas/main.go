@@ -1,0 +1,98 @@
+// Command edgenas searches for compressed variants of a BERT-like encoder
+// that keep its accuracy at a fraction of its latency and size on an edge
+// device. See README.md for the commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Version is the engine and tool version, part of every device fingerprint.
+const Version = "0.1.0-dev"
+
+// command is one subcommand of the CLI.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "run the engine end to end on built-in defaults (random-weight model: load, run, export, time)", runDemo},
+		{"init", "write a random-weight model directory of a standard shape (for engine tests)", runInit},
+		{"encode", "tokenize text and run a model directory on it", runEncode},
+		{"export-onnx", "export a model directory to ONNX (opset 17)", runExportONNX},
+		{"bench", "measure a model's forward latency (warm-up, repeated runs, median and spread)", runBench},
+		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
+			fmt.Fprintln(stdout, "edgenas", Version)
+			return nil
+		}},
+	}
+}
+
+// errUsage marks a command-line mistake (exit code 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout, stderr)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
+				return 2
+			default:
+				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
+				return 1
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "edgenas: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: edgenas <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'edgenas <command> -h' for a command's flags.")
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("edgenas "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, mapping flag errors to errUsage.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

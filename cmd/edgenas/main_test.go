@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, "demo", "-out", dir, "-vocab", "", "-seq", "16", "-runs", "7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"RANDOM weights", "bit-identical = true", "exported", "median"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"model/config.json", "model/model.safetensors", "model/vocab.txt", "model.onnx"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestInitEncodeExportBench(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	if code, _, stderr := runCLI(t, "init", "-shape", "tiny", "-out", dir); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "encode", "-model", dir, "the film is bad")
+	if code != 0 || !strings.Contains(out, "ids: [2 ") || !strings.Contains(out, "p=") {
+		t.Fatalf("encode: exit %d: %s %s", code, out, stderr)
+	}
+	onnxPath := filepath.Join(dir, "x.onnx")
+	if code, _, stderr := runCLI(t, "export-onnx", "-model", dir, "-out", onnxPath); code != 0 {
+		t.Fatalf("export-onnx: exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Stat(onnxPath); err != nil || fi.Size() < 1000 {
+		t.Fatalf("onnx file: %v", err)
+	}
+	code, out, stderr = runCLI(t, "bench", "-model", dir, "-seq", "8", "-runs", "7")
+	if code != 0 || !strings.Contains(out, "median") {
+		t.Fatalf("bench: exit %d: %s %s", code, out, stderr)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "usage"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad flag", []string{"demo", "-bogus"}, 2, "bogus"},
+		{"too few runs", []string{"bench", "-runs", "3"}, 2, "-runs"},
+		{"bad shape", []string{"init", "-shape", "huge", "-out", missing}, 2, "unknown shape"},
+		{"missing model", []string{"encode", "-model", missing, "text"}, 1, missing},
+		{"encode without text", []string{"encode", "-model", missing}, 2, "usage"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d (want %d), stderr %q lacks %q", code, tc.code, stderr, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/onnx"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// vocabFile is the WordPiece vocabulary stored beside a model.
+const vocabFile = "vocab.txt"
+
+// saveVocab writes tok's vocabulary as vocab.txt in dir.
+func saveVocab(tok *tokenizer.Tokenizer, dir string) error {
+	return atomicfile.WriteBytes(filepath.Join(dir, vocabFile), []byte(strings.Join(tok.Vocab(), "\n")+"\n"))
+}
+
+func runInit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init", stderr)
+	shape := fs.String("shape", "tiny", "model shape: tiny, mini, small or base")
+	out := fs.String("out", "", "output directory (required)")
+	vocab := fs.String("vocab", "", "vocab.txt or tokenizer.json to store with the model (default: a vocabulary built from the demo sentences)")
+	seed := fs.Uint64("seed", 1, "random seed of the weights")
+	std := fs.Float64("std", 0.02, "standard deviation of the random weights (BERT's initializer range)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: -out is required", errUsage)
+	}
+	tok, _, err := loadTokenizer(*vocab)
+	if err != nil {
+		return err
+	}
+	m, err := randomModel(*shape, tok.VocabSize(), *seed, *std)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	if err := saveVocab(tok, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s-shaped model with RANDOM weights (seed %d; for engine tests, not a trained model), %d parameters\n",
+		*out, *shape, *seed, m.NumParams())
+	return nil
+}
+
+// randomModel builds a random-weight model of a standard shape.
+func randomModel(shape string, vocabSize int, seed uint64, std float64) (*transformer.Model, error) {
+	cfg, err := transformer.ShapeConfig(shape, vocabSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -shape: %v", errUsage, err)
+	}
+	return transformer.NewRandom(cfg, rand.New(rand.NewPCG(seed, 0x5eed)), std)
+}
+
+// loadTokenizer loads vocab.txt / tokenizer.json / a directory; "" means the
+// built-in demo vocabulary. The second result describes the source.
+func loadTokenizer(path string) (*tokenizer.Tokenizer, string, error) {
+	if path == "" {
+		tok, err := tokenizer.New(demoVocab(), tokenizer.DefaultOptions())
+		return tok, "built-in demo vocabulary", err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, "", err
+	}
+	var tok *tokenizer.Tokenizer
+	switch {
+	case fi.IsDir():
+		tok, err = tokenizer.Load(path)
+	case strings.HasSuffix(path, ".json"):
+		tok, err = tokenizer.LoadTokenizerJSON(path)
+	default:
+		tok, err = tokenizer.LoadVocab(path, tokenizer.DefaultOptions())
+	}
+	return tok, path, err
+}
+
+func runEncode(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("encode", stderr)
+	dir := fs.String("model", "", "model directory: config.json, model.safetensors and vocab.txt or tokenizer.json (required)")
+	pair := fs.String("pair", "", "optional second sentence")
+	maxLen := fs.Int("max-len", 128, "truncate to this many tokens")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || fs.NArg() == 0 {
+		return fmt.Errorf("%w: edgenas encode -model DIR [-pair TEXT] TEXT...", errUsage)
+	}
+	m, err := transformer.Load(*dir)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(*dir)
+	if err != nil {
+		return err
+	}
+	texts := fs.Args()
+	var pairs []string
+	if *pair != "" {
+		pairs = make([]string, len(texts))
+		for i := range pairs {
+			pairs[i] = *pair
+		}
+	}
+	b := tok.EncodeBatch(texts, pairs, *maxLen)
+	out, err := m.Forward(&b)
+	if err != nil {
+		return err
+	}
+	if p := provenance(m); p != "" {
+		fmt.Fprintf(stdout, "model: %s (%s)\n", *dir, p)
+	}
+	labels := m.Config.Labels()
+	for i, text := range texts {
+		fmt.Fprintf(stdout, "%q\n  ids: %v\n", text, b.IDs[i*b.SeqLen:i*b.SeqLen+b.Lengths[i]])
+		cls := out.LastHidden[i*b.SeqLen*out.Hidden : (i*b.SeqLen+1)*out.Hidden]
+		fmt.Fprintf(stdout, "  [CLS] hidden norm: %.4f\n", norm(cls))
+		if out.Logits != nil {
+			probs := softmax(out.Logits[i*out.Labels : (i+1)*out.Labels])
+			for j, p := range probs {
+				fmt.Fprintf(stdout, "  %-12s p=%.4f\n", labels[j], p)
+			}
+		}
+	}
+	return nil
+}
+
+func provenance(m *transformer.Model) string {
+	if e := m.Config.Edgenas; e != nil {
+		return e.Provenance
+	}
+	return ""
+}
+
+func norm(v []float32) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+func softmax(logits []float32) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	out := make([]float64, len(logits))
+	sum := 0.0
+	for i, v := range logits {
+		out[i] = math.Exp(float64(v) - mx)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+func runExportONNX(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export-onnx", stderr)
+	dir := fs.String("model", "", "model directory (required)")
+	out := fs.String("out", "", "output .onnx file (default: DIR/model.onnx)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("%w: -model is required", errUsage)
+	}
+	if *out == "" {
+		*out = filepath.Join(*dir, "model.onnx")
+	}
+	m, err := transformer.Load(*dir)
+	if err != nil {
+		return err
+	}
+	if err := onnx.ExportFile(m, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (opset 17)\n", *out)
+	return nil
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	dir := fs.String("model", "", "model directory (default: a random-weight model of -shape)")
+	shape := fs.String("shape", "mini", "shape of the random-weight model when -model is not given")
+	batch := fs.Int("batch", 1, "batch size")
+	seq := fs.Int("seq", 128, "sequence length")
+	warmup := fs.Int("warmup", 3, "untimed warm-up runs")
+	runs := fs.Int("runs", 15, "timed runs (at least 7)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *runs < 7 || *warmup < 1 || *batch < 1 || *seq < 1 {
+		return fmt.Errorf("%w: want -runs ≥ 7, -warmup ≥ 1, -batch ≥ 1, -seq ≥ 1", errUsage)
+	}
+	var m *transformer.Model
+	var err error
+	what := *dir
+	if *dir != "" {
+		m, err = transformer.Load(*dir)
+	} else {
+		m, err = randomModel(*shape, 30522, 1, 0.02)
+		what = *shape + "-shaped random-weight model"
+	}
+	if err != nil {
+		return err
+	}
+	st, err := timeForward(m, *batch, *seq, *warmup, *runs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s, batch %d, seq %d, 1 thread: %s\n", what, *batch, *seq, st)
+	fmt.Fprintf(stdout, "  %.2f GFLOP/s (matrix products only)\n", float64(m.FLOPs(*batch, *seq))/st.Median.Seconds()/1e9)
+	return nil
+}
+
+// syntheticBatch is a full batch of in-vocabulary ids for timing.
+func syntheticBatch(vocab, batch, seq int) *tokenizer.Batch {
+	b := &tokenizer.Batch{Size: batch, SeqLen: seq,
+		IDs: make([]int32, batch*seq), TypeIDs: make([]int32, batch*seq), Mask: make([]int32, batch*seq)}
+	for i := range b.IDs {
+		b.IDs[i] = int32((i*7919 + 101) % vocab)
+		b.Mask[i] = 1
+	}
+	for r := 0; r < batch; r++ {
+		b.Lengths = append(b.Lengths, seq)
+	}
+	return b
+}
+
+// timeForward measures m's forward latency on a synthetic batch.
+func timeForward(m *transformer.Model, batch, seq, warmup, runs int) (devices.Stats, error) {
+	b := syntheticBatch(m.Config.VocabSize, batch, seq)
+	for i := 0; i < warmup; i++ {
+		if _, err := m.Forward(b); err != nil {
+			return devices.Stats{}, err
+		}
+	}
+	samples := make([]time.Duration, runs)
+	for i := range samples {
+		start := time.Now()
+		if _, err := m.Forward(b); err != nil {
+			return devices.Stats{}, err
+		}
+		samples[i] = time.Since(start)
+	}
+	return devices.Summarize(samples), nil
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The project's test command (README "Test"): formatting, vet, unit tests,
+# the ONNX Runtime oracle, short fuzzing of every parser and the portable
+# arm64 build. Tests that read third-party data use $EDGENAS_TESTDATA
+# (default ../shared/testdata) and skip, saying so, when it is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${EDGENAS_TESTDATA:-}" ] && [ -d ../shared/testdata ]; then
+  export EDGENAS_TESTDATA="$(cd ../shared/testdata && pwd)"
+fi
+FUZZTIME="${FUZZTIME:-10s}"
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== portable builds (pure Go)"
+CGO_ENABLED=0 go build ./...
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build ./...
+
+echo "== unit tests"
+go test -count=1 ./...
+
+echo "== ONNX Runtime oracle (build tag ort)"
+EDGENAS_ORT_LIB="${EDGENAS_ORT_LIB:-$(bash scripts/ort-setup.sh)}"
+export EDGENAS_ORT_LIB
+go vet -tags ort ./transformer/onnx/
+CGO_ENABLED=1 go test -count=1 -tags ort -run 'TestMatchesONNXRuntime' -v ./transformer/onnx/
+
+echo "== fuzzing ($FUZZTIME per target)"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+    echo "-- $pkg $target"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+  done
+done
+echo "all checks passed"
