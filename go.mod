@@ -6,3 +6,5 @@ require (
 	github.com/yalue/onnxruntime_go v1.27.0
 	golang.org/x/text v0.44.0
 )
+
+require golang.org/x/sys v0.50.0 // indirect
