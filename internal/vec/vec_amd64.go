@@ -1,0 +1,200 @@
+package vec
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// useAVX2 selects the AVX2+FMA assembly kernels; tests and benchmarks clear
+// it to run the portable ones on the same machine.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The wrappers below are only called with non-empty slices whose lengths
+// the exported functions have checked, so &s[0] is in bounds and the
+// assembly may touch n elements from it. The assembly handles any n ≥ 1:
+// 8 lanes at a time, then one masked (VMASKMOVPS) step for the rest.
+
+func exp(dst, x []float32) {
+	if useAVX2 {
+		_ = dst[len(x)-1]
+		expAVX2(&dst[0], &x[0], len(x))
+		return
+	}
+	expGo(dst, x)
+}
+
+func gelu(x, bias []float32) {
+	if useAVX2 {
+		geluAVX2(&x[0], biasPtr(bias, len(x)), len(x))
+		return
+	}
+	geluGo(x, bias)
+}
+
+func geluTanh(x, bias []float32) {
+	if useAVX2 {
+		geluTanhAVX2(&x[0], biasPtr(bias, len(x)), len(x))
+		return
+	}
+	geluTanhGo(x, bias)
+}
+
+func relu(x, bias []float32) {
+	if useAVX2 {
+		reluAVX2(&x[0], biasPtr(bias, len(x)), len(x))
+		return
+	}
+	reluGo(x, bias)
+}
+
+func tanh(x []float32) {
+	if useAVX2 {
+		tanhAVX2(&x[0], len(x))
+		return
+	}
+	tanhGo(x)
+}
+
+func add(x, b []float32) {
+	if useAVX2 {
+		_ = b[len(x)-1]
+		addAVX2(&x[0], &b[0], len(x))
+		return
+	}
+	addGo(x, b)
+}
+
+func dot(a, b []float32) float32 {
+	if useAVX2 {
+		_ = b[len(a)-1]
+		return dotAVX2(&a[0], &b[0], len(a))
+	}
+	return dotGo(a, b)
+}
+
+func axpy(alpha float32, x, y []float32) {
+	if useAVX2 {
+		_ = y[len(x)-1]
+		axpyAVX2(alpha, &x[0], &y[0], len(x))
+		return
+	}
+	axpyGo(alpha, x, y)
+}
+
+func scale(alpha float32, x []float32) {
+	if useAVX2 {
+		scaleAVX2(alpha, &x[0], len(x))
+		return
+	}
+	scaleGo(alpha, x)
+}
+
+func softmax(row []float32, mask []int32, scale float32) {
+	if !useAVX2 {
+		softmaxGo(row, mask, scale)
+		return
+	}
+	var mp *int32
+	n := len(row)
+	if mask != nil {
+		_ = mask[n-1]
+		mp = &mask[0]
+	}
+	m := softmaxMaxAVX2(&row[0], mp, n, scale)
+	if m == float32(math.Inf(-1)) { // nothing counts
+		clear(row)
+		return
+	}
+	sum := softmaxExpAVX2(&row[0], mp, n, scale, m)
+	scaleAVX2(float32(1/sum), &row[0], n)
+}
+
+func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
+	if !useAVX2 {
+		layerNormGo(x, delta, bias, gamma, beta, eps)
+		return
+	}
+	n := len(x)
+	_, _ = gamma[n-1], beta[n-1]
+	var dp, bp *float32
+	if delta != nil {
+		_ = delta[n-1]
+		dp, bp = &delta[0], biasPtr(bias, n)
+	}
+	layerNormAVX2(&x[0], dp, bp, &gamma[0], &beta[0], n, eps)
+}
+
+// biasPtr returns &bias[0] for a bias of n values, or nil for no bias.
+func biasPtr(bias []float32, n int) *float32 {
+	if bias == nil {
+		return nil
+	}
+	_ = bias[n-1]
+	return &bias[0]
+}
+
+// The assembly kernels (vec_amd64.s). A nil bias or delta means none.
+
+// expAVX2 sets dst[i] = e^x[i] for i < n.
+//
+//go:noescape
+func expAVX2(dst, x *float32, n int)
+
+// geluAVX2 sets x[i] = GELU(x[i] + bias[i]) for i < n.
+//
+//go:noescape
+func geluAVX2(x, bias *float32, n int)
+
+// geluTanhAVX2 sets x[i] = GELUTanh(x[i] + bias[i]) for i < n.
+//
+//go:noescape
+func geluTanhAVX2(x, bias *float32, n int)
+
+// reluAVX2 sets x[i] = max(x[i] + bias[i], 0) for i < n.
+//
+//go:noescape
+func reluAVX2(x, bias *float32, n int)
+
+// tanhAVX2 sets x[i] = tanh(x[i]) for i < n.
+//
+//go:noescape
+func tanhAVX2(x *float32, n int)
+
+// addAVX2 sets x[i] += b[i] for i < n.
+//
+//go:noescape
+func addAVX2(x, b *float32, n int)
+
+// dotAVX2 returns Σ a[i]·b[i] over i < n.
+//
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+// axpyAVX2 sets y[i] += alpha·x[i] for i < n.
+//
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+// scaleAVX2 sets x[i] *= alpha for i < n.
+//
+//go:noescape
+func scaleAVX2(alpha float32, x *float32, n int)
+
+// softmaxMaxAVX2 returns the maximum of scale·x[i] over i < n with mask[i]
+// != 0 (every i when mask is nil), or -Inf when there is none.
+//
+//go:noescape
+func softmaxMaxAVX2(x *float32, mask *int32, n int, scale float32) float32
+
+// softmaxExpAVX2 sets x[i] = e^(scale·x[i] - max) where mask[i] != 0 (every
+// i when mask is nil) and 0 elsewhere, and returns the sum in float64.
+//
+//go:noescape
+func softmaxExpAVX2(x *float32, mask *int32, n int, scale, max float32) float64
+
+// layerNormAVX2 sets the row x[:n] = LayerNorm(x + delta + bias) (delta
+// and bias optional; bias only with delta).
+//
+//go:noescape
+func layerNormAVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
