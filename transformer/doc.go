@@ -9,10 +9,15 @@
 // WordPiece tokenizer of subpackage tokenizer, and any model exports to ONNX
 // with subpackage onnx.
 //
-// Every matrix product goes through one internal function, matmul, so faster
-// kernels change nothing else.
+// Every matrix product goes through internal/gemm (weights packed once by
+// Prepare, cache-blocked, an AVX2/FMA micro-kernel on amd64, pure Go
+// elsewhere) and every element-wise step through internal/vec, so kernels
+// change without touching model code. A Session runs repeated forward passes
+// without allocating, on a configurable number of threads (1 by default;
+// results are identical whatever the count).
 //
 // Concurrency: a *Model is read-only during Forward; any number of
-// goroutines may run Forward on one model at once. Load, Save and the
+// goroutines may run Forward (or their own Sessions) on one model at once.
+// Prepare must not run concurrently with a forward pass. Load, Save and the
 // constructors are safe to call concurrently on distinct models.
 package transformer

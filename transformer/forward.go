@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
+	"github.com/edgenas/edgenas/internal/gemm"
+	"github.com/edgenas/edgenas/internal/vec"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
 
@@ -25,77 +28,203 @@ type Output struct {
 	Logits []float32
 }
 
-// Forward runs the encoder, pooler and classifier over a padded batch.
+// Forward runs the encoder, pooler and classifier over a padded batch on one
+// thread. The Output is the caller's. For repeated runs without allocation,
+// or with more threads, use a Session.
 func (m *Model) Forward(b *tokenizer.Batch) (*Output, error) {
+	s := m.NewSession(1)
+	out, err := s.Run(b)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Session runs forward passes of one model with reusable buffers: after the
+// first run at a given shape, Run allocates nothing. A Session is not safe
+// for concurrent use; give each goroutine its own (they may share the model).
+type Session struct {
+	m       *Model
+	threads int
+	prep    *prepared
+
+	x, qkv, ctx, tmp, ffn []float32
+	cls                   []float32
+	out                   Output
+	workers               []worker
+}
+
+// worker is the scratch of one thread.
+type worker struct {
+	gemm   gemm.Workspace
+	scores []float32
+}
+
+// NewSession returns a session running on up to threads goroutines (1 for
+// latency measurement; results are identical whatever the count). It packs
+// the model's weights if that has not happened yet.
+func (m *Model) NewSession(threads int) *Session {
+	threads = max(1, threads)
+	s := &Session{m: m, threads: threads, prep: m.preparedWeights(), workers: make([]worker, threads)}
+	return s
+}
+
+// grow returns buf resized to n, reallocating only when too small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// Run computes the forward pass over b. The returned Output and its slices
+// belong to the session and are overwritten by the next Run.
+func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
+	m := s.m
 	if err := m.checkInput(b); err != nil {
 		return nil, err
 	}
 	cfg := &m.Config
 	H, T, B := cfg.HiddenSize, b.SeqLen, b.Size
 	rows := B * T
-	x := make([]float32, rows*H)
-	m.embed(b, x)
-
 	maxInner, maxFFN := 0, 0
 	for i := range m.Layers {
 		maxInner = max(maxInner, m.Layers[i].Heads*m.Layers[i].HeadSize)
 		maxFFN = max(maxFFN, m.Layers[i].FFN)
 	}
-	q := make([]float32, rows*maxInner)
-	k := make([]float32, rows*maxInner)
-	v := make([]float32, rows*maxInner)
-	ctx := make([]float32, rows*maxInner)
-	scores := make([]float32, T*T)
-	tmp := make([]float32, rows*H)
-	ffn := make([]float32, rows*maxFFN)
-	act := activation(cfg.HiddenAct)
+	s.x = grow(s.x, rows*H)
+	s.qkv = grow(s.qkv, rows*3*maxInner)
+	s.ctx = grow(s.ctx, rows*maxInner)
+	s.tmp = grow(s.tmp, rows*H)
+	s.ffn = grow(s.ffn, rows*maxFFN)
+	for i := range s.workers {
+		s.workers[i].gemm.Threads = 1
+		s.workers[i].scores = grow(s.workers[i].scores, T*T)
+	}
+	g := &s.workers[0].gemm
+	g.Threads = s.threads
+	x := s.x
 
+	s.embed(b)
 	for li := range m.Layers {
-		l := &m.Layers[li]
+		l, pl := &m.Layers[li], &s.prep.layers[li]
 		inner := l.Heads * l.HeadSize
-		l.Query.apply(x, rows, q)
-		l.Key.apply(x, rows, k)
-		l.Value.apply(x, rows, v)
-		scale := float32(1 / math.Sqrt(float64(l.HeadSize)))
-		for bi := 0; bi < B; bi++ {
-			mask := b.Mask[bi*T : (bi+1)*T]
-			off := bi * T * inner
-			for h := 0; h < l.Heads; h++ {
-				ho := off + h*l.HeadSize
-				matmul(T, T, l.HeadSize, q[ho:], inner, k[ho:], inner, true, scores, T)
-				maskedSoftmax(scores, T, mask, scale)
-				matmul(T, l.HeadSize, T, scores, T, v[ho:], inner, false, ctx[ho:], inner)
-			}
-		}
-		l.AttnOut.apply(ctx, rows, tmp)
-		addNorm(x, tmp, rows, &l.AttnNorm)
-		l.Inter.apply(x, rows, ffn)
-		f := ffn[:rows*l.FFN]
-		for i, u := range f {
-			f[i] = act(u)
-		}
-		l.Out.apply(ffn, rows, tmp)
-		addNorm(x, tmp, rows, &l.OutNorm)
+		qkv := s.qkv[:rows*3*inner]
+		g.Mul(rows, x, H, pl.qkv, qkv, 3*inner)
+		s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
+		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv}, B*l.Heads)
+		g.Mul(rows, s.ctx, inner, pl.attnOut, s.tmp, H)
+		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
+		ffn := s.ffn[:rows*l.FFN]
+		g.Mul(rows, x, H, pl.inter, ffn, l.FFN)
+		s.run(job{op: opActivate, buf: ffn, width: l.FFN, bias: l.Inter.B}, rows)
+		g.Mul(rows, ffn, l.FFN, pl.out, s.tmp, H)
+		s.run(job{op: opAddNorm, width: H, bias: l.Out.B, norm: &l.OutNorm}, rows)
 	}
 
-	out := &Output{Batch: B, SeqLen: T, Hidden: H, LastHidden: x}
+	out := &s.out
+	*out = Output{Batch: B, SeqLen: T, Hidden: H, LastHidden: x}
 	if m.Pooler != nil {
-		cls := make([]float32, B*H)
+		s.cls = grow(s.cls, B*H+B*H+B*cfg.NumLabels)
+		cls, pooled, logits := s.cls[:B*H], s.cls[B*H:2*B*H], s.cls[2*B*H:]
 		for bi := 0; bi < B; bi++ {
 			copy(cls[bi*H:(bi+1)*H], x[bi*T*H:])
 		}
-		out.Pooled = make([]float32, B*H)
-		m.Pooler.apply(cls, B, out.Pooled)
-		for i, u := range out.Pooled {
-			out.Pooled[i] = float32(math.Tanh(float64(u)))
-		}
+		g.Mul(B, cls, H, s.prep.pooler, pooled, H)
+		vec.AddBias(pooled, m.Pooler.B)
+		vec.Tanh(pooled)
+		out.Pooled = pooled
 		if m.Classifier != nil {
 			out.Labels = m.Classifier.Out
-			out.Logits = make([]float32, B*out.Labels)
-			m.Classifier.apply(out.Pooled, B, out.Logits)
+			logits = logits[:B*out.Labels]
+			g.Mul(B, pooled, H, s.prep.classifier, logits, out.Labels)
+			vec.AddBias(logits, m.Classifier.B)
+			out.Logits = logits
 		}
 	}
 	return out, nil
+}
+
+// The element-wise and attention steps that a session splits over threads.
+const (
+	opBias      = iota // buf rows += bias
+	opActivate         // buf rows = act(buf rows + bias)
+	opAddNorm          // x rows = LayerNorm(x + tmp + bias)
+	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head)
+)
+
+// job describes one step over units [0, n): rows, or (sequence, head)
+// pairs. It is passed by value so that a single-threaded run allocates
+// nothing.
+type job struct {
+	op    int
+	buf   []float32
+	width int
+	bias  []float32
+	norm  *LayerNorm
+	batch *tokenizer.Batch
+	layer *Layer
+}
+
+// run executes j over n units: on the calling goroutine with one thread,
+// else split into contiguous ranges over the session's threads.
+func (s *Session) run(j job, n int) {
+	t := min(s.threads, n)
+	if t <= 1 {
+		s.do(j, 0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(t)
+	for w := 0; w < t; w++ {
+		go func() {
+			defer wg.Done()
+			s.do(j, w, w*n/t, (w+1)*n/t)
+		}()
+	}
+	wg.Wait()
+}
+
+// do runs units [lo, hi) of j with worker w's scratch.
+func (s *Session) do(j job, w, lo, hi int) {
+	switch j.op {
+	case opBias:
+		vec.AddBias(j.buf[lo*j.width:hi*j.width], j.bias)
+	case opActivate:
+		x := j.buf[lo*j.width : hi*j.width]
+		switch s.m.Config.HiddenAct {
+		case ActGELUNew, ActGELUTanh:
+			vec.AddBiasGELUTanh(x, j.bias)
+		case ActReLU:
+			vec.AddBiasReLU(x, j.bias)
+		default:
+			vec.AddBiasGELU(x, j.bias)
+		}
+	case opAddNorm:
+		H := j.width
+		vec.AddLayerNorm(s.x[lo*H:hi*H], s.tmp[lo*H:hi*H], j.bias, j.norm.Gamma, j.norm.Beta, j.norm.Eps)
+	case opAttention:
+		s.attention(&s.workers[w], j.batch, j.layer, j.buf, lo, hi)
+	}
+}
+
+// attention computes the context of (sequence, head) units [lo, hi) from
+// the Q|K|V rows, reading each head in place through row strides.
+func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi int) {
+	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
+	ld := 3 * inner
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	for unit := lo; unit < hi; unit++ {
+		bi, h := unit/l.Heads, unit%l.Heads
+		mask := b.Mask[bi*T : (bi+1)*T]
+		base := bi * T * ld
+		q, k, v := qkv[base+h*hs:], qkv[base+inner+h*hs:], qkv[base+2*inner+h*hs:]
+		wk.gemm.MulRaw(T, T, hs, q, ld, k, ld, true, wk.scores, T)
+		for i := 0; i < T; i++ {
+			vec.SoftmaxMasked(wk.scores[i*T:(i+1)*T], mask, scale)
+		}
+		wk.gemm.MulRaw(T, hs, T, wk.scores, T, v, ld, false, s.ctx[bi*T*inner+h*hs:], inner)
+	}
 }
 
 // checkInput validates the batch against the model before any work.
@@ -130,89 +259,14 @@ func (m *Model) checkInput(b *tokenizer.Batch) error {
 }
 
 // embed writes LayerNorm(word + position + token type) for every token.
-func (m *Model) embed(b *tokenizer.Batch, x []float32) {
-	H := m.Config.HiddenSize
-	e := &m.Embeddings
+func (s *Session) embed(b *tokenizer.Batch) {
+	e := &s.m.Embeddings
+	H := s.m.Config.HiddenSize
 	for i, id := range b.IDs {
-		pos := i % b.SeqLen
-		dst := x[i*H : (i+1)*H]
-		w := e.Word[int(id)*H:]
-		p := e.Position[pos*H:]
-		t := e.TokenType[int(b.TypeIDs[i])*H:]
-		for j := range dst {
-			dst[j] = w[j] + p[j] + t[j]
-		}
-		e.Norm.apply(dst)
+		dst := s.x[i*H : (i+1)*H]
+		copy(dst, e.Word[int(id)*H:])
+		vec.Axpy(1, e.Position[(i%b.SeqLen)*H:(i%b.SeqLen+1)*H], dst)
+		vec.Axpy(1, e.TokenType[int(b.TypeIDs[i])*H:(int(b.TypeIDs[i])+1)*H], dst)
 	}
-}
-
-// apply computes y = x·Wᵀ + b for rows rows of x.
-func (l *Linear) apply(x []float32, rows int, y []float32) {
-	matmul(rows, l.Out, l.In, x, l.In, l.W, l.In, true, y, l.Out)
-	for r := 0; r < rows; r++ {
-		yr := y[r*l.Out : (r+1)*l.Out]
-		for j, bv := range l.B {
-			yr[j] += bv
-		}
-	}
-}
-
-// apply normalizes one row in place.
-func (n *LayerNorm) apply(x []float32) {
-	var mean float32
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float32(len(x))
-	var variance float32
-	for _, v := range x {
-		d := v - mean
-		variance += d * d
-	}
-	variance /= float32(len(x))
-	inv := float32(1 / math.Sqrt(float64(variance+n.Eps)))
-	for i, v := range x {
-		x[i] = (v-mean)*inv*n.Gamma[i] + n.Beta[i]
-	}
-}
-
-// addNorm sets x = LayerNorm(x + delta) row by row.
-func addNorm(x, delta []float32, rows int, n *LayerNorm) {
-	H := len(n.Gamma)
-	for r := 0; r < rows; r++ {
-		xr := x[r*H : (r+1)*H]
-		dr := delta[r*H : (r+1)*H]
-		for j := range xr {
-			xr[j] += dr[j]
-		}
-		n.apply(xr)
-	}
-}
-
-// maskedSoftmax turns each row of the T×T score matrix into attention
-// probabilities: scaled, with keys whose mask is 0 given probability exactly 0.
-func maskedSoftmax(s []float32, T int, mask []int32, scale float32) {
-	for i := 0; i < T; i++ {
-		row := s[i*T : (i+1)*T]
-		maxv := float32(math.Inf(-1))
-		for j, v := range row {
-			if mask[j] != 0 && v*scale > maxv {
-				maxv = v * scale
-			}
-		}
-		var sum float32
-		for j, v := range row {
-			if mask[j] == 0 {
-				row[j] = 0
-				continue
-			}
-			e := float32(math.Exp(float64(v*scale - maxv)))
-			row[j] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for j := range row {
-			row[j] *= inv
-		}
-	}
+	vec.LayerNorm(s.x, e.Norm.Gamma, e.Norm.Beta, e.Norm.Eps)
 }

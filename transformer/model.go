@@ -2,8 +2,8 @@ package transformer
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // Linear is a dense affine map y = x·Wᵀ + b with W stored as PyTorch does,
@@ -43,13 +43,17 @@ type Layer struct {
 }
 
 // Model is a BERT encoder with an optional pooler and sequence-classification
-// head. A Model is read-only during Forward and may be shared by goroutines.
+// head. A Model is read-only during a forward pass and may be shared by
+// goroutines; after changing its weights call Prepare.
 type Model struct {
 	Config     Config
 	Embeddings Embeddings
 	Layers     []Layer
 	Pooler     *Linear // hidden → hidden, tanh; nil when absent
 	Classifier *Linear // hidden → num_labels; nil when absent
+
+	mu   sync.Mutex // guards prep
+	prep *prepared  // packed weights; nil until first use or Prepare
 }
 
 // newLinear returns a zero Linear of the given shape; without alloc its
@@ -231,34 +235,4 @@ func (m *Model) FLOPs(batch, seqLen int) int64 {
 		f += 2 * int64(batch) * h * int64(m.Classifier.Out)
 	}
 	return f
-}
-
-// gelu is the exact GELU.
-func gelu(x float32) float32 {
-	return float32(0.5 * float64(x) * (1 + math.Erf(float64(x)/math.Sqrt2)))
-}
-
-// geluTanh is the tanh approximation of GELU (gelu_new).
-func geluTanh(x float32) float32 {
-	v := float64(x)
-	return float32(0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))))
-}
-
-func relu(x float32) float32 {
-	if x < 0 {
-		return 0
-	}
-	return x
-}
-
-// activation returns the element-wise function named by hidden_act.
-func activation(name string) func(float32) float32 {
-	switch name {
-	case ActGELUNew, ActGELUTanh:
-		return geluTanh
-	case ActReLU:
-		return relu
-	default:
-		return gelu
-	}
 }

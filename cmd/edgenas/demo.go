@@ -124,7 +124,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "exported %s (%d bytes, opset 17)\n", onnxPath, fi.Size())
 
-	st, err := timeForward(m, 1, min(*seq, m.Config.MaxPositionEmbeddings), 3, *runs)
+	st, err := timeForward(m, 1, min(*seq, m.Config.MaxPositionEmbeddings), 3, *runs, 1)
 	if err != nil {
 		return err
 	}

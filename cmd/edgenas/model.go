@@ -203,11 +203,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	seq := fs.Int("seq", 128, "sequence length")
 	warmup := fs.Int("warmup", 3, "untimed warm-up runs")
 	runs := fs.Int("runs", 15, "timed runs (at least 7)")
+	threads := fs.Int("threads", 1, "intra-op threads")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runs < 7 || *warmup < 1 || *batch < 1 || *seq < 1 {
-		return fmt.Errorf("%w: want -runs ≥ 7, -warmup ≥ 1, -batch ≥ 1, -seq ≥ 1", errUsage)
+	if *runs < 7 || *warmup < 1 || *batch < 1 || *seq < 1 || *threads < 1 {
+		return fmt.Errorf("%w: want -runs ≥ 7, -warmup ≥ 1, -batch ≥ 1, -seq ≥ 1, -threads ≥ 1", errUsage)
 	}
 	var m *transformer.Model
 	var err error
@@ -221,11 +222,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := timeForward(m, *batch, *seq, *warmup, *runs)
+	st, err := timeForward(m, *batch, *seq, *warmup, *runs, *threads)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s, batch %d, seq %d, 1 thread: %s\n", what, *batch, *seq, st)
+	fmt.Fprintf(stdout, "%s, batch %d, seq %d, %d thread(s): %s\n", what, *batch, *seq, *threads, st)
 	fmt.Fprintf(stdout, "  %.2f GFLOP/s (matrix products only)\n", float64(m.FLOPs(*batch, *seq))/st.Median.Seconds()/1e9)
 	return nil
 }
@@ -245,17 +246,18 @@ func syntheticBatch(vocab, batch, seq int) *tokenizer.Batch {
 }
 
 // timeForward measures m's forward latency on a synthetic batch.
-func timeForward(m *transformer.Model, batch, seq, warmup, runs int) (devices.Stats, error) {
+func timeForward(m *transformer.Model, batch, seq, warmup, runs, threads int) (devices.Stats, error) {
 	b := syntheticBatch(m.Config.VocabSize, batch, seq)
+	s := m.NewSession(threads)
 	for i := 0; i < warmup; i++ {
-		if _, err := m.Forward(b); err != nil {
+		if _, err := s.Run(b); err != nil {
 			return devices.Stats{}, err
 		}
 	}
 	samples := make([]time.Duration, runs)
 	for i := range samples {
 		start := time.Now()
-		if _, err := m.Forward(b); err != nil {
+		if _, err := s.Run(b); err != nil {
 			return devices.Stats{}, err
 		}
 		samples[i] = time.Since(start)

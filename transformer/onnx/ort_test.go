@@ -37,12 +37,13 @@ var (
 
 // initORT loads ONNX Runtime once per process; a run with -tags ort must
 // really run the oracle, so a missing library fails the test.
-func initORT(t *testing.T) {
+func initORT(t testing.TB) {
 	t.Helper()
 	lib := os.Getenv(ortLibEnv)
 	if lib == "" {
 		t.Fatalf("%s is not set. These tests (build tag ort) run ONNX Runtime and need its shared library:\n"+
 			"  %s=$(scripts/ort-setup.sh) CGO_ENABLED=1 go test -tags ort ./transformer/onnx/\n"+
+			"(scripts/bench.sh engine sets it up for the benchmarks)\n"+
 			"scripts/ort-setup.sh installs onnxruntime-node@1.30.0 with npm (into $HOME/.cache/edgenas/ort or $EDGENAS_ORT_DIR)\n"+
 			"and prints the path of libonnxruntime.so.1; any libonnxruntime.so of version 1.24 or later works (onnxruntime_go v1.27.0 needs C API version 24).", ortLibEnv, ortLibEnv)
 	}
