@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# bench.sh runs one of the project's benchmark suites and prints its table:
+#
+#   bash scripts/bench.sh engine [--quick]
+#
+# engine: the inference engine against OpenBLAS and ONNX Runtime, all
+# single-threaded, in one run:
+#   - GEMM C = A·Wᵀ at M=128 for K×N = 128×128, 128×512, 256×1024, 512×2048,
+#     768×3072, 3072×768: edgenas (internal/gemm, W packed once), OpenBLAS
+#     cblas_sgemm(RowMajor, NoTrans, Trans) and ONNX Runtime MatMul (one-node
+#     model, W a [K,N] initializer), GFLOP/s, median of 5 rounds;
+#   - forward pass, batch 1, seq 32/128/512, BERT-tiny and BERT-mini shapes
+#     (random weights, vocabulary 30522): edgenas (one-thread Session) and ONNX
+#     Runtime on the exported model (1 intra-op and 1 inter-op thread,
+#     sequential, ORT_ENABLE_ALL), in ms, median [min–max] of 15 interleaved
+#     runs after 3 warm-up runs of each.
+# The last line of stdout is `ratio_vs_ort R`: edgenas median / ONNX Runtime
+# median for BERT-mini at seq 128. --quick runs fewer shapes and runs (a
+# smoke test; its numbers are not for comparison).
+#
+# What it needs, and finds or installs: Go, a C compiler (cgo), OpenBLAS
+# (libopenblas-dev, installed with apt-get when missing and running as root)
+# and ONNX Runtime (scripts/ort-setup.sh, or $EDGENAS_ORT_LIB). Whatever is
+# missing is listed, with how to get it, before anything runs.
+#
+# The tables go to stdout; the benchmarks' own output streams to stderr and
+# is kept in a file (named at the end) that benchstat can read. Set
+# EDGENAS_BENCH_CPU=N to pin the benchmark processes to CPU N with taskset.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+benchmarks="engine"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+usage() {
+	cat >&2 <<EOF
+usage: bash scripts/bench.sh BENCHMARK [flags]
+
+benchmarks:
+  engine [--quick]   GEMM and forward latency: edgenas vs OpenBLAS vs ONNX Runtime
+EOF
+}
+
+# openblas_links reports whether a C program including <cblas.h> links with
+# -lopenblas.
+openblas_links() {
+	local dir ok=1
+	dir=$(mktemp -d)
+	printf '#include <cblas.h>\nint main(void) { openblas_set_num_threads(1); return 0; }\n' >"$dir/t.c"
+	if "${CC:-gcc}" "$dir/t.c" -lopenblas -o "$dir/t" >/dev/null 2>&1; then
+		ok=0
+	fi
+	rm -rf "$dir"
+	return $ok
+}
+
+# ensure_openblas makes OpenBLAS's header and library available, installing
+# libopenblas-dev with apt-get when it runs as root; it returns 1 when they
+# are still missing.
+ensure_openblas() {
+	if openblas_links; then
+		return 0
+	fi
+	if ldconfig -p 2>/dev/null | grep libopenblas >/dev/null; then
+		log "the OpenBLAS library is installed but <cblas.h> with -lopenblas does not compile and link (headers missing?)"
+	else
+		log "OpenBLAS is not installed"
+	fi
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		log "running as root: installing libopenblas-dev with apt-get"
+		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y libopenblas-dev >&2; then
+			apt-get update >&2 || true
+			DEBIAN_FRONTEND=noninteractive apt-get install -y libopenblas-dev >&2 || true
+		fi
+		openblas_links && return 0
+	fi
+	return 1
+}
+
+bench_engine() {
+	local quick=0
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) quick=1 ;;
+		-h | --help)
+			usage
+			return 0
+			;;
+		*)
+			usage
+			die "engine: unknown flag $arg"
+			;;
+		esac
+	done
+
+	local rounds benchtime runs shapes seqs
+	if [ $quick -eq 1 ]; then
+		rounds=1 benchtime=200ms runs=7
+		shapes='128x(128x128|768x3072)' seqs='128'
+	else
+		rounds=5 benchtime=500ms runs=15
+		shapes='128x(128x128|128x512|256x1024|512x2048|768x3072|3072x768)' seqs='(32|128|512)'
+	fi
+
+	# Find or install everything first; list all that is missing at once.
+	local missing=()
+	command -v go >/dev/null 2>&1 || missing+=("Go 1.26 (https://go.dev/dl/)")
+	if ! command -v "${CC:-gcc}" >/dev/null 2>&1; then
+		if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+			log "no C compiler: installing gcc with apt-get"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y gcc >&2 || true
+		fi
+		command -v "${CC:-gcc}" >/dev/null 2>&1 ||
+			missing+=("a C compiler for cgo (${CC:-gcc}): sudo apt-get install -y gcc")
+	fi
+	if ! command -v "${CC:-gcc}" >/dev/null 2>&1; then
+		missing+=("OpenBLAS: not checked without a C compiler (Debian: libopenblas-dev)")
+	elif ! ensure_openblas; then
+		missing+=("OpenBLAS headers and library: sudo apt-get install -y libopenblas-dev (or any OpenBLAS whose <cblas.h> and -lopenblas the C compiler finds)")
+	fi
+	if [ -n "${EDGENAS_ORT_LIB:-}" ]; then
+		[ -f "$EDGENAS_ORT_LIB" ] || missing+=("ONNX Runtime: EDGENAS_ORT_LIB=$EDGENAS_ORT_LIB does not exist (unset it to install with scripts/ort-setup.sh)")
+	elif ! EDGENAS_ORT_LIB=$(bash scripts/ort-setup.sh | tail -n 1) || [ ! -f "$EDGENAS_ORT_LIB" ]; then
+		missing+=("ONNX Runtime 1.30: scripts/ort-setup.sh failed (see its messages above); it needs npm, or set EDGENAS_ORT_LIB to a libonnxruntime.so of version 1.24 or later")
+	fi
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "cannot run the engine benchmark; missing:"
+		for m in "${missing[@]}"; do
+			log "  - $m"
+		done
+		exit 1
+	fi
+
+	# Single-threaded everywhere: OpenBLAS (also set in the benchmark), the
+	# Go runtime (-test.cpu 1), ONNX Runtime (session options).
+	export EDGENAS_ORT_LIB CGO_ENABLED=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+	local pin=()
+	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
+		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
+		pin=(taskset -c "$EDGENAS_BENCH_CPU")
+	fi
+
+	local work raw
+	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
+	raw=$work/engine.txt
+	# shellcheck disable=SC2064 # expand $work now
+	trap "rm -f '$work/gemm.test' '$work/onnx.test'" EXIT
+
+	log "building the benchmarks (tags openblas ort)"
+	go test -c -tags 'openblas ort' -o "$work/gemm.test" ./internal/gemm
+	go test -c -tags 'openblas ort' -o "$work/onnx.test" ./transformer/onnx
+
+	# run DIR BINARY PATTERN BENCHTIME runs one benchmark binary from its
+	# package directory, as go test would, appending its output to $raw.
+	run() {
+		(cd "$1" && "${pin[@]}" "$work/$2" -test.run '^$' -test.bench "$3" -test.benchtime "$4" \
+			-test.cpu 1 -test.v -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	}
+	local r
+	for r in $(seq "$rounds"); do
+		log "GEMM round $r of $rounds ($benchtime per benchmark)"
+		run internal/gemm gemm.test "^BenchmarkGEMMCompare\$/^$shapes\$" "$benchtime"
+		run transformer/onnx onnx.test "^BenchmarkORTMatMul\$/^$shapes\$" "$benchtime"
+	done
+	log "forward: $runs interleaved runs of each side per case"
+	run transformer/onnx onnx.test "^BenchmarkForwardCompare\$/^(tiny|mini)\$/^seq$seqs\$" "${runs}x"
+
+	local table
+	table=$(go run ./scripts/benchtable "$raw") || die "could not tabulate $raw"
+
+	echo "edgenas engine benchmark$([ $quick -eq 1 ] && echo ' (--quick: a smoke test, fewer shapes and runs)')"
+	echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(go version | cut -d' ' -f3-), $(getconf _NPROCESSORS_ONLN) CPU(s): $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+	echo "# single-threaded: GOMAXPROCS=1 (-cpu 1), OPENBLAS_NUM_THREADS=1, ORT intra/inter-op threads 1; pinned: ${EDGENAS_BENCH_CPU:-no}"
+	echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; ONNX Runtime library $EDGENAS_ORT_LIB"
+	echo "# raw output (benchstat format): $raw"
+	printf '%s\n' "$table"
+}
+
+case "${1:-}" in
+engine)
+	shift
+	bench_engine "$@"
+	;;
+"" | -h | --help)
+	usage
+	exit 2
+	;;
+*)
+	printf 'unknown benchmark: %s (available: %s)\n' "$1" "$benchmarks" >&2
+	usage
+	exit 2
+	;;
+esac
