@@ -4,7 +4,7 @@ go 1.26.8
 
 require (
 	github.com/yalue/onnxruntime_go v1.27.0
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0
 )
-
-require golang.org/x/sys v0.50.0 // indirect
