@@ -128,7 +128,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "latency, batch 1, seq %d, 1 thread: %s\n", *seq, st)
+	fmt.Fprintf(stdout, "latency, batch 1, seq %d, 1 thread: %s\n", *seq, st.Stats)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -8,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/onnx"
@@ -226,41 +227,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s, batch %d, seq %d, %d thread(s): %s\n", what, *batch, *seq, *threads, st)
+	fmt.Fprintf(stdout, "%s, batch %d, seq %d, %d thread(s): %s\n", what, *batch, *seq, *threads, st.Stats)
+	if st.Unstable {
+		fmt.Fprintf(stdout, "  unstable: the spread stayed above 5%% in %d attempts; the machine is busy\n", st.Attempts)
+	}
+	fmt.Fprintf(stdout, "  peak memory of one forward pass: %.1f MiB\n", float64(st.PeakBytes)/(1<<20))
 	fmt.Fprintf(stdout, "  %.2f GFLOP/s (matrix products only)\n", float64(m.FLOPs(*batch, *seq))/st.Median.Seconds()/1e9)
 	return nil
 }
 
-// syntheticBatch is a full batch of in-vocabulary ids for timing.
-func syntheticBatch(vocab, batch, seq int) *tokenizer.Batch {
-	b := &tokenizer.Batch{Size: batch, SeqLen: seq,
-		IDs: make([]int32, batch*seq), TypeIDs: make([]int32, batch*seq), Mask: make([]int32, batch*seq)}
-	for i := range b.IDs {
-		b.IDs[i] = int32((i*7919 + 101) % vocab)
-		b.Mask[i] = 1
+// timeForward measures m's forward latency with the local device (no drift
+// reference: a single measurement has nothing to drift from).
+func timeForward(m *transformer.Model, batch, seq, warmup, runs, threads int) (devices.Measurement, error) {
+	d, err := local.New(local.Config{NoReference: true})
+	if err != nil {
+		return devices.Measurement{}, err
 	}
-	for r := 0; r < batch; r++ {
-		b.Lengths = append(b.Lengths, seq)
-	}
-	return b
-}
-
-// timeForward measures m's forward latency on a synthetic batch.
-func timeForward(m *transformer.Model, batch, seq, warmup, runs, threads int) (devices.Stats, error) {
-	b := syntheticBatch(m.Config.VocabSize, batch, seq)
-	s := m.NewSession(threads)
-	for i := 0; i < warmup; i++ {
-		if _, err := s.Run(b); err != nil {
-			return devices.Stats{}, err
-		}
-	}
-	samples := make([]time.Duration, runs)
-	for i := range samples {
-		start := time.Now()
-		if _, err := s.Run(b); err != nil {
-			return devices.Stats{}, err
-		}
-		samples[i] = time.Since(start)
-	}
-	return devices.Summarize(samples), nil
+	return d.Measure(context.Background(), m, devices.Workload{Batch: batch, SeqLen: seq, Warmup: warmup, Runs: runs, Threads: threads})
 }

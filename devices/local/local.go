@@ -1,0 +1,242 @@
+// Package local is the in-process latency device: it runs students on this
+// machine with the edgenas engine and measures them.
+//
+// Measurements are serialized (one at a time per Local), single-threaded
+// unless the workload says otherwise, with warm-up, at least
+// devices.MinRuns timed runs, and re-measurement when the spread is too
+// large. Between candidates it times a fixed reference model, so drift of
+// the machine (a noisy neighbour, thermal throttling) shows in every
+// Measurement instead of silently bending a ranking. A Local is safe for
+// concurrent use.
+package local
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// Config tunes a Local device; the zero value takes every default.
+type Config struct {
+	// MaxRelSpread is the largest MAD/median an attempt may have before
+	// the workload is measured again (default 0.05).
+	MaxRelSpread float64 `yaml:"max_rel_spread" json:"max_rel_spread"`
+	// MaxAttempts bounds the attempts per measurement (default 3).
+	MaxAttempts int `yaml:"max_attempts" json:"max_attempts"`
+	// NoReference turns the drift reference off.
+	NoReference bool `yaml:"no_reference" json:"no_reference"`
+	// Reference is the fixed model timed before each measurement to track
+	// drift; nil takes a BERT-tiny-shaped model with seeded random weights.
+	Reference *transformer.Model `yaml:"-" json:"-"`
+}
+
+// Local measures models in this process. Use New.
+type Local struct {
+	cfg Config
+
+	mu      sync.Mutex // serializes measurements
+	refBase time.Duration
+	scratch []time.Duration
+}
+
+var _ devices.Device = (*Local)(nil)
+
+// New returns a Local device; it builds the reference model when cfg has none.
+func New(cfg Config) (*Local, error) {
+	if cfg.MaxRelSpread == 0 {
+		cfg.MaxRelSpread = 0.05
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.MaxRelSpread < 0 || cfg.MaxAttempts < 1 {
+		return nil, fmt.Errorf("local device: max_rel_spread %v must be ≥ 0 and max_attempts %d ≥ 1", cfg.MaxRelSpread, cfg.MaxAttempts)
+	}
+	if cfg.Reference == nil && !cfg.NoReference {
+		c, err := transformer.ShapeConfig("tiny", 2048)
+		if err != nil {
+			return nil, err
+		}
+		ref, err := transformer.NewRandom(c, rand.New(rand.NewPCG(1, 2)), 0.02)
+		if err != nil {
+			return nil, fmt.Errorf("local device: reference model: %w", err)
+		}
+		cfg.Reference = ref
+	}
+	return &Local{cfg: cfg}, nil
+}
+
+// Name returns "local".
+func (l *Local) Name() string { return "local" }
+
+// Fingerprint names the CPU model, the number of CPUs Go may use, the
+// architecture, the vector extensions the kernels select on and the engine
+// version, e.g. "AMD EPYC 9B14 (amd64, 2 cpus, avx2+fma+avx512f) engine-3".
+func (l *Local) Fingerprint(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s (%s, %d cpus, %s) %s", cpuModel(), runtime.GOARCH, runtime.GOMAXPROCS(0), features(), transformer.EngineVersion), nil
+}
+
+// cpuModel reads the CPU's name from /proc/cpuinfo where it exists.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && (strings.TrimSpace(k) == "model name" || strings.TrimSpace(k) == "Model") {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+// features lists the SIMD extensions the engine's kernels choose between.
+func features() string {
+	var f []string
+	switch runtime.GOARCH {
+	case "amd64":
+		if cpu.X86.HasAVX2 {
+			f = append(f, "avx2")
+		}
+		if cpu.X86.HasFMA {
+			f = append(f, "fma")
+		}
+		if cpu.X86.HasAVX512F {
+			f = append(f, "avx512f")
+		}
+	case "arm64":
+		if cpu.ARM64.HasASIMD {
+			f = append(f, "asimd")
+		}
+	}
+	if len(f) == 0 {
+		return "generic"
+	}
+	return strings.Join(f, "+")
+}
+
+// SyntheticBatch returns a batch of size sequences of seq tokens with fixed,
+// varied ids below vocab and no padding: latency does not depend on the
+// ids, only on the shape.
+func SyntheticBatch(vocab, size, seq int) *tokenizer.Batch {
+	b := &tokenizer.Batch{Size: size, SeqLen: seq,
+		IDs: make([]int32, size*seq), TypeIDs: make([]int32, size*seq), Mask: make([]int32, size*seq)}
+	for i := range b.IDs {
+		b.IDs[i] = int32((i*7919 + 101) % vocab)
+		b.Mask[i] = 1
+	}
+	for r := 0; r < size; r++ {
+		b.Lengths = append(b.Lengths, seq)
+	}
+	return b
+}
+
+// Measure times m on the workload. Warm-up runs first, then the timed runs;
+// when an attempt's MAD/median exceeds the threshold the workload is
+// measured again, up to MaxAttempts, and the Measurement says how many
+// attempts it took and whether the last one was still unstable. The
+// reference model is timed before the candidate to report drift.
+func (l *Local) Measure(ctx context.Context, m *transformer.Model, w devices.Workload) (devices.Measurement, error) {
+	w = w.WithDefaults()
+	if err := w.Validate(&m.Config); err != nil {
+		return devices.Measurement{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out devices.Measurement
+	if l.cfg.Reference != nil {
+		ref, err := l.time(ctx, l.cfg.Reference, devices.Workload{Batch: 1, SeqLen: 64, Threads: 1, Warmup: 2, Runs: devices.MinRuns})
+		if err != nil {
+			return devices.Measurement{}, fmt.Errorf("local device: reference model: %w", err)
+		}
+		if l.refBase == 0 {
+			l.refBase = ref.Median
+		}
+		out.DriftPercent = 100 * (float64(ref.Median)/float64(l.refBase) - 1)
+	}
+	peak, err := peakBytes(m, w)
+	if err != nil {
+		return devices.Measurement{}, err
+	}
+	out.PeakBytes = peak
+	for out.Attempts < l.cfg.MaxAttempts {
+		out.Attempts++
+		st, err := l.time(ctx, m, w)
+		if err != nil {
+			return devices.Measurement{}, err
+		}
+		out.Stats = st
+		if st.RelSpread() <= l.cfg.MaxRelSpread {
+			out.Unstable = false
+			return out, nil
+		}
+		out.Unstable = true
+	}
+	return out, nil
+}
+
+// time runs one attempt: warm-up, then w.Runs timed forward passes through
+// one Session (no allocation between runs).
+func (l *Local) time(ctx context.Context, m *transformer.Model, w devices.Workload) (devices.Stats, error) {
+	b := SyntheticBatch(m.Config.VocabSize, w.Batch, w.SeqLen)
+	s := m.NewSession(w.Threads)
+	for i := 0; i < w.Warmup; i++ {
+		if _, err := s.Run(b); err != nil {
+			return devices.Stats{}, fmt.Errorf("forward pass: %w", err)
+		}
+	}
+	if cap(l.scratch) < w.Runs {
+		l.scratch = make([]time.Duration, w.Runs)
+	}
+	samples := l.scratch[:w.Runs]
+	for i := range samples {
+		if err := ctx.Err(); err != nil {
+			return devices.Stats{}, err
+		}
+		start := time.Now()
+		if _, err := s.Run(b); err != nil {
+			return devices.Stats{}, fmt.Errorf("forward pass: %w", err)
+		}
+		samples[i] = time.Since(start)
+	}
+	return devices.Summarize(samples), nil
+}
+
+// peakBytes measures the memory of one forward pass: the bytes of the
+// model's weights in their run-time form plus the bytes a fresh Session
+// allocates for its first run (its activation buffers), counted by the Go
+// runtime with the collector paused.
+func peakBytes(m *transformer.Model, w devices.Workload) (int64, error) {
+	b := SyntheticBatch(m.Config.VocabSize, w.Batch, w.SeqLen)
+	m.Prepare() // weights packed before counting the session's own bytes
+	old := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(old)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s := m.NewSession(w.Threads)
+	if _, err := s.Run(b); err != nil {
+		return 0, fmt.Errorf("forward pass: %w", err)
+	}
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(s)
+	return m.RuntimeBytes() + int64(after.TotalAlloc-before.TotalAlloc), nil
+}

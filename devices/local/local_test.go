@@ -1,0 +1,84 @@
+package local
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/devices/devicetest"
+)
+
+func TestLocalConformance(t *testing.T) {
+	d, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devicetest.Conformance(t, d)
+}
+
+func TestFingerprint(t *testing.T) {
+	d, err := New(Config{NoReference: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := d.Fingerprint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cpus", "engine-"} {
+		if !strings.Contains(fp, want) {
+			t.Errorf("fingerprint %q lacks %q", fp, want)
+		}
+	}
+}
+
+func TestMeasureReportsAttemptsDriftAndMemory(t *testing.T) {
+	// A threshold of 0 can never be met by real timings: every attempt is
+	// made and the result is flagged unstable.
+	d, err := New(Config{MaxRelSpread: 1e-12, MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, large := devicetest.Models(t)
+	m, err := d.Measure(context.Background(), small, devices.Workload{SeqLen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Attempts != 2 || !m.Unstable {
+		t.Errorf("attempts %d unstable %v, want 2 and true", m.Attempts, m.Unstable)
+	}
+	if m.DriftPercent != 0 {
+		t.Errorf("first measurement drift %v%%, want 0 (it is the baseline)", m.DriftPercent)
+	}
+	if m.PeakBytes < small.RuntimeBytes() {
+		t.Errorf("peak %d bytes below the weights' %d", m.PeakBytes, small.RuntimeBytes())
+	}
+	l, err := d.Measure(context.Background(), large, devices.Workload{SeqLen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.PeakBytes <= m.PeakBytes {
+		t.Errorf("BERT-mini peak %d ≤ BERT-tiny peak %d", l.PeakBytes, m.PeakBytes)
+	}
+	t.Logf("tiny %v, peak %d B; mini %v, peak %d B, drift %.1f%%", m.Stats, m.PeakBytes, l.Stats, l.PeakBytes, l.DriftPercent)
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	if _, err := New(Config{MaxAttempts: -1}); err == nil {
+		t.Fatal("accepted max_attempts -1")
+	}
+}
+
+func BenchmarkMeasure(b *testing.B) {
+	d, err := New(Config{NoReference: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	small, _ := devicetest.Models(b)
+	for b.Loop() {
+		if _, err := d.Measure(context.Background(), small, devices.Workload{SeqLen: 32}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
