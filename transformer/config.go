@@ -63,6 +63,10 @@ type EdgenasConfig struct {
 type LayerConfig struct {
 	NumAttentionHeads int `json:"num_attention_heads"`
 	IntermediateSize  int `json:"intermediate_size"`
+	// SharesPrevious says the layer reuses the previous layer's weights
+	// (ALBERT-style sharing): a run of such layers and the layer before it
+	// form one group whose weights are stored once.
+	SharesPrevious bool `json:"shares_previous,omitempty"`
 }
 
 // DefaultConfig returns the BertConfig defaults of Hugging Face transformers
@@ -165,7 +169,7 @@ func (c *Config) Uniform() bool {
 	}
 	for i := 0; i < c.NumHiddenLayers; i++ {
 		l := c.Layer(i)
-		if l.NumAttentionHeads != c.NumAttentionHeads || l.IntermediateSize != c.IntermediateSize {
+		if l.SharesPrevious || l.NumAttentionHeads != c.NumAttentionHeads || l.IntermediateSize != c.IntermediateSize {
 			return false
 		}
 	}
@@ -244,6 +248,12 @@ func (c *Config) Validate() error {
 		for i, l := range e.Layers {
 			positive(fmt.Sprintf("edgenas.layers[%d].num_attention_heads", i), l.NumAttentionHeads)
 			positive(fmt.Sprintf("edgenas.layers[%d].intermediate_size", i), l.IntermediateSize)
+			if l.SharesPrevious && i == 0 {
+				bad("edgenas.layers[0].shares_previous", "the first layer has no previous layer to share")
+			} else if l.SharesPrevious && (l.NumAttentionHeads != e.Layers[i-1].NumAttentionHeads || l.IntermediateSize != e.Layers[i-1].IntermediateSize) {
+				bad(fmt.Sprintf("edgenas.layers[%d].shares_previous", i), "a layer sharing the previous one's weights must have its shape (%d heads, FFN %d), got %d heads, FFN %d",
+					e.Layers[i-1].NumAttentionHeads, e.Layers[i-1].IntermediateSize, l.NumAttentionHeads, l.IntermediateSize)
+			}
 			if l.NumAttentionHeads > 0 && e.AttentionHeadSize > 0 && l.NumAttentionHeads*e.AttentionHeadSize > maxDim {
 				bad(fmt.Sprintf("edgenas.layers[%d].num_attention_heads", i), "heads × attention_head_size exceeds %d", maxDim)
 			}

@@ -108,6 +108,10 @@ func build(cfg Config, pooler, classifier, alloc bool) *Model {
 	m.Layers = make([]Layer, cfg.NumHiddenLayers)
 	for i := range m.Layers {
 		lc := cfg.Layer(i)
+		if lc.SharesPrevious && i > 0 {
+			m.Layers[i] = m.Layers[i-1] // the same slices: shared weights
+			continue
+		}
 		inner := lc.NumAttentionHeads * hs
 		m.Layers[i] = Layer{
 			Heads: lc.NumAttentionHeads, HeadSize: hs, FFN: lc.IntermediateSize,
@@ -172,7 +176,9 @@ const (
 
 // Params visits every parameter tensor of m in a fixed order with its
 // Hugging Face name (BertForSequenceClassification layout, "bert." prefix on
-// the encoder). The slices alias the model's weights.
+// the encoder). The slices alias the model's weights. A layer that shares
+// the previous layer's weights (Config.Layer(i).SharesPrevious) is not
+// visited: its tensors are those of the group's first layer, visited once.
 func (m *Model) Params(visit func(name string, shape []int, p []float32, kind ParamKind)) {
 	c := &m.Config
 	lin := func(prefix string, l *Linear) {
@@ -189,6 +195,9 @@ func (m *Model) Params(visit func(name string, shape []int, p []float32, kind Pa
 	visit("bert.embeddings.token_type_embeddings.weight", []int{c.TypeVocabSize, c.HiddenSize}, e.TokenType, ParamWeight)
 	norm("bert.embeddings.LayerNorm", &e.Norm)
 	for i := range m.Layers {
+		if c.Layer(i).SharesPrevious {
+			continue
+		}
 		l := &m.Layers[i]
 		p := fmt.Sprintf("bert.encoder.layer.%d.", i)
 		lin(p+"attention.self.query", &l.Query)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -287,5 +289,64 @@ func TestFLOPsAndParams(t *testing.T) {
 	perLayer := 2*T*32*32*4 + 2*2*T*T*32 + 2*2*T*32*64
 	if got, want := m.FLOPs(1, 8), 2*perLayer+2*32*32+2*32*3; got != want {
 		t.Fatalf("FLOPs = %d, want %d", got, want)
+	}
+}
+
+func TestSharedLayers(t *testing.T) {
+	c := tinyConfig()
+	c.NumHiddenLayers = 3
+	c.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: c.HeadSize(), Layers: []LayerConfig{
+		{NumAttentionHeads: 2, IntermediateSize: 16},
+		{NumAttentionHeads: 2, IntermediateSize: 16, SharesPrevious: true},
+		{NumAttentionHeads: 1, IntermediateSize: 8},
+	}}
+	m, err := NewRandom(c, rand.New(rand.NewPCG(4, 4)), 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &m.Layers[0].Query.W[0] != &m.Layers[1].Query.W[0] || &m.Layers[0].OutNorm.Gamma[0] != &m.Layers[1].OutNorm.Gamma[0] {
+		t.Fatal("layer 1 does not alias layer 0's weights")
+	}
+	unshared := c.Clone()
+	unshared.Edgenas.Layers[1].SharesPrevious = false
+	u, _ := NewModel(unshared, true)
+	if m.NumParams() >= u.NumParams() {
+		t.Errorf("shared model counts %d parameters, unshared %d", m.NumParams(), u.NumParams())
+	}
+	var names []string
+	m.Params(func(name string, _ []int, _ []float32, _ ParamKind) { names = append(names, name) })
+	for _, n := range names {
+		if strings.Contains(n, "layer.1.") {
+			t.Errorf("shared layer's tensor %s visited", n)
+		}
+	}
+	// Saved once, loaded with the aliasing restored, same outputs.
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &back.Layers[0].Value.W[0] != &back.Layers[1].Value.W[0] {
+		t.Error("loaded model does not share")
+	}
+	b := testBatch([][]int32{{1, 2, 3, 4}, {5, 6}})
+	o1, err := m.Forward(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2, err := back.Forward(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o1.Logits, o2.Logits) {
+		t.Errorf("logits %v after reload, %v before", o2.Logits, o1.Logits)
+	}
+	bad := c.Clone()
+	bad.Edgenas.Layers[2].SharesPrevious = true
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "edgenas.layers[2].shares_previous") {
+		t.Errorf("sharing across shapes: %v", err)
 	}
 }

@@ -301,10 +301,11 @@ func tensor(name string, dtype int, dims []int64, raw []byte, f []float32, rows,
 }
 
 // weight adds a float initializer and returns its name. When rows > 0, data
-// is a rows×cols matrix and its transpose is stored.
+// is a rows×cols matrix and its transpose is stored. A name already added
+// is returned as is: layers that share weights read one initializer.
 func (b *builder) weight(name string, dims []int64, data []float32, rows, cols int) string {
 	if b.values[name] {
-		panic("onnx: initializer " + name + " defined twice")
+		return name // a shared layer's weights: one initializer, read twice
 	}
 	b.values[name] = true
 	b.inits = append(b.inits, tensor(name, typeFloat, dims, nil, data, rows, cols))
@@ -472,10 +473,14 @@ func buildGraph(m *transformer.Model) *message {
 		mask = b.node("Unsqueeze", ms+"/Unsqueeze", []string{bias, b.ints(1, 2)}, "")
 	}
 
+	leader := 0 // first layer of the current sharing group
 	for i := range m.Layers {
 		l := &m.Layers[i]
+		if !c.Layer(i).SharesPrevious {
+			leader = i
+		}
 		s := fmt.Sprintf("/bert/encoder/layer.%d", i)
-		p := fmt.Sprintf("bert.encoder.layer.%d.", i)
+		p := fmt.Sprintf("bert.encoder.layer.%d.", leader)
 		heads, hs := int64(l.Heads), int64(l.HeadSize)
 		split := b.ints(0, 0, heads, hs)
 		q := b.linear(s+"/attention/self/query", p+"attention.self.query", &l.Query, x, "")

@@ -36,12 +36,23 @@ func oracleCases() []modelCase {
 			{NumAttentionHeads: 1, IntermediateSize: 64},
 		},
 	}
+	shared := bertConfig(4, 128, 4, 512, transformer.ActGELU)
+	shared.Edgenas = &transformer.EdgenasConfig{
+		Version: transformer.ConfigVersion, AttentionHeadSize: 32,
+		Layers: []transformer.LayerConfig{
+			{NumAttentionHeads: 4, IntermediateSize: 512},
+			{NumAttentionHeads: 2, IntermediateSize: 256},
+			{NumAttentionHeads: 2, IntermediateSize: 256, SharesPrevious: true},
+			{NumAttentionHeads: 2, IntermediateSize: 256, SharesPrevious: true},
+		},
+	}
 	return []modelCase{
 		{"bert-tiny", bertConfig(2, 128, 2, 512, transformer.ActGELU)},
 		{"bert-mini", bertConfig(4, 256, 4, 1024, transformer.ActGELU)},
 		{"heterogeneous", hetero},
 		{"gelu_new", bertConfig(2, 128, 4, 256, transformer.ActGELUNew)},
 		{"relu", bertConfig(2, 128, 4, 256, transformer.ActReLU)},
+		{"shared layers", shared},
 	}
 }
 
