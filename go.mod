@@ -9,4 +9,7 @@ require (
 	golang.org/x/text v0.44.0
 )
 
-require go.etcd.io/bbolt v1.5.0
+require (
+	go.etcd.io/bbolt v1.5.0
+	gonum.org/v1/gonum v0.17.0
+)

@@ -1,0 +1,222 @@
+package compress
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/edgenas/edgenas/space"
+	"github.com/edgenas/edgenas/transformer"
+)
+
+// ShareMode says how the one weight set of a sharing group is built from
+// the group's layers.
+type ShareMode string
+
+// Share modes.
+const (
+	// ShareBest takes the weights of the group's most important layer.
+	ShareBest ShareMode = "best"
+	// ShareMean averages the group's (pruned) layers element by element.
+	ShareMean ShareMode = "mean"
+)
+
+// Options tune Apply; the zero value takes the defaults.
+type Options struct {
+	// Share builds shared weights (default ShareBest; see the README's
+	// baselines for the measurement behind the default).
+	Share ShareMode
+}
+
+// TeacherDims returns the dimensions of teacher config c as the search
+// space needs them.
+func TeacherDims(c *transformer.Config) space.Teacher {
+	return space.Teacher{Layers: c.NumHiddenLayers, Heads: c.NumAttentionHeads, Hidden: c.HiddenSize,
+		FFN: c.IntermediateSize, Vocab: c.VocabSize, MaxSeq: c.MaxPositionEmbeddings}
+}
+
+// Validate checks that a is a student the teacher config c can yield: every
+// rule of the search space with every value the teacher allows (heads up to
+// the teacher's, ranks up to min(dims), bits 32/16/8/4, any sharing group).
+// The error names each violation.
+func Validate(c *transformer.Config, a space.Arch) error {
+	sp, err := space.New(permissive(c), TeacherDims(c))
+	if err != nil {
+		return fmt.Errorf("teacher: %w", err)
+	}
+	return sp.Validate(a)
+}
+
+// permissive lists every value a teacher of config c allows for each gene.
+func permissive(c *transformer.Config) space.Spec {
+	span := func(lo, hi int) []int {
+		var s []int
+		for v := lo; v <= hi; v++ {
+			s = append(s, v)
+		}
+		return s
+	}
+	h := c.HiddenSize
+	return space.Spec{
+		Layers:        span(1, c.NumHiddenLayers),
+		Heads:         span(1, c.NumAttentionHeads),
+		FFN:           span(1, c.IntermediateSize),
+		AttentionRank: span(0, h),
+		FFNRank:       span(0, h),
+		Bits:          slices.Clone(space.BitWidths),
+		ShareGroups:   span(1, c.NumHiddenLayers),
+		EmbeddingRank: span(0, min(h, c.VocabSize)),
+		EmbeddingBits: slices.Clone(space.BitWidths),
+		SeqLen:        span(1, c.MaxPositionEmbeddings),
+	}
+}
+
+// Apply builds the student a describes from teacher t: the kept layers in
+// order, each keeping its source layer's most important heads and FFN
+// neurons (by imp; imp may be nil only when a keeps every head and neuron),
+// sharing groups built by opts.Share. The student owns its memory; its
+// config carries the per-layer shapes and its provenance.
+func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*transformer.Model, error) {
+	c := &t.Config
+	if err := Validate(c, a); err != nil {
+		return nil, err
+	}
+	if imp != nil {
+		if err := imp.check(t); err != nil {
+			return nil, err
+		}
+	}
+	share := opts.Share
+	if share == "" {
+		share = ShareBest
+	}
+	if share != ShareBest && share != ShareMean {
+		return nil, fmt.Errorf("compress: share mode %q, want %q or %q", share, ShareBest, ShareMean)
+	}
+	for i, g := range a.Layers {
+		if g.AttentionRank != 0 || g.FFNRank != 0 || g.Bits != 32 {
+			return nil, fmt.Errorf("compress: layers[%d]: rank %d/%d and %d bits: low-rank and quantized layers are not built yet", i, g.AttentionRank, g.FFNRank, g.Bits)
+		}
+	}
+	if a.EmbeddingRank != 0 || a.EmbeddingBits != 32 {
+		return nil, fmt.Errorf("compress: embedding rank %d and %d bits: factorized and quantized embeddings are not built yet", a.EmbeddingRank, a.EmbeddingBits)
+	}
+
+	layers := make([]transformer.Layer, len(a.Layers))
+	for i, g := range a.Layers {
+		src := &t.Layers[g.Source]
+		heads, neurons := seq(src.Heads), seq(src.FFN)
+		if g.Heads < src.Heads || g.FFN < src.FFN {
+			if imp == nil {
+				return nil, fmt.Errorf("compress: layers[%d] prunes heads or neurons: importance scores are needed", i)
+			}
+			heads = topK(imp.Heads[g.Source], g.Heads)
+			neurons = topK(imp.Neurons[g.Source], g.FFN)
+		}
+		l, err := pruneLayer(src, heads, neurons)
+		if err != nil {
+			return nil, fmt.Errorf("compress: layers[%d]: %w", i, err)
+		}
+		layers[i] = l
+	}
+	cfg := c.Clone()
+	cfg.NumHiddenLayers = len(a.Layers)
+	cfg.Edgenas = &transformer.EdgenasConfig{Version: transformer.ConfigVersion, AttentionHeadSize: c.HeadSize(),
+		Provenance: fmt.Sprintf("edgenas student %s of a teacher (%s)", a.Key(), provenance(c))}
+	for _, grp := range a.Groups() {
+		leader := layers[grp[0]]
+		if n := grp[1] - grp[0]; n > 1 {
+			members := layers[grp[0]:grp[1]]
+			if share == ShareMean {
+				leader = meanLayer(members)
+			} else {
+				best := grp[0]
+				for k := grp[0]; k < grp[1]; k++ {
+					if imp != nil && imp.Layers[a.Layers[k].Source] > imp.Layers[a.Layers[best].Source] {
+						best = k
+					}
+				}
+				leader = layers[best]
+			}
+		}
+		for k := grp[0]; k < grp[1]; k++ {
+			layers[k] = leader
+			cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, transformer.LayerConfig{
+				NumAttentionHeads: leader.Heads, IntermediateSize: leader.FFN, SharesPrevious: k > grp[0]})
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("compress: student config: %w", err)
+	}
+	s := &transformer.Model{Config: cfg, Layers: layers}
+	e := &t.Embeddings
+	s.Embeddings = transformer.Embeddings{Word: slices.Clone(e.Word), Position: slices.Clone(e.Position),
+		TokenType: slices.Clone(e.TokenType), Norm: cloneNorm(e.Norm)}
+	if t.Pooler != nil {
+		p := cloneLinear(*t.Pooler)
+		s.Pooler = &p
+	}
+	if t.Classifier != nil {
+		k := cloneLinear(*t.Classifier)
+		s.Classifier = &k
+	}
+	return s, nil
+}
+
+func provenance(c *transformer.Config) string {
+	if c.Edgenas != nil && c.Edgenas.Provenance != "" {
+		return c.Edgenas.Provenance
+	}
+	return "provenance not recorded"
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func cloneLinear(l transformer.Linear) transformer.Linear {
+	l.W, l.B = slices.Clone(l.W), slices.Clone(l.B)
+	return l
+}
+
+// meanLayer averages layers of one shape element by element.
+func meanLayer(ls []transformer.Layer) transformer.Layer {
+	out := ls[0]
+	inv := 1 / float32(len(ls))
+	mean := func(get func(l *transformer.Layer) []float32) []float32 {
+		m := make([]float32, len(get(&ls[0])))
+		for i := range ls {
+			for j, v := range get(&ls[i]) {
+				m[j] += v
+			}
+		}
+		for j := range m {
+			m[j] *= inv
+		}
+		return m
+	}
+	lin := func(get func(l *transformer.Layer) *transformer.Linear) transformer.Linear {
+		l := *get(&ls[0])
+		l.W = mean(func(x *transformer.Layer) []float32 { return get(x).W })
+		l.B = mean(func(x *transformer.Layer) []float32 { return get(x).B })
+		return l
+	}
+	norm := func(get func(l *transformer.Layer) *transformer.LayerNorm) transformer.LayerNorm {
+		n := *get(&ls[0])
+		n.Gamma = mean(func(x *transformer.Layer) []float32 { return get(x).Gamma })
+		n.Beta = mean(func(x *transformer.Layer) []float32 { return get(x).Beta })
+		return n
+	}
+	out.Query = lin(func(l *transformer.Layer) *transformer.Linear { return &l.Query })
+	out.Key = lin(func(l *transformer.Layer) *transformer.Linear { return &l.Key })
+	out.Value = lin(func(l *transformer.Layer) *transformer.Linear { return &l.Value })
+	out.AttnOut = lin(func(l *transformer.Layer) *transformer.Linear { return &l.AttnOut })
+	out.Inter = lin(func(l *transformer.Layer) *transformer.Linear { return &l.Inter })
+	out.Out = lin(func(l *transformer.Layer) *transformer.Linear { return &l.Out })
+	out.AttnNorm = norm(func(l *transformer.Layer) *transformer.LayerNorm { return &l.AttnNorm })
+	out.OutNorm = norm(func(l *transformer.Layer) *transformer.LayerNorm { return &l.OutNorm })
+	return out
+}
