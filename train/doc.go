@@ -1,0 +1,43 @@
+// Package train owns learning: the backward pass of the BERT encoder, the
+// training objectives (sequence classification, masked LM, TinyBERT-style
+// distillation), fake quantization with a straight-through estimator, the
+// optimizer, the data pipeline and the training loop, and gradients for
+// the importance scores that compress uses. The demo task generator lives
+// in the subpackage demotask.
+//
+// # Forward and backward
+//
+// A Net wraps a *transformer.Model and runs training-time passes: its
+// forward pass computes the same outputs as (*transformer.Model).Forward
+// (within float32 rounding; tests hold it to 1e-5) and keeps every
+// activation the backward pass needs. Each step (ClassifyStep, MLMStep,
+// DistillStep) runs forward and backward and ADDS the gradient of its loss
+// into an accumulator with the model's shapes (NewGrads), visited in
+// lockstep with the model by Params; zeroing it between optimizer updates
+// is the caller's job. Matrix products go through internal/gemm (weights
+// are packed afresh at every product, so an optimizer may change them
+// between steps without telling the Net); element-wise work goes through
+// internal/vec where it has the function.
+//
+// Because steps only ever add into the accumulator, a model whose layers
+// alias the same weight slices (ALBERT-style sharing, which the Model type
+// does not represent yet) gets the correct summed gradient as soon as the
+// accumulator aliases its slices the same way. Low-rank linears need their
+// own backward when the Model type gains them.
+//
+// # Errors
+//
+// Bad input (a malformed batch, labels or targets out of range, a model
+// without the head an objective needs) returns an error wrapping ErrInput;
+// accumulators, heads and teachers whose shapes do not fit return errors
+// wrapping ErrShape. Nothing panics on bad input, and a step that returns
+// an error has added nothing.
+//
+// # Concurrency
+//
+// A Net is not safe for concurrent use: it owns its activation buffers.
+// Its matrix products and attention run on up to the threads given to
+// NewNet; losses and gradients are bit-identical whatever that count.
+// Several Nets may share one read-only model (a teacher, for example) on
+// different goroutines; no Net writes the model it wraps.
+package train

@@ -1,0 +1,470 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/edgenas/edgenas/internal/gemm"
+	"github.com/edgenas/edgenas/internal/vec"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// ErrInput marks a batch, label set or target set that a step cannot run:
+// a malformed batch, a token id outside the vocabulary, a sequence longer
+// than the position table, a label out of range, a model without the head
+// the objective needs. Every such error wraps ErrInput.
+var ErrInput = errors.New("train: invalid input")
+
+// ErrShape marks a gradient accumulator, teacher or head whose shape does
+// not fit the model it is used with. Every such error wraps ErrShape.
+var ErrShape = errors.New("train: shape mismatch")
+
+// NewGrads returns a zero-valued model with m's config and the same heads
+// (pooler/classifier present iff in m): the gradient accumulator, visited in
+// lockstep with m by (*transformer.Model).Params. Every tensor has the
+// length of m's, LayerNorm gains included (they start at 0, not 1).
+//
+// Steps always add into the accumulator, so the caller zeroes it (for
+// example through Params) between optimizer updates.
+func NewGrads(m *transformer.Model) *transformer.Model {
+	z := func(p []float32) []float32 { return make([]float32, len(p)) }
+	lin := func(l *transformer.Linear) transformer.Linear {
+		return transformer.Linear{In: l.In, Out: l.Out, W: z(l.W), B: z(l.B)}
+	}
+	norm := func(n *transformer.LayerNorm) transformer.LayerNorm {
+		return transformer.LayerNorm{Gamma: z(n.Gamma), Beta: z(n.Beta), Eps: n.Eps}
+	}
+	e := &m.Embeddings
+	g := &transformer.Model{
+		Config: m.Config.Clone(),
+		Embeddings: transformer.Embeddings{
+			Word: z(e.Word), Position: z(e.Position), TokenType: z(e.TokenType), Norm: norm(&e.Norm),
+		},
+		Layers: make([]transformer.Layer, len(m.Layers)),
+	}
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		g.Layers[i] = transformer.Layer{
+			Heads: l.Heads, HeadSize: l.HeadSize, FFN: l.FFN,
+			Query: lin(&l.Query), Key: lin(&l.Key), Value: lin(&l.Value),
+			AttnOut: lin(&l.AttnOut), AttnNorm: norm(&l.AttnNorm),
+			Inter: lin(&l.Inter), Out: lin(&l.Out), OutNorm: norm(&l.OutNorm),
+		}
+	}
+	if m.Pooler != nil {
+		p := lin(m.Pooler)
+		g.Pooler = &p
+	}
+	if m.Classifier != nil {
+		c := lin(m.Classifier)
+		g.Classifier = &c
+	}
+	return g
+}
+
+// Net runs training-time forward and backward passes of a model, keeping
+// the activations the backward pass needs; buffers are reused across steps
+// (no per-step allocation growth in steady state). Not safe for concurrent
+// use.
+//
+// A Net reads the model's weights afresh at every step (it never uses the
+// model's packed weights), so an optimizer may update them between steps
+// without telling the Net. It never writes them.
+type Net struct {
+	m       *transformer.Model
+	threads int
+	ws      gemm.Workspace // the large products, Threads = threads
+	workers []netWorker    // per-goroutine scratch of attention
+	quant   []int          // fake-quantization bits per layer; nil = off
+
+	bsz, seq, rows int // shape of the batch of the last forward pass
+
+	emb     normActs
+	layers  []layerActs
+	weights []layerWeights
+
+	// Pooler and classifier activations, bsz rows each.
+	cls, pooled, logits []float32
+
+	// Backward scratch.
+	d, dz, dh    []float32 // rows×H
+	dqkv, dctx   []float32
+	dffn         []float32
+	tr, gw       []float32 // transpose and weight-gradient scratch
+	dlogits      []float32
+	dpooled, dpz []float32
+
+	// Extra gradients injected by distillation: kdHidden[i] is added to the
+	// gradient of hidden state i (0 = embeddings, i = output of layer i-1),
+	// kdProbs[l] to the gradient of layer l's attention probabilities.
+	kdHidden, kdHiddenBuf [][]float32
+	kdProbs, kdProbsBuf   [][]float32
+	kdTerms               KDTerms
+
+	mlm mlmActs
+
+	checked *transformer.Model // last gradient accumulator whose shape was checked
+}
+
+// normActs is what a LayerNorm keeps for its backward pass.
+type normActs struct {
+	y, xhat, rstd []float32
+}
+
+// layerActs holds one encoder layer's activations.
+type layerActs struct {
+	qkv   []float32 // rows×3·inner, Q|K|V with biases
+	probs []float32 // bsz×heads×seq×seq attention probabilities
+	ctx   []float32 // rows×inner
+	n1    normActs  // attention output LayerNorm
+	u, a  []float32 // rows×FFN: pre-activation (with bias) and activation
+	n2    normActs  // output LayerNorm; n2.y is the layer's output
+}
+
+// layerWeights are the weights one step uses for a layer: the model's own,
+// or their fake-quantized copies.
+type layerWeights struct {
+	qkv, qkvBias        []float32 // (3·inner)×H and 3·inner, Q|K|V stacked
+	attnOut, inter, out []float32
+	owned               bool // attnOut, inter and out are the Net's own buffers
+}
+
+// netWorker is one goroutine's scratch for attention.
+type netWorker struct {
+	ws     gemm.Workspace
+	dp, tr []float32
+}
+
+// NewNet returns a Net for m whose matrix products and attention use up to
+// threads goroutines (values below 1 mean 1).
+func NewNet(m *transformer.Model, threads int) *Net {
+	threads = max(1, threads)
+	n := &Net{m: m, threads: threads, workers: make([]netWorker, threads)}
+	n.ws.Threads = threads
+	n.layers = make([]layerActs, len(m.Layers))
+	n.weights = make([]layerWeights, len(m.Layers))
+	return n
+}
+
+// Model returns the model the Net trains.
+func (n *Net) Model() *transformer.Model { return n.m }
+
+// grow returns buf resized to size, reallocating only when too small.
+func grow(buf []float32, size int) []float32 {
+	if cap(buf) < size {
+		return make([]float32, size)
+	}
+	return buf[:size]
+}
+
+// parallel runs f over units [0, units) split into contiguous ranges, one
+// per goroutine, with the worker index w.
+func (n *Net) parallel(units int, f func(w, lo, hi int)) {
+	t := min(n.threads, units)
+	if t <= 1 {
+		f(0, 0, units)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(t)
+	for w := 0; w < t; w++ {
+		go func() {
+			defer wg.Done()
+			f(w, w*units/t, (w+1)*units/t)
+		}()
+	}
+	wg.Wait()
+}
+
+// checkBatch validates b against the model, as the engine's forward pass
+// does, so that no step panics on bad input.
+func (n *Net) checkBatch(b *tokenizer.Batch) error {
+	if b == nil {
+		return fmt.Errorf("%w: nil batch", ErrInput)
+	}
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	cfg := &n.m.Config
+	if b.SeqLen > cfg.MaxPositionEmbeddings {
+		return fmt.Errorf("%w: sequence length %d exceeds max_position_embeddings %d", ErrInput, b.SeqLen, cfg.MaxPositionEmbeddings)
+	}
+	for i, id := range b.IDs {
+		if id < 0 || int(id) >= cfg.VocabSize || int(id)*cfg.HiddenSize >= len(n.m.Embeddings.Word) {
+			return fmt.Errorf("%w: row %d position %d: token id %d outside vocabulary [0, %d)", ErrInput, i/b.SeqLen, i%b.SeqLen, id, cfg.VocabSize)
+		}
+		if t := b.TypeIDs[i]; t < 0 || int(t) >= cfg.TypeVocabSize {
+			return fmt.Errorf("%w: row %d position %d: token type %d outside [0, %d)", ErrInput, i/b.SeqLen, i%b.SeqLen, t, cfg.TypeVocabSize)
+		}
+	}
+	for r := 0; r < b.Size; r++ {
+		if !slices.Contains(b.Mask[r*b.SeqLen:(r+1)*b.SeqLen], 1) {
+			return fmt.Errorf("%w: row %d has no unmasked token", ErrInput, r)
+		}
+	}
+	return nil
+}
+
+// checkGrads verifies once per accumulator that g has m's parameter shapes.
+func (n *Net) checkGrads(g *transformer.Model) error {
+	if g == nil {
+		return fmt.Errorf("%w: nil gradient accumulator", ErrShape)
+	}
+	if g == n.checked {
+		return nil
+	}
+	if g == n.m {
+		return fmt.Errorf("%w: the gradient accumulator is the model itself (use NewGrads)", ErrShape)
+	}
+	type tensor struct {
+		name string
+		size int
+	}
+	var want, got []tensor
+	n.m.Params(func(name string, _ []int, p []float32, _ transformer.ParamKind) {
+		want = append(want, tensor{name, len(p)})
+	})
+	g.Params(func(name string, _ []int, p []float32, _ transformer.ParamKind) {
+		got = append(got, tensor{name, len(p)})
+	})
+	if len(want) != len(got) {
+		return fmt.Errorf("%w: gradient accumulator has %d tensors, model %d (use NewGrads)", ErrShape, len(got), len(want))
+	}
+	for i := range want {
+		if want[i] != got[i] {
+			return fmt.Errorf("%w: gradient tensor %s has %d values, model's %s %d", ErrShape, got[i].name, got[i].size, want[i].name, want[i].size)
+		}
+	}
+	n.checked = g
+	return nil
+}
+
+// hidden returns hidden state i of the last forward pass: 0 is the
+// embedding output, i ≥ 1 the output of encoder layer i-1.
+func (n *Net) hidden(i int) []float32 {
+	if i == 0 {
+		return n.emb.y
+	}
+	return n.layers[i-1].n2.y
+}
+
+// prepareWeights gathers the weights of this step, fake-quantizing them
+// where SetFakeQuant asked for it.
+func (n *Net) prepareWeights() {
+	for li := range n.m.Layers {
+		l, w := &n.m.Layers[li], &n.weights[li]
+		bits := 0
+		if n.quant != nil {
+			bits = n.quant[li]
+		}
+		inner, H := l.Query.Out, l.Query.In
+		w.qkv = grow(w.qkv, 3*inner*H)
+		for j, src := range [3][]float32{l.Query.W, l.Key.W, l.Value.W} {
+			quantizeInto(w.qkv[j*inner*H:(j+1)*inner*H], src, H, bits)
+		}
+		w.qkvBias = grow(w.qkvBias, 3*inner)
+		copy(w.qkvBias, l.Query.B)
+		copy(w.qkvBias[inner:], l.Key.B)
+		copy(w.qkvBias[2*inner:], l.Value.B)
+		if bits == 0 {
+			w.attnOut, w.inter, w.out, w.owned = l.AttnOut.W, l.Inter.W, l.Out.W, false
+			continue
+		}
+		// Fake-quantized copies live in the Net's own buffers, never in slices
+		// that aliased the model's weights.
+		if !w.owned {
+			w.attnOut, w.inter, w.out, w.owned = nil, nil, nil, true
+		}
+		w.attnOut = grow(w.attnOut, len(l.AttnOut.W))
+		w.inter = grow(w.inter, len(l.Inter.W))
+		w.out = grow(w.out, len(l.Out.W))
+		quantizeInto(w.attnOut, l.AttnOut.W, l.AttnOut.In, bits)
+		quantizeInto(w.inter, l.Inter.W, l.Inter.In, bits)
+		quantizeInto(w.out, l.Out.W, l.Out.In, bits)
+	}
+}
+
+// forward runs the encoder (and the pooler and classifier when present)
+// over a checked batch, keeping every activation the backward pass needs.
+func (n *Net) forward(b *tokenizer.Batch) {
+	m := n.m
+	H, T, B := m.Config.HiddenSize, b.SeqLen, b.Size
+	R := B * T
+	n.bsz, n.seq, n.rows = B, T, R
+	n.prepareWeights()
+
+	n.embedForward(b)
+	for li := range m.Layers {
+		l, a, w := &m.Layers[li], &n.layers[li], &n.weights[li]
+		x := n.hidden(li)
+		inner, F := l.Heads*l.HeadSize, l.FFN
+		a.qkv = grow(a.qkv, R*3*inner)
+		n.ws.MulRaw(R, 3*inner, H, x, H, w.qkv, H, true, a.qkv, 3*inner)
+		n.parallel(R, func(_, lo, hi int) { vec.AddBias(a.qkv[lo*3*inner:hi*3*inner], w.qkvBias) })
+		a.probs = grow(a.probs, B*l.Heads*T*T)
+		a.ctx = grow(a.ctx, R*inner)
+		n.parallel(B*l.Heads, func(wi, lo, hi int) { n.attentionForward(&n.workers[wi], b, l, a, lo, hi) })
+
+		a.n1.y = grow(a.n1.y, R*H)
+		n.ws.MulRaw(R, H, inner, a.ctx, inner, w.attnOut, inner, true, a.n1.y, H)
+		n.addNormForward(&a.n1, x, l.AttnOut.B, &l.AttnNorm, R, H)
+
+		a.u = grow(a.u, R*F)
+		a.a = grow(a.a, R*F)
+		n.ws.MulRaw(R, F, H, a.n1.y, H, w.inter, H, true, a.u, F)
+		n.parallel(R, func(_, lo, hi int) {
+			u, act := a.u[lo*F:hi*F], a.a[lo*F:hi*F]
+			vec.AddBias(u, l.Inter.B)
+			copy(act, u)
+			activate(m.Config.HiddenAct, act)
+		})
+
+		a.n2.y = grow(a.n2.y, R*H)
+		n.ws.MulRaw(R, H, F, a.a, F, w.out, F, true, a.n2.y, H)
+		n.addNormForward(&a.n2, a.n1.y, l.Out.B, &l.OutNorm, R, H)
+	}
+	n.headForward()
+}
+
+// headForward runs the pooler and classifier, when present, on [CLS].
+func (n *Net) headForward() {
+	m := n.m
+	if m.Pooler == nil {
+		return
+	}
+	H, B, T := m.Config.HiddenSize, n.bsz, n.seq
+	last := n.hidden(len(m.Layers))
+	n.cls = grow(n.cls, B*H)
+	for bi := 0; bi < B; bi++ {
+		copy(n.cls[bi*H:(bi+1)*H], last[bi*T*H:])
+	}
+	n.pooled = grow(n.pooled, B*H)
+	n.ws.MulRaw(B, H, H, n.cls, H, m.Pooler.W, H, true, n.pooled, H)
+	vec.AddBias(n.pooled, m.Pooler.B)
+	vec.Tanh(n.pooled)
+	if m.Classifier == nil {
+		return
+	}
+	C := m.Classifier.Out
+	n.logits = grow(n.logits, B*C)
+	n.ws.MulRaw(B, C, H, n.pooled, H, m.Classifier.W, H, true, n.logits, C)
+	vec.AddBias(n.logits, m.Classifier.B)
+}
+
+// activate applies the configured activation in place.
+func activate(act string, x []float32) {
+	switch act {
+	case transformer.ActGELUNew, transformer.ActGELUTanh:
+		vec.GELUTanh(x)
+	case transformer.ActReLU:
+		vec.ReLU(x)
+	default:
+		vec.GELU(x)
+	}
+}
+
+// embedForward computes LayerNorm(word + position + token type).
+func (n *Net) embedForward(b *tokenizer.Batch) {
+	e := &n.m.Embeddings
+	H := n.m.Config.HiddenSize
+	n.emb.y = grow(n.emb.y, n.rows*H)
+	y := n.emb.y
+	for i, id := range b.IDs {
+		dst := y[i*H : (i+1)*H]
+		copy(dst, e.Word[int(id)*H:])
+		p := i % b.SeqLen
+		vec.Axpy(1, e.Position[p*H:(p+1)*H], dst)
+		t := int(b.TypeIDs[i])
+		vec.Axpy(1, e.TokenType[t*H:(t+1)*H], dst)
+	}
+	n.normForward(&n.emb, &e.Norm, n.rows, H)
+}
+
+// addNormForward sets a.y = LayerNorm(a.y + res + bias), a.y holding the
+// projection on entry.
+func (n *Net) addNormForward(a *normActs, res, bias []float32, ln *transformer.LayerNorm, R, H int) {
+	n.parallel(R, func(_, lo, hi int) {
+		y := a.y[lo*H : hi*H]
+		vec.Axpy(1, res[lo*H:hi*H], y)
+		vec.AddBias(y, bias)
+	})
+	n.normForward(a, ln, R, H)
+}
+
+// normForward normalizes the rows of a.y in place, keeping x̂ and 1/σ.
+func (n *Net) normForward(a *normActs, ln *transformer.LayerNorm, R, H int) {
+	a.xhat = grow(a.xhat, R*H)
+	a.rstd = grow(a.rstd, R)
+	n.parallel(R, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			y, xh := a.y[r*H:(r+1)*H], a.xhat[r*H:(r+1)*H]
+			var sum float64
+			for _, v := range y {
+				sum += float64(v)
+			}
+			mean := sum / float64(H)
+			var ss float64
+			for _, v := range y {
+				d := float64(v) - mean
+				ss += d * d
+			}
+			rstd := 1 / math.Sqrt(ss/float64(H)+float64(ln.Eps))
+			a.rstd[r] = float32(rstd)
+			for j, v := range y {
+				h := float32((float64(v) - mean) * rstd)
+				xh[j] = h
+				y[j] = h*ln.Gamma[j] + ln.Beta[j]
+			}
+		}
+	})
+}
+
+// attentionForward computes probabilities and context of (sequence, head)
+// units [lo, hi), exactly as the engine's forward pass does.
+func (n *Net) attentionForward(wk *netWorker, b *tokenizer.Batch, l *transformer.Layer, a *layerActs, lo, hi int) {
+	T, hs := b.SeqLen, l.HeadSize
+	inner := l.Heads * hs
+	ld := 3 * inner
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	for unit := lo; unit < hi; unit++ {
+		bi, h := unit/l.Heads, unit%l.Heads
+		mask := b.Mask[bi*T : (bi+1)*T]
+		base := bi * T * ld
+		q, k, v := a.qkv[base+h*hs:], a.qkv[base+inner+h*hs:], a.qkv[base+2*inner+h*hs:]
+		p := a.probs[unit*T*T : (unit+1)*T*T]
+		wk.ws.MulRaw(T, T, hs, q, ld, k, ld, true, p, T)
+		for i := 0; i < T; i++ {
+			vec.SoftmaxMasked(p[i*T:(i+1)*T], mask, scale)
+		}
+		wk.ws.MulRaw(T, hs, T, p, T, v, ld, false, a.ctx[bi*T*inner+h*hs:], inner)
+	}
+}
+
+// Forward runs a training-time forward pass (fake quantization included)
+// and returns its output. The Output and its slices belong to the Net and
+// are overwritten by the next pass; Pooled and Logits are nil when the
+// model lacks the pooler or classifier.
+func (n *Net) Forward(b *tokenizer.Batch) (*transformer.Output, error) {
+	if err := n.checkBatch(b); err != nil {
+		return nil, err
+	}
+	n.forward(b)
+	return n.output(), nil
+}
+
+func (n *Net) output() *transformer.Output {
+	out := &transformer.Output{Batch: n.bsz, SeqLen: n.seq, Hidden: n.m.Config.HiddenSize,
+		LastHidden: n.hidden(len(n.m.Layers))}
+	if n.m.Pooler != nil {
+		out.Pooled = n.pooled
+		if n.m.Classifier != nil {
+			out.Labels = n.m.Classifier.Out
+			out.Logits = n.logits
+		}
+	}
+	return out
+}
