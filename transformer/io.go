@@ -1,8 +1,11 @@
 package transformer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,18 +146,68 @@ func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cfg := m.Config
-	cfg.Architectures = []string{"BertModel"}
-	if m.Classifier != nil {
-		cfg.Architectures = []string{"BertForSequenceClassification"}
-	}
+	cfg := m.savedConfig()
 	data, err := cfg.Marshal()
 	if err != nil {
 		return err
 	}
 	wPath := filepath.Join(dir, WeightsFile)
-	if err := safetensors.WriteFile(wPath, m.Tensors(), map[string]string{"format": "pt"}); err != nil {
+	if err := safetensors.WriteFile(wPath, m.Tensors(), weightsMetadata); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), data)
+}
+
+// savedConfig is m's config as Save writes it.
+func (m *Model) savedConfig() Config {
+	cfg := m.Config
+	cfg.Architectures = []string{"BertModel"}
+	if m.Classifier != nil {
+		cfg.Architectures = []string{"BertForSequenceClassification"}
+	}
+	return cfg
+}
+
+// weightsMetadata is the safetensors metadata Save writes.
+var weightsMetadata = map[string]string{"format": "pt"}
+
+// countingWriter counts the bytes written through it and hashes them.
+type countingWriter struct {
+	n int64
+	h hash.Hash
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	if c.h != nil {
+		c.h.Write(p)
+	}
+	return len(p), nil
+}
+
+// FileBytes is the exact size in bytes of the model.safetensors file Save
+// writes for m, computed by serializing it without touching the disk.
+func (m *Model) FileBytes() (int64, error) {
+	var c countingWriter
+	if err := safetensors.Write(&c, m.Tensors(), weightsMetadata); err != nil {
+		return 0, err
+	}
+	return c.n, nil
+}
+
+// Digest identifies m's weights and config: the hex SHA-256 of its config
+// JSON followed by its safetensors serialization. Equal models have equal
+// digests across runs.
+func (m *Model) Digest() (string, error) {
+	saved := m.savedConfig()
+	cfg, err := saved.Marshal()
+	if err != nil {
+		return "", err
+	}
+	c := countingWriter{h: sha256.New()}
+	c.h.Write(cfg)
+	if err := safetensors.Write(&c, m.Tensors(), weightsMetadata); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(c.h.Sum(nil)), nil
 }

@@ -205,3 +205,37 @@ func TestLoadErrorsNameFileAndTensor(t *testing.T) {
 		}
 	})
 }
+
+func TestFileBytesAndDigest(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), rand.New(rand.NewPCG(8, 8)), 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.FileBytes()
+	if err != nil || n != fi.Size() {
+		t.Fatalf("FileBytes() = %d, %v; the saved file has %d bytes", n, err, fi.Size())
+	}
+	d1, err := m.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2, _ := back.Digest(); d2 != d1 {
+		t.Errorf("digest changed through save and load: %s vs %s", d1, d2)
+	}
+	m.Layers[1].Out.B[3] += 1e-3
+	if d3, _ := m.Digest(); d3 == d1 {
+		t.Error("digest ignores a weight change")
+	}
+}
