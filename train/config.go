@@ -1,0 +1,533 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/edgenas/edgenas/train/demotask"
+	"github.com/edgenas/edgenas/transformer"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config describes one training run; it is what a training YAML file
+// holds. The zero value of every field means its default (see the field
+// comments), so the zero Config trains a BERT-tiny-shaped model on the
+// default demo task. Pointer fields distinguish "unset" (nil, the default)
+// from an explicit 0.
+type Config struct {
+	// Model is the shape of the model trained from scratch.
+	Model ModelConfig `yaml:"model" json:"model"`
+	// Data says where the examples come from.
+	Data DataConfig `yaml:"data" json:"data"`
+	// MaxSeqLen truncates every example to this many tokens ([CLS] and
+	// [SEP] included); 0 means 128.
+	MaxSeqLen int `yaml:"max_seq_len" json:"max_seq_len"`
+	// BatchSize is the number of examples per optimizer step; 0 means 32.
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// Epochs is the number of passes over the training data; 0 means 3
+	// unless MaxSteps is set.
+	Epochs int `yaml:"epochs" json:"epochs"`
+	// MaxSteps caps the number of optimizer steps; 0 means Epochs passes.
+	MaxSteps int `yaml:"max_steps" json:"max_steps"`
+	// LR is the peak learning rate; 0 means 1e-4.
+	LR float64 `yaml:"lr" json:"lr"`
+	// Warmup is the fraction of the steps over which the learning rate rises
+	// linearly to LR before it decays linearly to 0; nil means 0.1.
+	Warmup *float64 `yaml:"warmup" json:"warmup"`
+	// WeightDecay is AdamW's decoupled weight decay on weight matrices and
+	// embeddings; nil means 0.01.
+	WeightDecay *float64 `yaml:"weight_decay" json:"weight_decay"`
+	// Clip is the largest global gradient norm; nil means 1, 0 means no
+	// clipping.
+	Clip *float64 `yaml:"clip" json:"clip"`
+	// EvalEvery is the number of steps between dev evaluations (the best one
+	// is kept as the best checkpoint); 0 means a tenth of the run. The last
+	// step is always evaluated.
+	EvalEvery int `yaml:"eval_every" json:"eval_every"`
+	// CheckpointEvery is the number of steps between writes of the last
+	// checkpoint, from which --resume continues; 0 means EvalEvery.
+	CheckpointEvery int `yaml:"checkpoint_every" json:"checkpoint_every"`
+	// LogEvery is the number of steps between progress log lines when the
+	// output is not a terminal; 0 means 50.
+	LogEvery int `yaml:"log_every" json:"log_every"`
+	// MaxLoss is the training loss above which the run counts as diverged
+	// and stops; 0 means 50.
+	MaxLoss float64 `yaml:"max_loss" json:"max_loss"`
+	// Seed seeds the weight initialization and the batch order; 0 means 1.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// Threads is the number of threads of the forward and backward passes;
+	// 0 means every CPU.
+	Threads int `yaml:"threads" json:"threads"`
+	// RunDir is the directory of the run's checkpoints; "" means
+	// runs/train. It may use ${VAR} environment variables.
+	RunDir string `yaml:"run_dir" json:"run_dir"`
+
+	// source and lines locate the fields in the YAML file they came from.
+	source string
+	lines  map[string]int
+}
+
+// ModelConfig is the shape of the model to train.
+type ModelConfig struct {
+	// Shape is a standard shape: tiny (L2 H128 A2), mini (L4 H256 A4), small
+	// or base (see transformer.Shapes); "" or "custom" with Layers, Hidden,
+	// Heads (and optionally FFN) for another one. All empty means tiny.
+	Shape string `yaml:"shape" json:"shape,omitempty"`
+	// Layers, Hidden, Heads and FFN give a custom shape; FFN 0 means
+	// 4·Hidden.
+	Layers int `yaml:"layers" json:"layers,omitempty"`
+	Hidden int `yaml:"hidden" json:"hidden,omitempty"`
+	Heads  int `yaml:"heads" json:"heads,omitempty"`
+	FFN    int `yaml:"ffn" json:"ffn,omitempty"`
+	// MaxPosition is the size of the position table; 0 means 512.
+	MaxPosition int `yaml:"max_position" json:"max_position,omitempty"`
+	// Vocab is a vocab.txt (uncased BERT WordPiece); required for TSV data,
+	// and for the demo task "" means the demo lexicon plus the special
+	// tokens. It may use ${VAR} environment variables.
+	Vocab string `yaml:"vocab" json:"vocab,omitempty"`
+	// InitStd is the standard deviation of the normal initialization of
+	// weight matrices and embeddings (biases start at 0, LayerNorm at the
+	// identity); 0 means 0.02, BERT's initializer range.
+	InitStd float64 `yaml:"init_std" json:"init_std,omitempty"`
+}
+
+// DataConfig says where training and dev examples come from: GLUE-style
+// TSV files, or the demo task generated in-process. All empty means the
+// default demo task.
+type DataConfig struct {
+	// Train and Dev are TSV files (see ReadTSV); both or neither. They may
+	// use ${VAR} environment variables, e.g. ${EDGENAS_TESTDATA}.
+	Train string `yaml:"train" json:"train,omitempty"`
+	Dev   string `yaml:"dev" json:"dev,omitempty"`
+	// Demo generates the demo task instead (package demotask).
+	Demo *DemoData `yaml:"demo" json:"demo,omitempty"`
+	// NumLabels is the number of classes; 0 means 2. The demo task has 2.
+	NumLabels int `yaml:"num_labels" json:"num_labels,omitempty"`
+}
+
+// DemoData sizes the generated demo task; zero fields mean the demotask
+// defaults (seed 1, 20000 train, 2000 dev, 24 words).
+type DemoData struct {
+	// Seed selects the data set (demotask.Config.Seed).
+	Seed uint64 `yaml:"seed" json:"seed,omitempty"`
+	// Train and Dev are the sizes of the splits.
+	Train int `yaml:"train" json:"train,omitempty"`
+	Dev   int `yaml:"dev" json:"dev,omitempty"`
+	// MaxWords caps the length of a sentence in words.
+	MaxWords int `yaml:"max_words" json:"max_words,omitempty"`
+}
+
+// demotask returns the generator config of d (nil means defaults).
+func (d *DemoData) demotask() demotask.Config {
+	if d == nil {
+		return demotask.Config{}
+	}
+	return demotask.Config{Seed: d.Seed, Train: d.Train, Dev: d.Dev, MaxWords: d.MaxWords}
+}
+
+// Defaults of the Config fields, used where a field is zero (nil for the
+// pointer fields).
+const (
+	DefaultMaxSeqLen   = 128
+	DefaultBatchSize   = 32
+	DefaultEpochs      = 3
+	DefaultLR          = 1e-4
+	DefaultWarmup      = 0.1
+	DefaultWeightDecay = 0.01
+	DefaultClip        = 1.0
+	DefaultLogEvery    = 50
+	DefaultMaxLoss     = 50.0
+	DefaultRunDir      = "runs/train"
+	DefaultInitStd     = 0.02
+	DefaultMaxPosition = 512
+)
+
+// ConfigError is one problem of a Config: the field (its YAML path, e.g.
+// "model.hidden"), the line of the file it is on when known, and what was
+// expected.
+type ConfigError struct {
+	File  string // "" when the Config was not read from a file
+	Line  int    // 0 when unknown
+	Field string // YAML path, e.g. "model.hidden"
+	Msg   string // what is wrong and what was expected
+}
+
+// Error returns "file:line: field: message", leaving out what is unknown.
+func (e *ConfigError) Error() string {
+	loc := ""
+	switch {
+	case e.File != "" && e.Line > 0:
+		loc = fmt.Sprintf("%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		loc = e.File + ": "
+	case e.Line > 0:
+		loc = fmt.Sprintf("line %d: ", e.Line)
+	}
+	return loc + e.Field + ": " + e.Msg
+}
+
+// ParseConfig decodes a training YAML document strictly (an unknown key, a
+// value of the wrong type or a second document is an error carrying its
+// line) and validates it, returning every problem at once. name is the
+// file name errors carry. An empty document is the zero (default) Config.
+func ParseConfig(data []byte, name string) (Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return Config{}, fmt.Errorf("%s:%d: a second YAML document: want one", name, extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	c.source = name
+	c.lines = map[string]int{}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err == nil {
+		collectLines(&root, "", c.lines)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// LoadConfig reads and parses a training YAML file (see ParseConfig).
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return ParseConfig(data, path)
+}
+
+// collectLines records the line of every mapping key under n by its dotted
+// path.
+func collectLines(n *yaml.Node, prefix string, lines map[string]int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			collectLines(c, prefix, lines)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			path := n.Content[i].Value
+			if prefix != "" {
+				path = prefix + "." + path
+			}
+			lines[path] = n.Content[i].Line
+			collectLines(n.Content[i+1], path, lines)
+		}
+	}
+}
+
+// Validate checks every field (zero values stand for their defaults) and
+// returns all problems joined, each a *ConfigError naming the field and,
+// for a Config read by ParseConfig, its line. Paths are checked for
+// undefined environment variables, not for existence.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		line := c.lines[field]
+		for f := field; line == 0 && strings.Contains(f, "."); {
+			f = f[:strings.LastIndex(f, ".")]
+			line = c.lines[f]
+		}
+		errs = append(errs, &ConfigError{File: c.source, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
+	intIn := func(field string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(field, "want an integer in [%d, %d], got %d", lo, hi, v)
+		}
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+	m := c.Model
+	custom := m.Layers != 0 || m.Hidden != 0 || m.Heads != 0 || m.FFN != 0
+	switch m.Shape {
+	case "", "custom":
+		if m.Shape == "custom" && !custom {
+			bad("model.shape", "custom needs layers, hidden and heads")
+		}
+		if custom {
+			intIn("model.layers", m.Layers, 1, 64)
+			intIn("model.hidden", m.Hidden, 1, 8192)
+			intIn("model.heads", m.Heads, 1, 256)
+			intIn("model.ffn", m.FFN, 0, 65536)
+			if m.Hidden > 0 && m.Heads > 0 && m.Hidden%m.Heads != 0 {
+				bad("model.heads", "hidden %d is not a multiple of heads %d", m.Hidden, m.Heads)
+			}
+		}
+	default:
+		if _, ok := transformer.Shapes[m.Shape]; !ok {
+			bad("model.shape", "want tiny, mini, small, base or custom, got %q", m.Shape)
+		} else if custom {
+			bad("model.shape", "%q fixes the shape: leave layers, hidden, heads and ffn out or use shape: custom", m.Shape)
+		}
+	}
+	intIn("model.max_position", m.MaxPosition, 0, 1<<16)
+	if !(finite(m.InitStd) && m.InitStd >= 0 && m.InitStd <= 1) {
+		bad("model.init_std", "want a number in [0, 1], got %v", m.InitStd)
+	}
+	if _, err := expandEnv(m.Vocab); err != nil {
+		bad("model.vocab", "%v", err)
+	}
+
+	d := c.Data
+	tsv := d.Train != "" || d.Dev != ""
+	if tsv && d.Demo != nil {
+		bad("data.demo", "give either train and dev files or demo, not both")
+	}
+	if tsv && d.Train == "" {
+		bad("data.train", "missing: a dev file needs a train file")
+	}
+	if tsv && d.Dev == "" {
+		bad("data.dev", "missing: a train file needs a dev file")
+	}
+	if tsv && m.Vocab == "" {
+		bad("model.vocab", "required with TSV data: a vocab.txt (e.g. ${EDGENAS_TESTDATA}/bert-base-uncased-vocab/vocab.txt)")
+	}
+	for field, p := range map[string]string{"data.train": d.Train, "data.dev": d.Dev, "run_dir": c.RunDir} {
+		if _, err := expandEnv(p); err != nil {
+			bad(field, "%v", err)
+		}
+	}
+	if d.Demo != nil {
+		if err := d.Demo.demotask().Validate(); err != nil {
+			var fe *demotask.FieldError
+			for _, e := range unjoin(err) {
+				if errors.As(e, &fe) {
+					bad("data.demo."+demoField(fe.Field), "%s", fe.Problem)
+				} else {
+					bad("data.demo", "%v", e)
+				}
+			}
+		}
+	}
+	intIn("data.num_labels", d.NumLabels, 0, 1000)
+	if d.Demo != nil || !tsv {
+		if d.NumLabels != 0 && d.NumLabels != 2 {
+			bad("data.num_labels", "the demo task has 2 labels, got %d", d.NumLabels)
+		}
+	}
+
+	maxPos := cmpOr(m.MaxPosition, DefaultMaxPosition)
+	if c.MaxSeqLen != 0 {
+		intIn("max_seq_len", c.MaxSeqLen, 3, maxPos)
+	}
+	intIn("batch_size", c.BatchSize, 0, 1<<16)
+	intIn("epochs", c.Epochs, 0, 1<<20)
+	intIn("max_steps", c.MaxSteps, 0, 1<<30)
+	if !(finite(c.LR) && c.LR >= 0 && c.LR <= 1) {
+		bad("lr", "want a number in (0, 1], got %v", c.LR)
+	}
+	if w := c.Warmup; w != nil && !(finite(*w) && *w >= 0 && *w < 1) {
+		bad("warmup", "want a fraction in [0, 1), got %v", *w)
+	}
+	if w := c.WeightDecay; w != nil && !(finite(*w) && *w >= 0 && *w <= 1) {
+		bad("weight_decay", "want a number in [0, 1], got %v", *w)
+	}
+	if w := c.Clip; w != nil && !(finite(*w) && *w >= 0) {
+		bad("clip", "want a number ≥ 0 (0: no clipping), got %v", *w)
+	}
+	intIn("eval_every", c.EvalEvery, 0, 1<<30)
+	intIn("checkpoint_every", c.CheckpointEvery, 0, 1<<30)
+	intIn("log_every", c.LogEvery, 0, 1<<30)
+	if !(finite(c.MaxLoss) && c.MaxLoss >= 0) {
+		bad("max_loss", "want a number ≥ 0, got %v", c.MaxLoss)
+	}
+	intIn("threads", c.Threads, 0, 1024)
+	return errors.Join(errs...)
+}
+
+// demoField maps a demotask.FieldError field to its YAML key.
+func demoField(f string) string {
+	switch f {
+	case "Train":
+		return "train"
+	case "Dev":
+		return "dev"
+	case "MaxWords":
+		return "max_words"
+	case "Train+Dev":
+		return "train"
+	}
+	return strings.ToLower(f)
+}
+
+// unjoin splits an errors.Join error into its parts.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// expandEnv replaces ${VAR} and $VAR in s by the environment variable's
+// value; an unset variable is an error naming it.
+func expandEnv(s string) (string, error) {
+	var missing []string
+	out := os.Expand(s, func(name string) string {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return "", fmt.Errorf("environment variable %s is not set (in %q)", strings.Join(slices.Compact(missing), ", "), s)
+	}
+	return out, nil
+}
+
+// Resolved returns c with every default filled in and the environment
+// variables of its paths expanded: the settings a run actually uses. It
+// validates c first. Steps that depend on the data size (max_steps,
+// eval_every) are filled in by Run.
+func (c Config) Resolved() (Config, error) {
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	r := c
+	r.Warmup, r.WeightDecay, r.Clip = ptrOr(c.Warmup, DefaultWarmup), ptrOr(c.WeightDecay, DefaultWeightDecay), ptrOr(c.Clip, DefaultClip)
+	if r.Data.Demo != nil {
+		d := *r.Data.Demo
+		r.Data.Demo = &d
+	}
+	if r.Model.Shape == "" && r.Model.Layers == 0 {
+		r.Model.Shape = "tiny"
+	}
+	if r.Model.Shape == "" {
+		r.Model.Shape = "custom"
+	}
+	if r.Model.Shape == "custom" && r.Model.FFN == 0 {
+		r.Model.FFN = 4 * r.Model.Hidden
+	}
+	r.Model.MaxPosition = cmpOr(r.Model.MaxPosition, DefaultMaxPosition)
+	if r.Model.InitStd == 0 {
+		r.Model.InitStd = DefaultInitStd
+	}
+	if r.Data.Train == "" && r.Data.Demo == nil {
+		r.Data.Demo = &DemoData{}
+	}
+	if d := r.Data.Demo; d != nil {
+		dc := d.demotask()
+		def := demotask.Default()
+		d.Seed = cmp64(dc.Seed, def.Seed)
+		d.Train = cmpOr(dc.Train, def.Train)
+		d.Dev = cmpOr(dc.Dev, def.Dev)
+		d.MaxWords = cmpOr(dc.MaxWords, def.MaxWords)
+	}
+	r.Data.NumLabels = cmpOr(r.Data.NumLabels, 2)
+	r.MaxSeqLen = cmpOr(r.MaxSeqLen, DefaultMaxSeqLen)
+	r.BatchSize = cmpOr(r.BatchSize, DefaultBatchSize)
+	if r.Epochs == 0 && r.MaxSteps == 0 {
+		r.Epochs = DefaultEpochs
+	}
+	if r.LR == 0 {
+		r.LR = DefaultLR
+	}
+	r.LogEvery = cmpOr(r.LogEvery, DefaultLogEvery)
+	if r.MaxLoss == 0 {
+		r.MaxLoss = DefaultMaxLoss
+	}
+	r.Seed = cmp64(r.Seed, 1)
+	r.Threads = cmpOr(r.Threads, runtime.NumCPU())
+	if r.RunDir == "" {
+		r.RunDir = DefaultRunDir
+	}
+	var err error
+	expand := func(p *string) {
+		if err == nil {
+			*p, err = expandEnv(*p)
+		}
+	}
+	expand(&r.Model.Vocab)
+	expand(&r.Data.Train)
+	expand(&r.Data.Dev)
+	expand(&r.RunDir)
+	return r, err
+}
+
+func cmp64(v, def uint64) uint64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func ptrOr(p *float64, def float64) *float64 {
+	v := def
+	if p != nil {
+		v = *p
+	}
+	return &v
+}
+
+// modelConfig returns the transformer config of a resolved c's shape over
+// a vocabulary of vocabSize tokens, with provenance saying edgenas trains it.
+func (c Config) modelConfig(vocabSize int) (transformer.Config, error) {
+	var tc transformer.Config
+	if c.Model.Shape != "custom" {
+		var err error
+		if tc, err = transformer.ShapeConfig(c.Model.Shape, vocabSize); err != nil {
+			return tc, err
+		}
+	} else {
+		tc = transformer.DefaultConfig()
+		tc.VocabSize = vocabSize
+		tc.NumHiddenLayers, tc.HiddenSize, tc.NumAttentionHeads, tc.IntermediateSize =
+			c.Model.Layers, c.Model.Hidden, c.Model.Heads, c.Model.FFN
+	}
+	tc.MaxPositionEmbeddings = c.Model.MaxPosition
+	tc.NumLabels = c.Data.NumLabels
+	if c.Data.Demo != nil {
+		labels := demotask.Labels()
+		tc.ID2Label = map[string]string{}
+		tc.Label2ID = map[string]int{}
+		for i, l := range labels {
+			tc.ID2Label[fmt.Sprint(i)] = l
+			tc.Label2ID[l] = i
+		}
+	}
+	tc.Edgenas = &transformer.EdgenasConfig{Version: transformer.ConfigVersion, AttentionHeadSize: tc.HeadSize()}
+	for i := 0; i < tc.NumHiddenLayers; i++ {
+		tc.Edgenas.Layers = append(tc.Edgenas.Layers, tc.Layer(i))
+	}
+	tc.Edgenas.Provenance = Provenance
+	return tc, tc.Validate()
+}
+
+// Provenance is the provenance that models trained by this package carry in
+// the edgenas section of their config.json.
+const Provenance = "trained from scratch by edgenas (package train); see training.json"
+
+// fingerprint is the part of a resolved config that must not change when a
+// run resumes: everything that decides the weights.
+func (c Config) fingerprint() map[string]any {
+	f := c
+	f.Threads, f.RunDir, f.EvalEvery, f.CheckpointEvery, f.LogEvery, f.MaxLoss = 0, "", 0, 0, 0, 0
+	data, _ := json.Marshal(f)
+	var m map[string]any
+	_ = json.Unmarshal(data, &m)
+	return m
+}
