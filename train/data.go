@@ -16,11 +16,16 @@ import (
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
 
-// Example is one labeled text of a classification task.
+// Example is one text (or text pair) of a classification task.
 type Example struct {
 	Text  string // the sentence, without surrounding white space
-	Label int    // in [0, number of labels)
+	Pair  string // second text of a pair task (GLUE sentence2); "" for single texts
+	Label int    // in [0, number of labels), or Unlabelled
 }
+
+// Unlabelled is the Label of an example that has none (evaluation data
+// scored by agreement with the teacher).
+const Unlabelled = -1
 
 // ErrData is wrapped by every error about the content of a data file.
 var ErrData = errors.New("invalid data")
@@ -28,11 +33,13 @@ var ErrData = errors.New("invalid data")
 // maxTSVLine is the longest line ReadTSV accepts, in bytes.
 const maxTSVLine = 1 << 20
 
-// ReadTSV reads a GLUE-style single-sentence TSV file (SST-2, CoLA): a
-// header line naming the columns, with a text column called "sentence" (as
-// GLUE writes it) or "text", and a column called "label"; then one example
-// per line with the same number of tab-separated columns. Labels are
-// integers in [0, numLabels). Text has surrounding white space removed.
+// ReadTSV reads a GLUE-style TSV file: a header line naming the columns,
+// with a text column called "sentence" (as GLUE writes it), "text" or
+// "sentence1" (then "sentence2" is the pair's second text, as in MRPC or
+// RTE), and a column called "label"; then one example per line with the
+// same number of tab-separated columns. Labels are integers in [0,
+// numLabels). With numLabels 0 the label column is optional and ignored:
+// every example is Unlabelled. Text has surrounding white space removed.
 // Errors name the file and the 1-based line and wrap [ErrData].
 func ReadTSV(path string, numLabels int) ([]Example, error) {
 	f, err := os.Open(path)
@@ -49,13 +56,13 @@ func ParseTSV(r io.Reader, name string, numLabels int) ([]Example, error) {
 	bad := func(line int, format string, a ...any) error {
 		return fmt.Errorf("%s:%d: %s: %w", name, line, fmt.Sprintf(format, a...), ErrData)
 	}
-	if numLabels < 1 {
-		return nil, fmt.Errorf("%s: %d labels: want at least 1: %w", name, numLabels, ErrData)
+	if numLabels < 0 {
+		return nil, fmt.Errorf("%s: %d labels: want at least 0: %w", name, numLabels, ErrData)
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxTSVLine)
 	line := 0
-	textCol, labelCol, cols := -1, -1, 0
+	textCol, pairCol, labelCol, cols := -1, -1, -1, 0
 	var out []Example
 	for sc.Scan() {
 		line++
@@ -65,9 +72,13 @@ func ParseTSV(r io.Reader, name string, numLabels int) ([]Example, error) {
 			cols = len(fields)
 			for i, f := range fields {
 				switch strings.TrimSpace(f) {
-				case "sentence", "text":
+				case "sentence", "text", "sentence1":
 					if textCol < 0 {
 						textCol = i
+					}
+				case "sentence2":
+					if pairCol < 0 {
+						pairCol = i
 					}
 				case "label":
 					if labelCol < 0 {
@@ -75,8 +86,8 @@ func ParseTSV(r io.Reader, name string, numLabels int) ([]Example, error) {
 					}
 				}
 			}
-			if textCol < 0 || labelCol < 0 {
-				return nil, bad(line, "header %q: want a \"sentence\" (or \"text\") column and a \"label\" column", abbreviateText(string(row)))
+			if textCol < 0 || (labelCol < 0 && numLabels > 0) {
+				return nil, bad(line, "header %q: want a \"sentence\" (or \"text\", \"sentence1\") column and a \"label\" column", abbreviateText(string(row)))
 			}
 			continue
 		}
@@ -87,12 +98,19 @@ func ParseTSV(r io.Reader, name string, numLabels int) ([]Example, error) {
 		if text == "" {
 			return nil, bad(line, "empty text in column %d", textCol+1)
 		}
-		ls := strings.TrimSpace(fields[labelCol])
-		label, err := strconv.Atoi(ls)
-		if err != nil || label < 0 || label >= numLabels {
-			return nil, bad(line, "label %q: want an integer in [0, %d)", abbreviateText(ls), numLabels)
+		ex := Example{Text: text, Label: Unlabelled}
+		if pairCol >= 0 {
+			ex.Pair = strings.TrimSpace(fields[pairCol])
 		}
-		out = append(out, Example{Text: text, Label: label})
+		if numLabels > 0 {
+			ls := strings.TrimSpace(fields[labelCol])
+			label, err := strconv.Atoi(ls)
+			if err != nil || label < 0 || label >= numLabels {
+				return nil, bad(line, "label %q: want an integer in [0, %d)", abbreviateText(ls), numLabels)
+			}
+			ex.Label = label
+		}
+		out = append(out, ex)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -159,7 +177,7 @@ type Dataset struct {
 func NewDataset(tok *tokenizer.Tokenizer, ex []Example, maxLen int) *Dataset {
 	d := &Dataset{encs: make([]tokenizer.Encoding, len(ex)), labels: make([]int, len(ex)), pad: tok.PadID()}
 	for i, e := range ex {
-		d.encs[i] = tok.Encode(e.Text, "", maxLen)
+		d.encs[i] = tok.Encode(e.Text, e.Pair, maxLen)
 		d.labels[i] = e.Label
 	}
 	return d

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -18,10 +19,10 @@ func TestParseTSV(t *testing.T) {
 		want     []Example
 		err      string // substring of the error; "" for none
 	}{
-		{"glue", "sentence\tlabel\nit 's good . \t1\nbad\t0\n", []Example{{"it 's good .", 1}, {"bad", 0}}, ""},
-		{"text header, crlf, no final newline", "text\tlabel\r\na\t0\r\nb\t1", []Example{{"a", 0}, {"b", 1}}, ""},
-		{"label first", "label\tsentence\n1\tfine\n", []Example{{"fine", 1}}, ""},
-		{"extra columns", "id\tsentence\tlabel\n7\tx\t1\n", []Example{{"x", 1}}, ""},
+		{"glue", "sentence\tlabel\nit 's good . \t1\nbad\t0\n", []Example{{Text: "it 's good .", Label: 1}, {Text: "bad", Label: 0}}, ""},
+		{"text header, crlf, no final newline", "text\tlabel\r\na\t0\r\nb\t1", []Example{{Text: "a", Label: 0}, {Text: "b", Label: 1}}, ""},
+		{"label first", "label\tsentence\n1\tfine\n", []Example{{Text: "fine", Label: 1}}, ""},
+		{"extra columns", "id\tsentence\tlabel\n7\tx\t1\n", []Example{{Text: "x", Label: 1}}, ""},
 		{"header only", "sentence\tlabel\n", nil, ""},
 		{"empty", "", nil, "f.tsv:1: empty file"},
 		{"no label column", "sentence\tscore\nx\t1\n", nil, "f.tsv:1: header"},
@@ -31,6 +32,7 @@ func TestParseTSV(t *testing.T) {
 		{"word label", "sentence\tlabel\na\tpositive\n", nil, `f.tsv:2: label "positive"`},
 		{"negative label", "sentence\tlabel\na\t-1\n", nil, `label "-1"`},
 		{"empty text", "sentence\tlabel\n  \t1\n", nil, "f.tsv:2: empty text"},
+		{"pairs", "sentence1\tsentence2\tlabel\na\tb\t1\n", []Example{{Text: "a", Pair: "b", Label: 1}}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +51,55 @@ func TestParseTSV(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseUnlabelled(t *testing.T) {
+	got, err := ParseTSV(strings.NewReader("sentence\nfine\n"), "f.tsv", 0)
+	if err != nil || !slices.Equal(got, []Example{{Text: "fine", Label: Unlabelled}}) {
+		t.Fatalf("TSV without labels: %v, %v", got, err)
+	}
+	got, err = ParseJSONL(strings.NewReader("{\"text\": \"a\", \"label\": 1}\n\n{\"text\": \"b\"}\n"), "f.jsonl", 0)
+	if err != nil || !slices.Equal(got, []Example{{Text: "a", Label: Unlabelled}, {Text: "b", Label: Unlabelled}}) {
+		t.Fatalf("JSONL without labels: %v, %v", got, err)
+	}
+}
+
+func TestParseJSONL(t *testing.T) {
+	got, err := ParseJSONL(strings.NewReader("{\"text\": \" a \", \"text_pair\": \"b\", \"label\": 1}\n{\"text\": \"c\", \"label\": 0}\n"), "f.jsonl", 2)
+	if err != nil || !slices.Equal(got, []Example{{Text: "a", Pair: "b", Label: 1}, {Text: "c", Label: 0}}) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for _, tc := range []struct{ in, err string }{
+		{"{\"text\": \"a\"}\n", "f.jsonl:1: label none"},
+		{"{\"text\": \"a\", \"label\": 2}\n", "f.jsonl:1: label 2"},
+		{"\n{\"txt\": \"a\", \"label\": 0}\n", "f.jsonl:2: json: unknown field"},
+		{"{\"text\": \"\", \"label\": 0}\n", "non-empty"},
+		{"{\"text\": \"a\", \"label\": 0} {}\n", "more than one"},
+		{"[1]\n", "f.jsonl:1"},
+	} {
+		if _, err := ParseJSONL(strings.NewReader(tc.in), "f.jsonl", 2); err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrData) {
+			t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
+		}
+	}
+	if _, err := ReadExamples("x.csv", 2); err == nil || !strings.Contains(err.Error(), "want a .tsv or .jsonl") {
+		t.Errorf("csv: %v", err)
+	}
+}
+
+func FuzzParseJSONL(f *testing.F) {
+	f.Add([]byte("{\"text\": \"a\", \"text_pair\": \"b\", \"label\": 1}\n"))
+	f.Add([]byte("{\"text\": \"a\"}\n{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ex, err := ParseJSONL(bytes.NewReader(data), "f.jsonl", 3)
+		if err != nil {
+			return
+		}
+		for _, e := range ex {
+			if e.Label < 0 || e.Label >= 3 || e.Text == "" {
+				t.Fatalf("accepted %+v", e)
+			}
+		}
+	})
 }
 
 func TestParseTSVLongLine(t *testing.T) {

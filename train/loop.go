@@ -514,32 +514,48 @@ func (t *trainer) saveLast() error {
 }
 
 // Evaluate returns the accuracy of m's classifier on d: the argmax of the
-// logits of a forward pass, in batches of 64 on threads threads. It
-// re-packs m's weights first (Prepare), so it sees their current values.
+// logits of Predict.
 func Evaluate(m *transformer.Model, d *Dataset, threads int) (float64, error) {
-	if m.Classifier == nil {
-		return 0, errors.New("evaluate: the model has no classifier")
-	}
 	if d.Len() == 0 {
 		return 0, nil
 	}
+	logits, err := Predict(m, d, threads)
+	if err != nil {
+		return 0, err
+	}
+	k := len(logits) / d.Len()
+	right := 0
+	for i, label := range d.labels {
+		if argmaxRow(logits[i*k:(i+1)*k]) == label {
+			right++
+		}
+	}
+	return float64(right) / float64(d.Len()), nil
+}
+
+// Predict returns the classifier's logits for every example of d, in d's
+// order (row i of width num_labels is example i): forward passes in
+// batches of 64 of similar length on threads threads. It re-packs m's
+// weights first (Prepare), so it sees their current values.
+func Predict(m *transformer.Model, d *Dataset, threads int) ([]float32, error) {
+	if m.Classifier == nil {
+		return nil, errors.New("predict: the model has no classifier")
+	}
+	k := m.Classifier.Out
+	logits := make([]float32, d.Len()*k)
 	m.Prepare()
 	s := m.NewSession(threads)
-	right := 0
 	for _, idx := range d.evalBatches(evalBatchSize) {
 		b := d.Batch(idx)
 		out, err := s.Run(&b.Tokens)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		for r, label := range b.Labels {
-			row := out.Logits[r*out.Labels : (r+1)*out.Labels]
-			if argmaxRow(row) == label {
-				right++
-			}
+		for r, i := range idx {
+			copy(logits[i*k:(i+1)*k], out.Logits[r*k:(r+1)*k])
 		}
 	}
-	return float64(right) / float64(d.Len()), nil
+	return logits, nil
 }
 
 // argmaxRow returns the index of the largest value (the first on ties).

@@ -1,0 +1,307 @@
+package evaluator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/space"
+	"github.com/edgenas/edgenas/train"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// Builder builds the student an architecture describes (compress.Apply
+// bound to a teacher, in production; a fake in tests).
+type Builder func(ctx context.Context, a space.Arch) (*transformer.Model, error)
+
+// Config tunes an Evaluator; the zero value takes every default.
+type Config struct {
+	// Metric scores labelled data: accuracy (default), f1 or mcc. Data
+	// without labels is scored by agreement with the teacher.
+	Metric Metric `yaml:"metric" json:"metric"`
+	// Subsample is how many examples a candidate is scored on (default
+	// 256; at most the data's size); EvaluateFull scores all of them.
+	Subsample int `yaml:"subsample" json:"subsample"`
+	// Seed chooses the subsample.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// MaxLen truncates examples to this many tokens (default 128).
+	MaxLen int `yaml:"max_len" json:"max_len"`
+	// Threads for accuracy scoring (default 1).
+	Threads int `yaml:"threads" json:"threads"`
+	// Workload is what latency is measured on; its SeqLen is overridden
+	// by each architecture's.
+	Workload devices.Workload `yaml:"workload" json:"workload"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.Metric == "" {
+		c.Metric = MetricAccuracy
+	}
+	if c.Subsample == 0 {
+		c.Subsample = 256
+	}
+	if c.MaxLen == 0 {
+		c.MaxLen = 128
+	}
+	if c.Threads == 0 {
+		c.Threads = 1
+	}
+	return c
+}
+
+// Validate returns every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Metric {
+	case "", MetricAccuracy, MetricF1, MetricMCC:
+	default:
+		errs = append(errs, fmt.Errorf("metric: %q, want accuracy, f1 or mcc", c.Metric))
+	}
+	if c.Subsample < 0 {
+		errs = append(errs, fmt.Errorf("subsample: %d, want ≥ 0", c.Subsample))
+	}
+	if c.MaxLen < 0 || c.MaxLen == 1 {
+		errs = append(errs, fmt.Errorf("max_len: %d, want ≥ 2", c.MaxLen))
+	}
+	if c.Threads < 0 {
+		errs = append(errs, fmt.Errorf("threads: %d, want ≥ 1", c.Threads))
+	}
+	return errors.Join(errs...)
+}
+
+// split is one scored set of examples with what is known about it up front.
+type split struct {
+	data   *train.Dataset
+	labels []int // nil without labels
+	// teacher holds the teacher's logits on the set, for agreement and KL.
+	teacher []float32
+	classes int
+	digest  string
+}
+
+// Evaluator turns architectures into Results. It is safe for concurrent
+// use: evaluations of different architectures run in parallel (accuracy
+// scoring), latency measurements never overlap, and while one runs no
+// other stage of any evaluation does (the machine is quiet for timing).
+// Concurrent requests for the same architecture are computed once.
+type Evaluator struct {
+	cfg         Config
+	build       Builder
+	dev         devices.Device
+	cache       Cache
+	fingerprint string
+	teacherKey  string
+	sub, full   *split
+
+	// machine is held shared by building and scoring and exclusively by
+	// latency measurement.
+	machine sync.RWMutex
+
+	mu       sync.Mutex
+	inflight map[CacheKey]*call
+}
+
+// call is one evaluation in progress that others may wait for.
+type call struct {
+	done chan struct{}
+	res  Result
+	err  error
+}
+
+// New prepares an Evaluator: it tokenizes the examples (a label of -1
+// means unlabelled; either all are labelled or none), scores the teacher on
+// them once, and reads the device's fingerprint. teacher is only read.
+func New(ctx context.Context, teacher *transformer.Model, tok *tokenizer.Tokenizer, examples []train.Example,
+	build Builder, dev devices.Device, cache Cache, cfg Config) (*Evaluator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("evaluator config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	if len(examples) == 0 {
+		return nil, errors.New("evaluator: no examples to score on")
+	}
+	if teacher.Classifier == nil {
+		return nil, errors.New("evaluator: the teacher has no classifier head")
+	}
+	labelled := examples[0].Label >= 0
+	for i, e := range examples {
+		if (e.Label >= 0) != labelled {
+			return nil, fmt.Errorf("evaluator: example %d: mixed labelled and unlabelled examples", i)
+		}
+		if e.Label >= teacher.Classifier.Out {
+			return nil, fmt.Errorf("evaluator: example %d: label %d, the teacher has %d classes", i, e.Label, teacher.Classifier.Out)
+		}
+	}
+	fp, err := dev.Fingerprint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: device %s: %w", dev.Name(), err)
+	}
+	tkey, err := teacher.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: teacher digest: %w", err)
+	}
+	e := &Evaluator{cfg: cfg, build: build, dev: dev, cache: cache, fingerprint: fp, teacherKey: tkey, inflight: map[CacheKey]*call{}}
+	pick := slices.Clone(examples)
+	rand.New(rand.NewPCG(cfg.Seed, 0x5eed)).Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+	pick = pick[:min(cfg.Subsample, len(pick))]
+	if e.sub, err = e.newSplit(teacher, tok, pick, labelled); err != nil {
+		return nil, err
+	}
+	if e.full, err = e.newSplit(teacher, tok, examples, labelled); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Evaluator) newSplit(teacher *transformer.Model, tok *tokenizer.Tokenizer, ex []train.Example, labelled bool) (*split, error) {
+	s := &split{data: train.NewDataset(tok, ex, e.cfg.MaxLen), classes: teacher.Classifier.Out}
+	h := sha256.New()
+	fmt.Fprintf(h, "metric=%s maxlen=%d n=%d\n", e.cfg.Metric, e.cfg.MaxLen, len(ex))
+	for _, x := range ex {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(x.Text)))
+		h.Write(n[:])
+		h.Write([]byte(x.Text))
+		binary.BigEndian.PutUint64(n[:], uint64(int64(x.Label)))
+		h.Write(n[:])
+	}
+	s.digest = hex.EncodeToString(h.Sum(nil))
+	if labelled {
+		for _, x := range ex {
+			s.labels = append(s.labels, x.Label)
+		}
+	}
+	logits, err := train.Predict(teacher, s.data, e.cfg.Threads)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: teacher predictions: %w", err)
+	}
+	s.teacher = logits
+	return s, nil
+}
+
+// Evaluate scores a on the subsample, measures it, and caches the Result.
+func (e *Evaluator) Evaluate(ctx context.Context, a space.Arch) (Result, error) {
+	return e.evaluate(ctx, a, e.sub)
+}
+
+// EvaluateFull is Evaluate on every example (the final scoring of a
+// front); it is cached separately.
+func (e *Evaluator) EvaluateFull(ctx context.Context, a space.Arch) (Result, error) {
+	return e.evaluate(ctx, a, e.full)
+}
+
+// Fingerprint is the device fingerprint in every cache key.
+func (e *Evaluator) Fingerprint() string { return e.fingerprint }
+
+func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Result, error) {
+	key := NewCacheKey(a.Key(), e.teacherKey, s.digest, e.fingerprint, Version)
+	if r, ok, err := e.cache.Get(key); err != nil {
+		return Result{}, err
+	} else if ok {
+		return r, nil
+	}
+	e.mu.Lock()
+	if c, ok := e.inflight[key]; ok {
+		e.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.res, c.err
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+	}
+	c := &call{done: make(chan struct{})}
+	e.inflight[key] = c
+	e.mu.Unlock()
+	c.res, c.err = e.compute(ctx, a, s)
+	if c.err == nil {
+		c.err = e.cache.Put(key, c.res)
+	}
+	e.mu.Lock()
+	delete(e.inflight, key)
+	e.mu.Unlock()
+	close(c.done)
+	return c.res, c.err
+}
+
+// compute runs every stage of one evaluation.
+func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result, error) {
+	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
+	var student *transformer.Model
+	err := e.shared(func() error {
+		t0 := time.Now()
+		var err error
+		if student, err = e.build(ctx, a); err != nil {
+			return fmt.Errorf("build %s: %w", a.Key(), err)
+		}
+		r.Stages.Build = time.Since(t0)
+		t0 = time.Now()
+		if err := e.score(&r, student, s); err != nil {
+			return fmt.Errorf("score %s: %w", a.Key(), err)
+		}
+		r.Stages.Accuracy = time.Since(t0)
+		t0 = time.Now()
+		if r.SizeBytes, err = student.FileBytes(); err != nil {
+			return fmt.Errorf("size of %s: %w", a.Key(), err)
+		}
+		r.Params = int64(student.NumParams())
+		r.Stages.Size = time.Since(t0)
+		return ctx.Err()
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	w := e.cfg.Workload
+	w.SeqLen = a.SeqLen
+	w = w.WithDefaults()
+	r.FLOPs = student.FLOPs(w.Batch, w.SeqLen)
+	t0 := time.Now()
+	e.machine.Lock()
+	m, err := e.dev.Measure(ctx, student, w)
+	e.machine.Unlock()
+	if err != nil {
+		return Result{}, fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), err)
+	}
+	r.Stages.Latency = time.Since(t0)
+	r.Latency = m
+	r.PeakBytes = m.PeakBytes
+	return r, nil
+}
+
+// shared runs f while no latency measurement runs.
+func (e *Evaluator) shared(f func() error) error {
+	e.machine.RLock()
+	defer e.machine.RUnlock()
+	return f()
+}
+
+// score fills the accuracy fields of r.
+func (e *Evaluator) score(r *Result, student *transformer.Model, s *split) error {
+	if student.Classifier == nil || student.Classifier.Out != s.classes {
+		return errors.New("the student's classifier does not match the teacher's")
+	}
+	logits, err := train.Predict(student, s.data, e.cfg.Threads)
+	if err != nil {
+		return err
+	}
+	pred := argmax(logits, s.classes)
+	r.Examples = len(pred)
+	r.TeacherKL = meanKL(s.teacher, logits, s.classes)
+	if s.labels == nil {
+		r.Metric = string(MetricAgreement)
+		r.Accuracy, err = Score(MetricAgreement, pred, argmax(s.teacher, s.classes), s.classes)
+		return err
+	}
+	r.Metric = string(e.cfg.Metric)
+	r.Accuracy, err = Score(e.cfg.Metric, pred, s.labels, s.classes)
+	return err
+}

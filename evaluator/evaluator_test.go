@@ -1,0 +1,243 @@
+package evaluator
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/devices/devicetest"
+	"github.com/edgenas/edgenas/space"
+	"github.com/edgenas/edgenas/train"
+	"github.com/edgenas/edgenas/train/demotask"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// fixture is a small random teacher over the demo vocabulary, demo
+// examples, and a builder that counts its calls and returns the teacher
+// with its FFN scaled by the first layer's bit width (so different archs
+// give different students).
+type fixture struct {
+	teacher *transformer.Model
+	tok     *tokenizer.Tokenizer
+	ex      []train.Example
+	builds  atomic.Int64
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	tok, err := tokenizer.New(train.DemoVocab(), tokenizer.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := transformer.DefaultConfig()
+	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = tok.VocabSize(), 32, 2, 2, 64
+	c.MaxPositionEmbeddings, c.NumLabels = 64, 2
+	m, err := transformer.NewRandom(c, rand.New(rand.NewPCG(1, 1)), 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dev, err := train.DemoExamples(demotask.Config{Seed: 3, Train: 200, Dev: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{teacher: m, tok: tok, ex: dev}
+}
+
+func (f *fixture) build(_ context.Context, a space.Arch) (*transformer.Model, error) {
+	f.builds.Add(1)
+	s, err := transformer.NewModel(f.teacher.Config, true)
+	if err != nil {
+		return nil, err
+	}
+	src, dst := map[string][]float32{}, s
+	f.teacher.Params(func(name string, _ []int, p []float32, _ transformer.ParamKind) { src[name] = p })
+	dst.Params(func(name string, _ []int, p []float32, _ transformer.ParamKind) { copy(p, src[name]) })
+	if a.Layers[0].Bits != 32 {
+		for i := range s.Layers[0].Inter.W {
+			s.Layers[0].Inter.W[i] *= 0.5
+		}
+	}
+	return s, nil
+}
+
+func arch(bits int) space.Arch {
+	return space.Arch{Layers: []space.LayerGene{{Source: 0, Heads: 2, FFN: 64, Bits: bits}}, EmbeddingBits: 32, SeqLen: 32}
+}
+
+func newEvaluator(t testing.TB, f *fixture, ex []train.Example, dev devices.Device, cache Cache) *Evaluator {
+	t.Helper()
+	e, err := New(context.Background(), f.teacher, f.tok, ex, f.build, dev, cache, Config{Subsample: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEvaluateAndCache(t *testing.T) {
+	f := newFixture(t)
+	dev := &devicetest.Fake{}
+	cache := &MemCache{}
+	e := newEvaluator(t, f, f.ex, dev, cache)
+	r, err := e.Evaluate(context.Background(), arch(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Examples != 40 || r.Metric != "accuracy" || r.Accuracy < 0 || r.Accuracy > 1 || r.Latency.Median <= 0 ||
+		r.SizeBytes <= 0 || r.Params != int64(f.teacher.NumParams()) || r.FLOPs <= 0 || r.EvaluatorVersion != Version || r.Device != "fake/fake" {
+		t.Fatalf("implausible result %+v", r)
+	}
+	if r.TeacherKL > 1e-9 {
+		t.Errorf("a copy of the teacher has KL %v to it", r.TeacherKL)
+	}
+	again, err := e.Evaluate(context.Background(), arch(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.builds.Load() != 1 || dev.Measures() != 1 || again.Accuracy != r.Accuracy {
+		t.Fatalf("second evaluation built %d times, measured %d times", f.builds.Load(), dev.Measures())
+	}
+	if s := cache.Stats(); s.Hits != 1 || s.Misses != 1 {
+		t.Errorf("cache stats %+v", s)
+	}
+	full, err := e.EvaluateFull(context.Background(), arch(32))
+	if err != nil || full.Examples != len(f.ex) {
+		t.Fatalf("full: %d examples, %v", full.Examples, err)
+	}
+	// A different arch is a different student.
+	other, err := e.Evaluate(context.Background(), arch(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.TeacherKL <= 0 {
+		t.Errorf("a changed student has KL %v", other.TeacherKL)
+	}
+}
+
+func TestUnlabelledScoresAgreement(t *testing.T) {
+	f := newFixture(t)
+	ex := make([]train.Example, len(f.ex))
+	for i, x := range f.ex {
+		ex[i] = train.Example{Text: x.Text, Label: train.Unlabelled}
+	}
+	e := newEvaluator(t, f, ex, &devicetest.Fake{}, &MemCache{})
+	r, err := e.Evaluate(context.Background(), arch(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Metric != string(MetricAgreement) || r.Accuracy != 1 {
+		t.Fatalf("teacher copy: %s %v, want teacher_agreement 1", r.Metric, r.Accuracy)
+	}
+	mixed := append([]train.Example{{Text: "a", Label: 1}}, ex...)
+	if _, err := New(context.Background(), f.teacher, f.tok, mixed, f.build, &devicetest.Fake{}, &MemCache{}, Config{}); err == nil {
+		t.Error("mixed labelled and unlabelled data accepted")
+	}
+}
+
+// watchDevice wraps a device and records whether a build ran during a
+// measurement.
+type watchDevice struct {
+	devices.Device
+	measuring atomic.Bool
+	overlaps  atomic.Int64
+}
+
+func (w *watchDevice) Measure(ctx context.Context, m *transformer.Model, wl devices.Workload) (devices.Measurement, error) {
+	w.measuring.Store(true)
+	defer w.measuring.Store(false)
+	time.Sleep(2 * time.Millisecond) // long enough for a concurrent build to show
+	return w.Device.Measure(ctx, m, wl)
+}
+
+func TestConcurrentEvaluations(t *testing.T) {
+	f := newFixture(t)
+	dev := &watchDevice{Device: &devicetest.Fake{}}
+	e, err := New(context.Background(), f.teacher, f.tok, f.ex, func(ctx context.Context, a space.Arch) (*transformer.Model, error) {
+		if dev.measuring.Load() {
+			dev.overlaps.Add(1)
+		}
+		time.Sleep(time.Millisecond)
+		if dev.measuring.Load() {
+			dev.overlaps.Add(1)
+		}
+		return f.build(ctx, a)
+	}, dev, &MemCache{}, Config{Subsample: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 24; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := arch([]int{32, 16, 8, 4}[i%4])
+			a.SeqLen = 16 + i/4
+			if _, err := e.Evaluate(context.Background(), a); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.builds.Load(); n != 24 {
+		t.Errorf("%d builds for 24 distinct archs", n)
+	}
+	if n := dev.overlaps.Load(); n != 0 {
+		t.Errorf("a build ran during a latency measurement %d times", n)
+	}
+	// The same arch requested concurrently is evaluated once.
+	before := f.builds.Load()
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Evaluate(context.Background(), arch(32)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.builds.Load() - before; n != 1 {
+		t.Errorf("8 concurrent requests for one arch built it %d times", n)
+	}
+}
+
+func TestCorruptEntryIsRecomputed(t *testing.T) {
+	f := newFixture(t)
+	cache := &MemCache{}
+	e := newEvaluator(t, f, f.ex, &devicetest.Fake{}, cache)
+	a := arch(32)
+	key := NewCacheKey(a.Key(), e.teacherKey, e.sub.digest, e.fingerprint, Version)
+	cache.PutRaw(key, []byte("garbage"))
+	if _, err := e.Evaluate(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if f.builds.Load() != 1 || cache.Stats().Rejected != 1 {
+		t.Fatalf("builds %d, stats %+v", f.builds.Load(), cache.Stats())
+	}
+}
+
+// BenchmarkEvaluateCached is a cache hit through the bbolt cache: the arch
+// key, the cache key's hash, a bbolt read and the JSON decoding.
+func BenchmarkEvaluateCached(b *testing.B) {
+	f := newFixture(b)
+	cache, err := OpenBoltCache(filepath.Join(b.TempDir(), "cache.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cache.Close()
+	e := newEvaluator(b, f, f.ex, &devicetest.Fake{}, cache)
+	a := arch(32)
+	if _, err := e.Evaluate(context.Background(), a); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.Evaluate(context.Background(), a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
