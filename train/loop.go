@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/edgenas/edgenas/train/demotask"
@@ -55,6 +56,11 @@ type Options struct {
 	// Terminal redraws one progress line in place instead of logging every
 	// log_every steps (see IsTerminal).
 	Terminal bool
+	// Init starts training from this model's weights (a compressed student
+	// to recover, say) instead of the config's fresh initialization; its
+	// vocabulary must be the data's. Run trains it in place. The config's
+	// model section is then ignored.
+	Init *transformer.Model
 }
 
 // Result summarizes a run.
@@ -236,13 +242,20 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 		if _, err := os.Stat(last); err == nil {
 			return nil, fmt.Errorf("%s already holds a checkpoint: resume it or choose another run directory", last)
 		}
-		mc, err := c.modelConfig(t.tok.VocabSize())
-		if err != nil {
-			return nil, fmt.Errorf("model: %w", err)
-		}
-		mc.PadTokenID = int(t.tok.PadID())
-		if t.model, err = initModel(mc, rand.New(rand.NewPCG(c.Seed, initStream)), c.Model.InitStd); err != nil {
-			return nil, fmt.Errorf("model: %w", err)
+		if opts.Init != nil {
+			if got, want := opts.Init.Config.VocabSize, t.tok.VocabSize(); got != want {
+				return nil, fmt.Errorf("initial model: vocabulary of %d tokens, the data's has %d", got, want)
+			}
+			t.model = opts.Init
+		} else {
+			mc, err := c.modelConfig(t.tok.VocabSize())
+			if err != nil {
+				return nil, fmt.Errorf("model: %w", err)
+			}
+			mc.PadTokenID = int(t.tok.PadID())
+			if t.model, err = initModel(mc, rand.New(rand.NewPCG(c.Seed, initStream)), c.Model.InitStd); err != nil {
+				return nil, fmt.Errorf("model: %w", err)
+			}
 		}
 		t.opt = newOpt(t.model)
 		t.pcg = rand.NewPCG(c.Seed, dataStream)
@@ -255,7 +268,11 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 			mc.Edgenas.Layers = append(mc.Edgenas.Layers, mc.Layer(i))
 		}
 	}
-	t.model.Config.Edgenas.Provenance = Provenance
+	if opts.Init == nil {
+		t.model.Config.Edgenas.Provenance = Provenance
+	} else if p := t.model.Config.Edgenas.Provenance; !strings.HasSuffix(p, fineTuned) {
+		t.model.Config.Edgenas.Provenance = p + fineTuned
+	}
 	t.grads = NewGrads(t.model)
 	newObj := opts.Objective
 	if newObj == nil {
@@ -266,6 +283,9 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 	}
 	return t, nil
 }
+
+// fineTuned ends the provenance of a model Run trained from given weights.
+const fineTuned = "; fine-tuned by edgenas"
 
 // configDiff lists the top-level keys whose values differ between a and b.
 func configDiff(a, b map[string]any) []string {

@@ -27,3 +27,26 @@ func (c *Classification) Step(ctx context.Context, b *Batch, g *transformer.Mode
 	loss, correct, err := c.Net.ClassifyStep(&b.Tokens, b.Labels, g)
 	return StepResult{Loss: loss, Correct: correct}, err
 }
+
+// Distillation is the Objective of knowledge distillation: the student is
+// trained toward the teacher's soft targets, hidden states and attention
+// maps, and the labels, weighted as Config says (Net.DistillStep).
+type Distillation struct {
+	Student, Teacher *Net
+	Config           KDConfig
+}
+
+// NewDistillation returns the distillation objective of student toward
+// teacher (only read) on threads threads.
+func NewDistillation(student, teacher *transformer.Model, cfg KDConfig, threads int) *Distillation {
+	return &Distillation{Student: NewNet(student, threads), Teacher: NewNet(teacher, threads), Config: cfg}
+}
+
+// Step runs DistillStep on b, adding the student's gradient into g.
+func (d *Distillation) Step(ctx context.Context, b *Batch, g *transformer.Model) (StepResult, error) {
+	if err := ctx.Err(); err != nil {
+		return StepResult{}, err
+	}
+	loss, err := d.Student.DistillStep(d.Teacher, &b.Tokens, b.Labels, d.Config, g)
+	return StepResult{Loss: loss, Correct: d.Student.LastDistill().Correct}, err
+}
