@@ -102,9 +102,9 @@ type Evaluator struct {
 	teacherKey  string
 	sub, full   *split
 
-	// machine is held shared by building and scoring and exclusively by
+	// gate is held shared by building and scoring and exclusively by
 	// latency measurement.
-	machine sync.RWMutex
+	gate *Gate
 
 	mu       sync.Mutex
 	inflight map[CacheKey]*call
@@ -117,11 +117,20 @@ type call struct {
 	err  error
 }
 
+// Option configures an Evaluator beyond its Config.
+type Option func(*Evaluator)
+
+// WithGate makes the Evaluator hold g shared while it builds and scores a
+// student and exclusively while it measures latency; give a search the same
+// Gate so nothing of it runs during a measurement. Without it the
+// Evaluator uses a Gate of its own.
+func WithGate(g *Gate) Option { return func(e *Evaluator) { e.gate = g } }
+
 // New prepares an Evaluator: it tokenizes the examples (a label of -1
 // means unlabelled; either all are labelled or none), scores the teacher on
 // them once, and reads the device's fingerprint. teacher is only read.
 func New(ctx context.Context, teacher *transformer.Model, tok *tokenizer.Tokenizer, examples []train.Example,
-	build Builder, dev devices.Device, cache Cache, cfg Config) (*Evaluator, error) {
+	build Builder, dev devices.Device, cache Cache, cfg Config, opts ...Option) (*Evaluator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("evaluator config: %w", err)
 	}
@@ -149,7 +158,10 @@ func New(ctx context.Context, teacher *transformer.Model, tok *tokenizer.Tokeniz
 	if err != nil {
 		return nil, fmt.Errorf("evaluator: teacher digest: %w", err)
 	}
-	e := &Evaluator{cfg: cfg, build: build, dev: dev, cache: cache, fingerprint: fp, teacherKey: tkey, inflight: map[CacheKey]*call{}}
+	e := &Evaluator{cfg: cfg, build: build, dev: dev, cache: cache, fingerprint: fp, teacherKey: tkey, inflight: map[CacheKey]*call{}, gate: new(Gate)}
+	for _, o := range opts {
+		o(e)
+	}
 	pick := slices.Clone(examples)
 	rand.New(rand.NewPCG(cfg.Seed, 0x5eed)).Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
 	pick = pick[:min(cfg.Subsample, len(pick))]
@@ -237,7 +249,7 @@ func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Resul
 func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result, error) {
 	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
 	var student *transformer.Model
-	err := e.shared(func() error {
+	err := e.shared(ctx, func() error {
 		t0 := time.Now()
 		var err error
 		if student, err = e.build(ctx, a); err != nil {
@@ -265,9 +277,12 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 	w = w.WithDefaults()
 	r.FLOPs = student.FLOPs(w.Batch, w.SeqLen)
 	t0 := time.Now()
-	e.machine.Lock()
+	release, err := e.gate.Exclusive(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	m, err := e.dev.Measure(ctx, student, w)
-	e.machine.Unlock()
+	release()
 	if err != nil {
 		return Result{}, fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), err)
 	}
@@ -278,9 +293,12 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 }
 
 // shared runs f while no latency measurement runs.
-func (e *Evaluator) shared(f func() error) error {
-	e.machine.RLock()
-	defer e.machine.RUnlock()
+func (e *Evaluator) shared(ctx context.Context, f func() error) error {
+	release, err := e.gate.Shared(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return f()
 }
 

@@ -82,3 +82,34 @@ func BenchmarkMeasure(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRepeatability measures one BERT-mini-shaped model five times in
+// one process, as a search measures a candidate, and reports the spread of
+// the five medians, (max − min)/min in percent (target ≤ 5), and the
+// drift the reference model saw.
+func BenchmarkRepeatability(b *testing.B) {
+	d, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, large := devicetest.Models(b)
+	for b.Loop() {
+		var lo, hi float64
+		var drift float64
+		for i := 0; i < 5; i++ {
+			m, err := d.Measure(context.Background(), large, devices.Workload{SeqLen: 128})
+			if err != nil {
+				b.Fatal(err)
+			}
+			med := float64(m.Median)
+			if i == 0 || med < lo {
+				lo = med
+			}
+			hi = max(hi, med)
+			drift = m.DriftPercent
+		}
+		b.ReportMetric(100*(hi-lo)/lo, "spread%")
+		b.ReportMetric(drift, "drift%")
+		b.ReportMetric(lo/1e6, "min_median_ms")
+	}
+}

@@ -1,0 +1,362 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Strategy names accepted in Config.Strategy.
+const (
+	// StrategyGA is eaopt's generational model: tournament selection,
+	// Space.Crossover and Space.Mutate, the offspring replace the population.
+	StrategyGA = "ga"
+	// StrategyNSGA2 is NSGA-II as an eaopt Model: constrained non-dominated
+	// sorting and crowding distance over (accuracy, latency, size).
+	StrategyNSGA2 = "nsga2"
+	// StrategyRegularizedEvolution is aging evolution (Real et al. 2019): a
+	// queue of PopulationSize members; each child mutates the best of
+	// SampleSize random members and the oldest member leaves.
+	StrategyRegularizedEvolution = "regularized-evolution"
+	// StrategyRandom samples the space uniformly per choice, without
+	// repeating an architecture when it can avoid it.
+	StrategyRandom = "random"
+)
+
+// Strategies lists every accepted strategy name.
+var Strategies = []string{StrategyGA, StrategyNSGA2, StrategyRegularizedEvolution, StrategyRandom}
+
+// Penalty modes accepted in Objective.Mode.
+const (
+	// ModeSoft uses the exponent −Weight on both sides of the target
+	// (MnasNet's soft constraint; default Weight 0.07).
+	ModeSoft = "soft"
+	// ModeHard uses exponent 0 at or below the target and −Weight above it
+	// (MnasNet's hard constraint; default Weight 1).
+	ModeHard = "hard"
+	// ModeOff leaves the objective out of the reward.
+	ModeOff = "off"
+)
+
+// Default values of the zero Config.
+const (
+	DefaultPopulationSize   = 16
+	DefaultMutationRate     = 0.9
+	DefaultGeneMutationRate = 0.15
+	DefaultCrossoverRate    = 0.7
+	DefaultTournamentSize   = 3
+	DefaultBatch            = 4
+	DefaultParallelism      = 1
+	DefaultMaxEvaluations   = 100
+	DefaultPatience         = 10
+	DefaultSoftWeight       = 0.07
+	DefaultHardWeight       = 1.0
+	// DefaultTargetFraction is the share of the reference (teacher) latency
+	// and size that the reward targets when no target is configured.
+	DefaultTargetFraction = 0.5
+)
+
+// ErrInvalidConfig marks a Config that Validate rejects; the error is a
+// *ConfigError naming every problem.
+var ErrInvalidConfig = errors.New("invalid search config")
+
+// Config configures one search. It is the `search:` part of a run's YAML.
+// The zero value of every field means its default (see WithDefaults), so
+// the zero Config is a valid ga search of 100 evaluations.
+type Config struct {
+	// Strategy is one of Strategies; default "ga".
+	Strategy string `yaml:"strategy" json:"strategy"`
+	// Seed seeds the run's one random source; the same seed, space,
+	// config and evaluator give the same run. 0 is a seed like any other.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// PopulationSize is the population of ga and nsga2, the queue length
+	// of regularized evolution, and the batch of random; default 16.
+	PopulationSize int `yaml:"population_size" json:"population_size"`
+	// MutationRate is the probability that an offspring of ga or nsga2 is
+	// mutated (eaopt's MutRate); default 0.9.
+	MutationRate float64 `yaml:"mutation_rate" json:"mutation_rate"`
+	// GeneMutationRate is the per-gene probability of a mutation
+	// (Space.Mutate's p) in ga, nsga2 and regularized evolution; default
+	// 0.15.
+	GeneMutationRate float64 `yaml:"gene_mutation_rate" json:"gene_mutation_rate"`
+	// CrossoverRate is the probability that two selected parents of ga or
+	// nsga2 are crossed over; default 0.7.
+	CrossoverRate float64 `yaml:"crossover_rate" json:"crossover_rate"`
+	// TournamentSize is the number of contestants of ga's tournament
+	// selection; default 3, at most PopulationSize−1 (checked for ga only).
+	TournamentSize int `yaml:"tournament_size" json:"tournament_size"`
+	// SampleSize is S of regularized evolution: how many random members
+	// compete to be a child's parent; default max(2, PopulationSize/4),
+	// at most PopulationSize (checked for regularized-evolution only).
+	SampleSize int `yaml:"sample_size" json:"sample_size"`
+	// Batch is how many children regularized evolution proposes at once
+	// (one generation); they are evaluated in parallel. Default 4.
+	Batch int `yaml:"batch" json:"batch"`
+	// Parallelism is how many evaluations run at once; default 1. It
+	// changes how fast a run goes, never what it finds.
+	Parallelism int `yaml:"parallelism" json:"parallelism"`
+	// Budget says when the search stops.
+	Budget Budget `yaml:"budget" json:"budget"`
+	// Reward configures the scalar reward and the hard constraints.
+	Reward RewardConfig `yaml:"reward" json:"reward"`
+	// Reference is the hypervolume reference point (zero accuracy and
+	// this latency and size) and the base of the default reward targets.
+	// Zero fields take the teacher's (see WithTeacher).
+	Reference Reference `yaml:"reference" json:"reference"`
+}
+
+// Budget says when a search stops; the first limit reached wins. Limits
+// count over the whole run, across resumes.
+type Budget struct {
+	// MaxEvaluations caps the evaluations (distinct architectures sent to
+	// the Evaluator); default 100.
+	MaxEvaluations int `yaml:"max_evaluations" json:"max_evaluations"`
+	// MaxDuration caps the run's wall time (summed over resumes); 0 means
+	// no limit. Evaluations in flight when it passes are finished.
+	MaxDuration time.Duration `yaml:"max_duration" json:"max_duration"`
+	// MaxGenerations caps the generations; 0 means no limit.
+	MaxGenerations int `yaml:"max_generations" json:"max_generations"`
+	// Patience stops the run after this many generations in a row without
+	// a hypervolume improvement; default 10, negative disables.
+	Patience int `yaml:"patience" json:"patience"`
+}
+
+// RewardConfig configures the MnasNet-style reward
+//
+//	accuracy × (latency/TargetLatency)^wLat × (size/TargetSize)^wSize
+//
+// and the hard constraints. A candidate that breaks a hard constraint is
+// infeasible: its reward is minus its summed relative violations, below
+// every feasible reward, and it is kept out of the feasible front.
+type RewardConfig struct {
+	// TargetLatency is the latency target (the median); default
+	// DefaultTargetFraction of the reference latency.
+	TargetLatency time.Duration `yaml:"target_latency" json:"target_latency"`
+	// TargetSizeBytes is the size target; default DefaultTargetFraction of
+	// the reference size.
+	TargetSizeBytes int64 `yaml:"target_size_bytes" json:"target_size_bytes"`
+	// Latency is the latency term's penalty; default soft.
+	Latency Objective `yaml:"latency" json:"latency"`
+	// Size is the size term's penalty; default soft.
+	Size Objective `yaml:"size" json:"size"`
+	// MaxLatency is a hard limit on the median latency; 0 means none.
+	MaxLatency time.Duration `yaml:"max_latency" json:"max_latency"`
+	// MaxSizeBytes is a hard limit on the size; 0 means none.
+	MaxSizeBytes int64 `yaml:"max_size_bytes" json:"max_size_bytes"`
+	// MinAccuracy is a hard lower limit on the accuracy; 0 means none.
+	MinAccuracy float64 `yaml:"min_accuracy" json:"min_accuracy"`
+}
+
+// Objective is the penalty of one reward term.
+type Objective struct {
+	// Mode is ModeSoft (default), ModeHard or ModeOff.
+	Mode string `yaml:"mode" json:"mode"`
+	// Weight is the magnitude of the exponent; default 0.07 for soft, 1
+	// for hard.
+	Weight float64 `yaml:"weight" json:"weight"`
+}
+
+// Reference is the hypervolume reference point and the base of the
+// default reward targets: usually the teacher's latency and size.
+type Reference struct {
+	// Latency is the reference median latency.
+	Latency time.Duration `yaml:"latency" json:"latency"`
+	// SizeBytes is the reference size.
+	SizeBytes int64 `yaml:"size_bytes" json:"size_bytes"`
+}
+
+// DefaultConfig returns the zero Config with every default filled in (the
+// reference and the reward targets stay zero until a teacher is known).
+func DefaultConfig() Config { return Config{}.WithDefaults() }
+
+// WithDefaults returns c with every zero field set to its default. The
+// reward targets are derived from the reference only when it is set.
+func (c Config) WithDefaults() Config {
+	if c.Strategy == "" {
+		c.Strategy = StrategyGA
+	}
+	if c.PopulationSize == 0 {
+		c.PopulationSize = DefaultPopulationSize
+	}
+	if c.MutationRate == 0 {
+		c.MutationRate = DefaultMutationRate
+	}
+	if c.GeneMutationRate == 0 {
+		c.GeneMutationRate = DefaultGeneMutationRate
+	}
+	if c.CrossoverRate == 0 {
+		c.CrossoverRate = DefaultCrossoverRate
+	}
+	if c.TournamentSize == 0 {
+		c.TournamentSize = DefaultTournamentSize
+	}
+	if c.SampleSize == 0 {
+		c.SampleSize = max(2, c.PopulationSize/4)
+	}
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.Parallelism == 0 {
+		c.Parallelism = DefaultParallelism
+	}
+	if c.Budget.MaxEvaluations == 0 {
+		c.Budget.MaxEvaluations = DefaultMaxEvaluations
+	}
+	if c.Budget.Patience == 0 {
+		c.Budget.Patience = DefaultPatience
+	}
+	c.Reward.Latency = c.Reward.Latency.withDefaults()
+	c.Reward.Size = c.Reward.Size.withDefaults()
+	if c.Reward.TargetLatency == 0 && c.Reference.Latency > 0 {
+		c.Reward.TargetLatency = time.Duration(DefaultTargetFraction * float64(c.Reference.Latency))
+	}
+	if c.Reward.TargetSizeBytes == 0 && c.Reference.SizeBytes > 0 {
+		c.Reward.TargetSizeBytes = int64(DefaultTargetFraction * float64(c.Reference.SizeBytes))
+	}
+	return c
+}
+
+func (o Objective) withDefaults() Objective {
+	if o.Mode == "" {
+		o.Mode = ModeSoft
+	}
+	if o.Weight == 0 {
+		switch o.Mode {
+		case ModeSoft:
+			o.Weight = DefaultSoftWeight
+		case ModeHard:
+			o.Weight = DefaultHardWeight
+		}
+	}
+	return o
+}
+
+// exponents returns the reward exponent below (or at) and above the target.
+func (o Objective) exponents() (below, above float64) {
+	switch o.Mode {
+	case ModeSoft:
+		return -o.Weight, -o.Weight
+	case ModeHard:
+		return 0, -o.Weight
+	}
+	return 0, 0
+}
+
+// FieldError is one problem of a Config: the YAML path of the field and
+// what is wrong with it.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+// Error implements error.
+func (e FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+// ConfigError lists every problem Validate found. It wraps
+// ErrInvalidConfig.
+type ConfigError struct {
+	Problems []FieldError
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	s := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		s[i] = p.Error()
+	}
+	return ErrInvalidConfig.Error() + ": " + strings.Join(s, "; ")
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// Validate checks c after defaults and returns a *ConfigError listing every
+// problem, or nil. It does not require the reward targets: Run derives
+// them from the reference or the teacher and checks them then.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	var p []FieldError
+	add := func(field, format string, args ...any) {
+		p = append(p, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	known := false
+	for _, s := range Strategies {
+		known = known || c.Strategy == s
+	}
+	if !known {
+		add("strategy", "%q is not one of %s", c.Strategy, strings.Join(Strategies, ", "))
+	}
+	if c.PopulationSize < 2 {
+		add("population_size", "%d, want ≥ 2", c.PopulationSize)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"mutation_rate", c.MutationRate}, {"gene_mutation_rate", c.GeneMutationRate}, {"crossover_rate", c.CrossoverRate}} {
+		if !(f.v >= 0 && f.v <= 1) {
+			add(f.name, "%v, want a probability in [0, 1]", f.v)
+		}
+	}
+	if c.Strategy == StrategyGA && (c.TournamentSize < 1 || c.TournamentSize > c.PopulationSize-1) {
+		add("tournament_size", "%d, want 1..population_size−1 (%d)", c.TournamentSize, c.PopulationSize-1)
+	}
+	if c.Strategy == StrategyRegularizedEvolution && (c.SampleSize < 1 || c.SampleSize > c.PopulationSize) {
+		add("sample_size", "%d, want 1..population_size (%d)", c.SampleSize, c.PopulationSize)
+	}
+	if c.Batch < 1 {
+		add("batch", "%d, want ≥ 1", c.Batch)
+	}
+	if c.Parallelism < 1 {
+		add("parallelism", "%d, want ≥ 1", c.Parallelism)
+	}
+	if c.Budget.MaxEvaluations < 1 {
+		add("budget.max_evaluations", "%d, want ≥ 1", c.Budget.MaxEvaluations)
+	}
+	if c.Budget.MaxDuration < 0 {
+		add("budget.max_duration", "%v, want ≥ 0 (0: no limit)", c.Budget.MaxDuration)
+	}
+	if c.Budget.MaxGenerations < 0 {
+		add("budget.max_generations", "%d, want ≥ 0 (0: no limit)", c.Budget.MaxGenerations)
+	}
+	r := c.Reward
+	if r.TargetLatency < 0 {
+		add("reward.target_latency", "%v, want > 0", r.TargetLatency)
+	}
+	if r.TargetSizeBytes < 0 {
+		add("reward.target_size_bytes", "%d, want > 0", r.TargetSizeBytes)
+	}
+	for _, o := range []struct {
+		name string
+		o    Objective
+	}{{"reward.latency", r.Latency}, {"reward.size", r.Size}} {
+		switch o.o.Mode {
+		case ModeSoft, ModeHard, ModeOff:
+		default:
+			add(o.name+".mode", "%q, want soft, hard or off", o.o.Mode)
+		}
+		if !(o.o.Weight >= 0) || math.IsInf(o.o.Weight, 0) {
+			add(o.name+".weight", "%v, want a finite magnitude ≥ 0 (the exponent is its negative)", o.o.Weight)
+		}
+	}
+	if r.MaxLatency < 0 {
+		add("reward.max_latency", "%v, want ≥ 0 (0: none)", r.MaxLatency)
+	}
+	if r.MaxSizeBytes < 0 {
+		add("reward.max_size_bytes", "%d, want ≥ 0 (0: none)", r.MaxSizeBytes)
+	}
+	if !(r.MinAccuracy >= 0) || math.IsInf(r.MinAccuracy, 0) {
+		add("reward.min_accuracy", "%v, want ≥ 0 (0: none)", r.MinAccuracy)
+	}
+	if c.Reference.Latency < 0 {
+		add("reference.latency", "%v, want ≥ 0 (0: the teacher's)", c.Reference.Latency)
+	}
+	if c.Reference.SizeBytes < 0 {
+		add("reference.size_bytes", "%d, want ≥ 0 (0: the teacher's)", c.Reference.SizeBytes)
+	}
+	if len(p) > 0 {
+		return &ConfigError{Problems: p}
+	}
+	return nil
+}

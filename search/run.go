@@ -1,0 +1,572 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"math/rand/v2"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/space"
+)
+
+// Evaluator turns an architecture into measured numbers. evaluator's
+// implementation is the real one; tests use fakes. Evaluate must be safe
+// for concurrent use (the search calls it from up to Config.Parallelism
+// goroutines) and should return ctx's error promptly when ctx ends.
+type Evaluator interface {
+	Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error)
+}
+
+// StopReason says why a run stopped.
+type StopReason string
+
+// Stop reasons.
+const (
+	StopMaxEvaluations StopReason = "max-evaluations"
+	StopMaxDuration    StopReason = "max-duration"
+	StopMaxGenerations StopReason = "max-generations"
+	StopPatience       StopReason = "patience"
+	// StopCanceled: the context ended (e.g. SIGINT); everything completed
+	// is saved and the run can be resumed.
+	StopCanceled StopReason = "canceled"
+	// StopExhausted: the space holds nothing new to evaluate, or
+	// idleGenerations generations in a row proposed nothing new.
+	StopExhausted StopReason = "exhausted"
+)
+
+// idleGenerations is how many generations in a row may propose only
+// architectures already evaluated before the run stops as exhausted.
+const idleGenerations = 25
+
+// HVPoint is the state of the front after one generation.
+type HVPoint struct {
+	Generation  int     `json:"generation"`
+	Evaluations int     `json:"evaluations"`
+	Hypervolume float64 `json:"hypervolume"`
+	FrontSize   int     `json:"front_size"`
+}
+
+// Outcome is what a run found.
+type Outcome struct {
+	// RunID names the run in its database.
+	RunID string
+	// Front is the feasible Pareto front over (accuracy ↑, latency ↓,
+	// size ↓), by accuracy, highest first.
+	Front []Candidate
+	// Candidates is every evaluated candidate, in (generation, slot)
+	// order, infeasible ones included.
+	Candidates []Candidate
+	// Best is the candidate with the highest reward; nil when none was
+	// evaluated.
+	Best *Candidate
+	// History is the hypervolume after every generation.
+	History []HVPoint
+	// Stop says why the run stopped.
+	Stop StopReason
+	// Generations completed and Evaluations done over the whole run.
+	Generations, Evaluations int
+	// Elapsed is the run's wall time, summed over resumes.
+	Elapsed time.Duration
+	// Config is the config the run used, with defaults, the resolved
+	// reference and reward targets.
+	Config Config
+	// Teacher is the teacher's Result when the search evaluated it.
+	Teacher *evaluator.Result
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// Event kinds.
+const (
+	// EventEvaluation: one evaluation completed (Candidate set).
+	EventEvaluation EventKind = iota + 1
+	// EventFront: the front changed (Front set).
+	EventFront
+	// EventGeneration: a generation completed (Hypervolume, FrontSize).
+	EventGeneration
+)
+
+// Event is one step of a run's progress, passed to the WithProgress
+// callback.
+type Event struct {
+	Kind EventKind
+	// Generation is the generation in progress or just completed.
+	Generation int
+	// Evaluations is the number of evaluations done so far in the run.
+	Evaluations int
+	// Candidate is the evaluated candidate (EventEvaluation).
+	Candidate *Candidate
+	// Front is the new front (EventFront).
+	Front []Candidate
+	// Hypervolume and FrontSize after the event.
+	Hypervolume float64
+	FrontSize   int
+}
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	db       *bolt.DB
+	path     string
+	runID    string
+	gate     *evaluator.Gate
+	reg      prometheus.Registerer
+	progress func(Event)
+	teacher  *evaluator.Result
+	log      *slog.Logger
+}
+
+// DefaultRunID is the run ID when WithRunID is not given.
+const DefaultRunID = "default"
+
+// WithDB persists the run in db (e.g. evaluator.BoltCache.DB()) under
+// RunsBucket. Without WithDB or WithStateFile the run lives in memory and
+// cannot be resumed.
+func WithDB(db *bolt.DB) Option { return func(o *options) { o.db = db } }
+
+// WithStateFile persists the run in the bbolt file at path, which Run
+// opens (creating it) and closes.
+func WithStateFile(path string) Option { return func(o *options) { o.path = path } }
+
+// WithRunID names the run in its database (default DefaultRunID). Run
+// resumes a persisted run of that name, or starts it.
+func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
+
+// WithGate gives the search the Gate its evaluator shares, so the search's
+// own work stops while a latency measurement runs.
+func WithGate(g *evaluator.Gate) Option { return func(o *options) { o.gate = g } }
+
+// WithRegisterer registers the search's metrics with reg.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
+
+// WithProgress calls fn with every Event, in order, from the goroutine
+// running the search: fn must return quickly and must not call back into
+// the run.
+func WithProgress(fn func(Event)) Option { return func(o *options) { o.progress = fn } }
+
+// WithTeacher gives the teacher's Result; its latency and size fill the
+// zero fields of Config.Reference. Without it and without a full
+// reference, Run evaluates space.TeacherArch itself first (not counted in
+// the budget).
+func WithTeacher(r evaluator.Result) Option { return func(o *options) { o.teacher = &r } }
+
+// WithLogger logs the run's milestones to l (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Run searches sp with ev under cfg and returns what it found.
+//
+// With WithDB or WithStateFile the run is persisted after every
+// evaluation and every generation; calling Run again with the same run ID
+// resumes it: no completed evaluation is lost or repeated, and the run
+// continues exactly as it would have (same seed, same proposals), so an
+// interrupted and resumed run finds what an uninterrupted one does. The
+// budget and the parallelism may change between resumes; anything else
+// that differs fails with ErrStateMismatch.
+//
+// When ctx ends, Run stops launching evaluations, cancels those in flight
+// (their results are not kept), saves, and returns the Outcome with
+// StopCanceled and a nil error. An evaluation error, a storage error or a
+// Result the reward cannot judge stops the run with that error, after
+// saving; the Outcome so far is returned with it.
+func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ...Option) (*Outcome, error) {
+	o := options{runID: DefaultRunID}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if sp == nil || ev == nil {
+		panic("search.Run: nil space or evaluator")
+	}
+	var st store = memStore{}
+	switch {
+	case o.db != nil:
+		st = &boltStore{db: o.db, id: []byte(o.runID)}
+	case o.path != "":
+		db, err := bolt.Open(o.path, 0o644, &bolt.Options{Timeout: time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("open run state %s: %w", o.path, err)
+		}
+		defer db.Close()
+		st = &boltStore{db: db, id: []byte(o.runID)}
+	}
+	m, err := newMetrics(o.reg)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	r := &runner{opts: o, sp: sp, ev: ev, store: st, metrics: m, gate: o.gate}
+	if err := r.init(ctx, cfg); err != nil {
+		return nil, err
+	}
+	err = r.loop(ctx)
+	return outcome(o.runID, r.st, r.archive), err
+}
+
+// runner is one Run in progress. Only the goroutine that called Run
+// touches it; evaluation workers get an Arch and send back a result.
+type runner struct {
+	opts    options
+	sp      *space.Space
+	ev      Evaluator
+	store   store
+	metrics *metrics
+	gate    *evaluator.Gate
+
+	cfg     Config // resolved
+	st      *runState
+	pcg     *rand.PCG
+	rng     *rand.Rand
+	archive *Archive
+	strat   strategy
+	started time.Time
+	elapsed time.Duration // at start
+	hv      float64       // hypervolume of the current front
+}
+
+func (r *runner) init(ctx context.Context, cfg Config) error {
+	cfg = cfg.WithDefaults()
+	id := identity(cfg, r.sp.Spec())
+	st, recs, err := r.store.load()
+	if err != nil {
+		return err
+	}
+	r.pcg = rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)
+	if st != nil {
+		if err := checkIdentity(st.Identity, id); err != nil {
+			return fmt.Errorf("resume run %q: %w", r.opts.runID, err)
+		}
+		if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
+			return fmt.Errorf("resume run %q: random state: %w", r.opts.runID, err)
+		}
+		// The budget and parallelism are the caller's; the rest as persisted.
+		st.Config.Budget, st.Config.Parallelism = cfg.Budget, cfg.Parallelism
+		st.Stop = ""
+		r.opts.log.Info("resuming run", "run", r.opts.runID, "generation", st.Generation, "evaluations", len(recs))
+	} else {
+		st = &runState{Version: stateVersion, Identity: id}
+		ref := cfg.Reference
+		if ref.Latency <= 0 || ref.SizeBytes <= 0 {
+			t := r.opts.teacher
+			if t == nil {
+				res, err := r.ev.Evaluate(ctx, r.sp.TeacherArch())
+				if err != nil {
+					return fmt.Errorf("evaluate the teacher for the reference point (or set reference.latency and reference.size_bytes): %w", err)
+				}
+				t = &res
+				st.Teacher = t
+			}
+			if ref.Latency <= 0 {
+				ref.Latency = t.Latency.Median
+			}
+			if ref.SizeBytes <= 0 {
+				ref.SizeBytes = t.SizeBytes
+			}
+		}
+		if ref.Latency <= 0 || ref.SizeBytes <= 0 {
+			return fmt.Errorf("%w: reference latency %v and size %d B: both must be positive", ErrInvalidConfig, ref.Latency, ref.SizeBytes)
+		}
+		cfg.Reference = ref
+		st.Config = cfg.WithDefaults()
+		st.RNG, _ = r.pcg.MarshalBinary() // PCG marshalling cannot fail
+		if err := r.store.saveState(st); err != nil {
+			return err
+		}
+	}
+	r.st, r.cfg = st, st.Config
+	r.rng = rand.New(r.pcg)
+	if r.archive, err = rebuildArchive(r.cfg.Reward, recs); err != nil {
+		return err
+	}
+	r.strat = newStrategy(r.cfg, r.sp, r.archive.Get)
+	r.started, r.elapsed = time.Now(), st.Elapsed
+	r.hv = r.archive.Hypervolume(r.cfg.Reference)
+	r.metrics.hypervolume.Set(r.hv)
+	r.metrics.frontSize.Set(float64(r.archive.FrontSize()))
+	if b := best(r.archive); b != nil {
+		r.metrics.bestReward.Set(b.Reward)
+	}
+	return nil
+}
+
+func (r *runner) now() time.Duration { return r.elapsed + time.Since(r.started) }
+
+func (r *runner) save() error {
+	r.st.Elapsed = r.now()
+	return r.store.saveState(r.st)
+}
+
+func (r *runner) emit(e Event) {
+	if r.opts.progress != nil {
+		e.Evaluations = r.archive.Len()
+		e.Hypervolume = r.hv
+		e.FrontSize = r.archive.FrontSize()
+		r.opts.progress(e)
+	}
+}
+
+// stopReason returns why the run must stop before the next generation.
+func (r *runner) stopReason(ctx context.Context) StopReason {
+	b := r.cfg.Budget
+	switch {
+	case ctx.Err() != nil:
+		return StopCanceled
+	case r.archive.Len() >= b.MaxEvaluations:
+		return StopMaxEvaluations
+	case b.MaxDuration > 0 && r.now() >= b.MaxDuration:
+		return StopMaxDuration
+	case b.MaxGenerations > 0 && r.st.Generation >= b.MaxGenerations:
+		return StopMaxGenerations
+	case b.Patience > 0 && r.st.Stale >= b.Patience:
+		return StopPatience
+	case r.st.Idle >= idleGenerations || r.sp.Size().Cmp(big.NewInt(int64(r.archive.Len()))) <= 0:
+		return StopExhausted
+	}
+	return ""
+}
+
+// shared runs f holding the gate shared.
+func (r *runner) shared(ctx context.Context, f func() error) error {
+	release, err := r.gate.Shared(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	defer release()
+	return f()
+}
+
+func (r *runner) loop(ctx context.Context) error {
+	for {
+		if reason := r.stopReason(ctx); reason != "" {
+			return r.finish(reason)
+		}
+		if r.st.Pending == nil {
+			err := r.shared(ctx, func() error {
+				keep, off, err := r.strat.propose(r.st.Population, r.rng)
+				if err != nil {
+					return fmt.Errorf("generation %d: propose: %w", r.st.Generation, err)
+				}
+				p := &pending{Keep: keep, Offspring: make([]string, len(off))}
+				for i, a := range off {
+					p.Offspring[i] = a.Key()
+				}
+				r.st.Pending = p
+				if r.st.RNG, err = r.pcg.MarshalBinary(); err != nil {
+					return err
+				}
+				return r.save()
+			})
+			if err != nil {
+				return err
+			}
+		}
+		reason, err := r.evaluateBatch(ctx)
+		if err != nil {
+			_ = r.save()
+			return err
+		}
+		if reason != "" {
+			return r.finish(reason)
+		}
+		err = r.shared(ctx, func() error {
+			p := r.st.Pending
+			fresh := 0
+			for _, k := range p.Offspring {
+				if c, ok := r.archive.Get(k); ok && c.Generation == r.st.Generation {
+					fresh++
+				}
+			}
+			r.st.Population = r.strat.commit(p.Keep, p.Offspring)
+			r.st.Pending = nil
+			r.hv = r.archive.Hypervolume(r.cfg.Reference)
+			r.st.History = append(r.st.History, HVPoint{Generation: r.st.Generation, Evaluations: r.archive.Len(), Hypervolume: r.hv, FrontSize: r.archive.FrontSize()})
+			if r.hv > r.st.BestHV {
+				r.st.BestHV, r.st.Stale = r.hv, 0
+			} else {
+				r.st.Stale++
+			}
+			if fresh == 0 {
+				r.st.Idle++
+			} else {
+				r.st.Idle = 0
+			}
+			r.st.Generation++
+			return r.save()
+		})
+		if err != nil {
+			return err
+		}
+		r.metrics.generations.Inc()
+		r.opts.log.Info("generation done", "generation", r.st.Generation-1, "evaluations", r.archive.Len(), "hypervolume", r.hv, "front", r.archive.FrontSize())
+		r.emit(Event{Kind: EventGeneration, Generation: r.st.Generation - 1})
+	}
+}
+
+func (r *runner) finish(reason StopReason) error {
+	r.st.Stop = reason
+	r.opts.log.Info("search stopped", "reason", reason, "generation", r.st.Generation, "evaluations", r.archive.Len())
+	return r.save()
+}
+
+type job struct {
+	slot int
+	arch space.Arch
+}
+
+type done struct {
+	job
+	res evaluator.Result
+	err error
+	dur time.Duration
+}
+
+// evaluateBatch evaluates the pending batch's architectures not archived
+// yet, in slot order, at most Parallelism at once, recording each as it
+// completes. It returns a stop reason when the batch could not be
+// finished.
+func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
+	var jobs []job
+	seen := map[string]bool{}
+	for slot, k := range r.st.Pending.Offspring {
+		if _, ok := r.archive.Get(k); ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		a, err := space.ParseKey(k)
+		if err != nil {
+			return "", fmt.Errorf("pending batch: %w", err)
+		}
+		jobs = append(jobs, job{slot, a})
+	}
+	truncated := false
+	if room := r.cfg.Budget.MaxEvaluations - r.archive.Len(); len(jobs) > room {
+		jobs, truncated = jobs[:max(room, 0)], true
+	}
+	results := make(chan done)
+	inflight, next := 0, 0
+	var firstErr error
+	timeUp := false
+	for {
+		for inflight < r.cfg.Parallelism && next < len(jobs) && firstErr == nil && ctx.Err() == nil && !timeUp {
+			j := jobs[next]
+			next++
+			inflight++
+			go func() {
+				t := time.Now()
+				res, err := r.ev.Evaluate(ctx, j.arch)
+				results <- done{job: j, res: res, err: err, dur: time.Since(t)}
+			}()
+		}
+		if inflight == 0 {
+			break
+		}
+		d := <-results
+		inflight--
+		if d.err != nil {
+			if ctx.Err() == nil && firstErr == nil {
+				firstErr = fmt.Errorf("evaluate %s: %w", d.arch.Key(), d.err)
+			}
+			continue
+		}
+		if err := r.record(ctx, d); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if d := r.cfg.Budget.MaxDuration; d > 0 && r.now() >= d {
+			timeUp = true
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		return StopCanceled, nil
+	case firstErr != nil:
+		return "", firstErr
+	case next < len(jobs):
+		return StopMaxDuration, nil
+	case truncated:
+		return StopMaxEvaluations, nil
+	}
+	return "", nil
+}
+
+// record archives and persists one completed evaluation.
+func (r *runner) record(ctx context.Context, d done) error {
+	key := d.arch.Key()
+	res := d.res
+	if res.Key == "" {
+		res.Key = key
+	}
+	if res.Key != key {
+		return fmt.Errorf("evaluate %s: the evaluator returned the result of %s", key, res.Key)
+	}
+	if len(res.Arch.Layers) == 0 {
+		res.Arch = d.arch
+	}
+	var c Candidate
+	var onFront bool
+	err := r.shared(ctx, func() error {
+		s, err := r.cfg.Reward.Score(res)
+		if err != nil {
+			return err
+		}
+		c = Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot}
+		r.st.Elapsed = r.now()
+		if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res}); err != nil {
+			return err
+		}
+		_, onFront = r.archive.Insert(c)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.metrics.evaluations.Inc()
+	r.metrics.duration.Observe(d.dur.Seconds())
+	if b := best(r.archive); b != nil {
+		r.metrics.bestReward.Set(b.Reward)
+	}
+	if onFront {
+		r.hv = r.archive.Hypervolume(r.cfg.Reference)
+		r.metrics.hypervolume.Set(r.hv)
+		r.metrics.frontSize.Set(float64(r.archive.FrontSize()))
+	}
+	r.emit(Event{Kind: EventEvaluation, Generation: c.Generation, Candidate: &c})
+	if onFront {
+		r.emit(Event{Kind: EventFront, Generation: c.Generation, Front: r.archive.Front()})
+	}
+	return nil
+}
+
+// best returns the archive's best candidate or nil.
+func best(a *Archive) *Candidate {
+	if c, ok := a.Best(); ok {
+		return &c
+	}
+	return nil
+}
+
+func outcome(id string, st *runState, a *Archive) *Outcome {
+	return &Outcome{
+		RunID:       id,
+		Front:       a.Front(),
+		Candidates:  a.Candidates(),
+		Best:        best(a),
+		History:     append([]HVPoint(nil), st.History...),
+		Stop:        st.Stop,
+		Generations: st.Generation,
+		Evaluations: a.Len(),
+		Elapsed:     st.Elapsed,
+		Config:      st.Config,
+		Teacher:     st.Teacher,
+	}
+}
