@@ -1,20 +1,18 @@
 package train
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/edgenas/edgenas/internal/yamlconf"
 	"github.com/edgenas/edgenas/train/demotask"
 	"github.com/edgenas/edgenas/transformer"
-	"go.yaml.in/yaml/v3"
 )
 
 // Config describes one training run; it is what a training YAML file
@@ -72,7 +70,7 @@ type Config struct {
 
 	// source and lines locate the fields in the YAML file they came from.
 	source string
-	lines  map[string]int
+	lines  yamlconf.Lines
 }
 
 // ModelConfig is the shape of the model to train.
@@ -153,26 +151,7 @@ const (
 // ConfigError is one problem of a Config: the field (its YAML path, e.g.
 // "model.hidden"), the line of the file it is on when known, and what was
 // expected.
-type ConfigError struct {
-	File  string // "" when the Config was not read from a file
-	Line  int    // 0 when unknown
-	Field string // YAML path, e.g. "model.hidden"
-	Msg   string // what is wrong and what was expected
-}
-
-// Error returns "file:line: field: message", leaving out what is unknown.
-func (e *ConfigError) Error() string {
-	loc := ""
-	switch {
-	case e.File != "" && e.Line > 0:
-		loc = fmt.Sprintf("%s:%d: ", e.File, e.Line)
-	case e.File != "":
-		loc = e.File + ": "
-	case e.Line > 0:
-		loc = fmt.Sprintf("line %d: ", e.Line)
-	}
-	return loc + e.Field + ": " + e.Msg
-}
+type ConfigError = yamlconf.FieldError
 
 // ParseConfig decodes a training YAML document strictly (an unknown key, a
 // value of the wrong type or a second document is an error carrying its
@@ -180,23 +159,12 @@ func (e *ConfigError) Error() string {
 // file name errors carry. An empty document is the zero (default) Config.
 func ParseConfig(data []byte, name string) (Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return Config{}, fmt.Errorf("%s:%d: a second YAML document: want one", name, extra.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	lines, err := yamlconf.Decode(data, name, &c)
+	if err != nil {
+		return Config{}, err
 	}
 	c.source = name
-	c.lines = map[string]int{}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err == nil {
-		collectLines(&root, "", c.lines)
-	}
+	c.lines = lines
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -212,26 +180,6 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(data, path)
 }
 
-// collectLines records the line of every mapping key under n by its dotted
-// path.
-func collectLines(n *yaml.Node, prefix string, lines map[string]int) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			collectLines(c, prefix, lines)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			path := n.Content[i].Value
-			if prefix != "" {
-				path = prefix + "." + path
-			}
-			lines[path] = n.Content[i].Line
-			collectLines(n.Content[i+1], path, lines)
-		}
-	}
-}
-
 // Validate checks every field (zero values stand for their defaults) and
 // returns all problems joined, each a *ConfigError naming the field and,
 // for a Config read by ParseConfig, its line. Paths are checked for
@@ -239,12 +187,7 @@ func collectLines(n *yaml.Node, prefix string, lines map[string]int) {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		line := c.lines[field]
-		for f := field; line == 0 && strings.Contains(f, "."); {
-			f = f[:strings.LastIndex(f, ".")]
-			line = c.lines[f]
-		}
-		errs = append(errs, &ConfigError{File: c.source, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)})
+		errs = append(errs, c.lines.At(c.source, field, format, a...))
 	}
 	intIn := func(field string, v, lo, hi int) {
 		if v < lo || v > hi {
