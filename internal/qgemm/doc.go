@@ -1,0 +1,41 @@
+// Package qgemm owns quantized Linear weights and the integer matrix
+// products that run them: y = x·Wᵀ + b with W (Out×In, the PyTorch layout)
+// stored as
+//
+//   - Int8: per-output-channel symmetric int8, one float32 scale per row
+//     (q = round(w/s), s = max|w|/127, q in [-127, 127]);
+//   - Int4: group-wise symmetric int4 along In, groups of 32, 64 or 128
+//     values (the last group may be shorter when In is not a multiple of
+//     the group size), one float32 scale per (row, group)
+//     (s = max|w|/7, q in [-7, 7]), two values per byte.
+//
+// Both report their exact storage bytes, dequantize back to float32, and
+// convert to and from the raw tensors a safetensors file stores (I8 or U8
+// data plus F32 scales); file I/O is not this package's.
+//
+// # The product
+//
+// Workspace.Mul quantizes each row i of x per token, symmetric int8:
+// sx[i] = max|x[i]|/127 and xq = roundToEven(x·(127/max|x[i]|)), then
+// computes with exact int32 accumulation, for output column n,
+//
+//	Int8: t = float32(Σₖ xq[i,k]·wq[n,k]) · sw[n]
+//	Int4: t = Σ_g float32(Σ_{k∈g} xq[i,k]·wq[n,k]) · sw[n,g]   (groups in order)
+//	y[i,n] = t · sx[i] + b[n]
+//
+// where every product and sum after the integer dot products is one float32
+// operation rounded to nearest (never fused). Every kernel computes exactly
+// these operations, so results are bit-identical across kernels and thread
+// counts. In may be at most MaxIn, which keeps the int32 sums exact.
+//
+// Kernels, chosen at run time: on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
+// kernel (activations stored as unsigned x+128; the 128·Σₖ w[n,k] this adds
+// is subtracted per column, precomputed at quantization time); with AVX2 a
+// 6×8 kernel that sign-extends weights to int16 and uses VPMADDWD, which
+// cannot saturate; elsewhere a pure-Go kernel. Int4 weights are unpacked to
+// the int8 layout one 32-column panel at a time.
+//
+// Concurrency: Int8 and Int4 values are read-only after construction and
+// may be shared. A *Workspace holds scratch memory and must not be used by
+// two goroutines at once; give each goroutine its own.
+package qgemm

@@ -1,0 +1,29 @@
+//go:build !amd64
+
+package qgemm
+
+// The kernels this package has off amd64.
+const (
+	kernGo   = iota // portable Go, 12×32
+	kernAVX2        // never selected off amd64
+)
+
+// kern selects the kernel; off amd64 only the portable one exists.
+var kern = kernGo
+
+// kernRows is the row tile of every kernel off amd64.
+func kernRows(int) int { return 12 }
+
+// maxAbs returns max|x|.
+func maxAbs(x []float32) float32 { return maxAbsGo(x) }
+
+// quantRowU8 stores roundToEven(x·inv)+128 into dst.
+func quantRowU8(x []float32, inv float32, dst []byte) { quantRowU8Go(x, inv, dst) }
+
+// quantRowI16 stores roundToEven(x·inv) into dst.
+func quantRowI16(x []float32, inv float32, dst []int16) { quantRowI16Go(x, inv, dst) }
+
+// callAsm reports false: off amd64 the Go kernel runs.
+func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
+	return false
+}

@@ -1,0 +1,369 @@
+package qgemm
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+)
+
+// mr is the row padding of the quantized activations: a multiple of every
+// kernel's row tile (VNNI 12, AVX2 6, Go 12).
+const mr = 12
+
+// maxRows is the largest row tile of any kernel.
+const maxRows = 12
+
+// Workspace holds the scratch memory of quantized products: the quantized
+// activations and their scales, the padded bias and, for Int4, one
+// unpacked panel per thread. The zero value is ready to use; it grows to
+// the largest shape seen and then allocates nothing, whatever Threads is
+// (helper goroutines are started once and stop when the Workspace is
+// garbage). A Workspace must not be copied after first use.
+type Workspace struct {
+	// Threads is the number of goroutines one product may use; 0 or 1 runs
+	// on the calling goroutine only. Results do not depend on it.
+	Threads int
+
+	xu8   []byte    // activations + 128, rows padded to mr, row stride 4·k4
+	xi16  []int16   // signed activations for the AVX2 kernel, same layout
+	sx    []float32 // per-row activation scales, padded to mr rows
+	bias  []float32 // the bias, zero-padded to whole panels
+	panel [][]byte  // per-thread unpacked Int4 panel
+	pool  *pool     // helper goroutines, started by the first multi-threaded product
+}
+
+// grow returns s with length n, reusing its memory when large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// Mul computes C = dequant(Xq·Wqᵀ) + bias for the m×In matrix x (row
+// stride ldx) and the quantized weight w, overwriting the m×Out matrix C
+// (row stride ldc); the exact operations are in the package comment. bias
+// has Out values or is nil (zero). x should be finite: a row holding NaN or
+// ±Inf gives unspecified values in its row of C. Mismatched lengths panic.
+func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32, c []float32, ldc int) {
+	p := w.pack()
+	if m < 0 {
+		panic(fmt.Sprintf("qgemm: negative row count %d", m))
+	}
+	if bias != nil && len(bias) != p.out {
+		panic(fmt.Sprintf("qgemm: %d bias values for %d outputs", len(bias), p.out))
+	}
+	if m == 0 {
+		return
+	}
+	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
+	k := kern
+	mp := (m + mr - 1) / mr * mr
+	lda := 4 * p.k4
+	ws.sx = grow(ws.sx, mp)
+	if k == kernAVX2 {
+		ws.xi16 = grow(ws.xi16, mp*lda)
+		quantizeI16(m, mp, x, ldx, p.in, ws.xi16, lda, ws.sx)
+	} else {
+		ws.xu8 = grow(ws.xu8, mp*lda)
+		quantizeU8(m, mp, x, ldx, p.in, ws.xu8, lda, ws.sx)
+	}
+	ws.bias = grow(ws.bias, p.panels*nr)
+	clear(ws.bias[copy(ws.bias, bias):])
+	threads := max(1, min(ws.Threads, p.panels))
+	if p.int4 {
+		for len(ws.panel) < threads {
+			ws.panel = append(ws.panel, nil)
+		}
+		for t := range threads {
+			ws.panel[t] = grow(ws.panel[t], p.k4*chunk)
+		}
+	}
+	j := job{ws: ws, p: p, k: k, m: m, lda: lda, c: c, ldc: ldc}
+	if threads == 1 {
+		j.run(0, 0, p.panels)
+		return
+	}
+	ws.parallel(j, threads)
+}
+
+// pool is a Workspace's helper goroutines: they run panels of the current
+// job, so that a multi-threaded product allocates nothing. They hold no
+// reference to the Workspace between products, and a cleanup attached to
+// the Workspace stops them once it is unreachable.
+type pool struct {
+	work    chan task
+	done    sync.WaitGroup
+	j       job
+	workers int
+}
+
+// task is the panels [lo, hi) of pool.j, computed as thread t.
+type task struct{ t, lo, hi int }
+
+func (p *pool) worker() {
+	for tk := range p.work {
+		p.j.run(tk.t, tk.lo, tk.hi)
+		p.done.Done()
+	}
+}
+
+// parallel splits the panels of j over threads goroutines (this one and
+// threads-1 helpers) and waits for them.
+func (ws *Workspace) parallel(j job, threads int) {
+	if ws.pool == nil {
+		ws.pool = &pool{work: make(chan task)}
+		runtime.AddCleanup(ws, func(p *pool) { close(p.work) }, ws.pool)
+	}
+	p := ws.pool
+	for ; p.workers < threads-1; p.workers++ {
+		go p.worker()
+	}
+	p.j = j
+	panels := j.p.panels
+	p.done.Add(threads - 1)
+	for t := 1; t < threads; t++ {
+		p.work <- task{t, t * panels / threads, (t + 1) * panels / threads}
+	}
+	p.j.run(0, 0, panels/threads)
+	p.done.Wait()
+	p.j = job{}
+}
+
+// job is one product: what every panel of it needs.
+type job struct {
+	ws     *Workspace
+	p      *packing
+	k      int // kernel
+	m, lda int
+	c      []float32
+	ldc    int
+}
+
+// run computes the output panels [lo, hi) on thread t.
+func (j *job) run(t, lo, hi int) {
+	p, ws := j.p, j.ws
+	var f, tmp [maxRows * nr]float32
+	rows := kernRows(j.k)
+	for pn := lo; pn < hi; pn++ {
+		var b []byte
+		if p.int4 {
+			b = ws.panel[t]
+			unpack4(b, p.data[pn*p.k4*chunk/2:(pn+1)*p.k4*chunk/2])
+		} else {
+			b = p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
+		}
+		meta := pn * p.groups * nr
+		corr, sw := p.corr[meta:meta+p.groups*nr], p.scale[meta:meta+p.groups*nr]
+		bias := ws.bias[pn*nr : (pn+1)*nr]
+		cols := min(nr, p.out-pn*nr)
+		for i0 := 0; i0 < j.m; i0 += rows {
+			c, ldc := j.c[i0*j.ldc+pn*nr:], j.ldc
+			full := i0+rows <= j.m && cols == nr
+			if !full {
+				c, ldc = tmp[:], nr
+			}
+			j.tile(i0, b, corr, sw, f[:], bias, c, ldc)
+			if !full {
+				for r := 0; r < min(rows, j.m-i0); r++ {
+					copy(j.c[(i0+r)*j.ldc+pn*nr:][:cols], tmp[r*nr:])
+				}
+			}
+		}
+	}
+}
+
+// tile computes rows [i0, i0+rows) of one panel into c (row stride ldc,
+// 32 columns), with the float accumulators of the groups in f.
+func (j *job) tile(i0 int, b []byte, corr []int32, sw, f, bias, c []float32, ldc int) {
+	p := j.p
+	kg, ng := p.group/4, p.groups
+	last := p.k4 - (ng-1)*kg // steps of the last group
+	if last == kg {
+		j.call(i0, 0, b, kg, ng, corr, sw, f, flagFinal, bias, c, ldc)
+		return
+	}
+	if ng > 1 {
+		j.call(i0, 0, b, kg, ng-1, corr, sw, f, 0, bias, c, ldc)
+	}
+	g := ng - 1
+	j.call(i0, g*kg, b[g*kg*chunk:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
+}
+
+// Kernel flags.
+const (
+	flagAcc   = 1 // the first group adds to f instead of starting from 0
+	flagFinal = 2 // after the last group, write C = f·sx + bias instead of f
+)
+
+// call runs the selected kernel on one row tile from K step s0.
+func (j *job) call(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, bias, c []float32, ldc int) {
+	ws := j.ws
+	sx := ws.sx[i0:]
+	rows := kernRows(j.k)
+	// Bounds the assembly cannot check.
+	_, _, _ = b[kg*ng*chunk-1], corr[ng*nr-1], sw[ng*nr-1]
+	_, _ = sx[rows-1], c[(rows-1)*ldc+nr-1]
+	if !j.callAsm(i0, s0, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc) {
+		kernelGo(ws.xu8[i0*j.lda+4*s0:], j.lda, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc)
+	}
+}
+
+// kernelGo is the portable kernel and the contract of the others: for a
+// tile of 12 rows (rows of a at stride lda, values +128) and one 32-column
+// panel b, for each of ng groups of kg K steps: t = float32(Σ a·b −
+// corr)·sw, added to f unless this is the first group and flags lacks
+// flagAcc; after the last group, with flagFinal, C = f·sx[row] + bias;
+// otherwise f (row stride 32) keeps the sums. corr, sw advance 32 per group.
+func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) {
+	for r := 0; r < mr; r++ {
+		ar := a[r*lda:]
+		bg := b
+		for g := 0; g < ng; g++ {
+			var acc [nr]int32
+			for s := 0; s < kg; s++ {
+				x0, x1, x2, x3 := int32(ar[0]), int32(ar[1]), int32(ar[2]), int32(ar[3])
+				ch := bg[:chunk:chunk]
+				for q := range nr {
+					acc[q] += x0*int32(int8(ch[4*q])) + x1*int32(int8(ch[4*q+1])) +
+						x2*int32(int8(ch[4*q+2])) + x3*int32(int8(ch[4*q+3]))
+				}
+				ar, bg = ar[4:], bg[chunk:]
+			}
+			fr := f[r*nr : (r+1)*nr]
+			for q := range nr {
+				t := float32(float32(acc[q]-corr[g*nr+q]) * sw[g*nr+q])
+				if g > 0 || flags&flagAcc != 0 {
+					t = fr[q] + t
+				}
+				if g == ng-1 && flags&flagFinal != 0 {
+					c[r*ldc+q] = float32(t*sx[r]) + bias[q]
+				} else {
+					fr[q] = t
+				}
+			}
+		}
+	}
+}
+
+// quantizeU8 quantizes rows [0, m) of x (in values each, row stride ldx)
+// per row into a (row stride lda, values xq+128) and their scales into sx;
+// the padding (columns in..lda, rows m..mp) holds 128 (xq = 0), scale 0.
+func quantizeU8(m, mp int, x []float32, ldx, in int, a []byte, lda int, sx []float32) {
+	for i := 0; i < mp; i++ {
+		row := a[i*lda : (i+1)*lda]
+		if i >= m {
+			for q := range row {
+				row[q] = 128
+			}
+			sx[i] = 0
+			continue
+		}
+		var inv float32
+		sx[i], inv = rowScale(x[i*ldx : i*ldx+in])
+		quantRowU8(x[i*ldx:i*ldx+in], inv, row[:in])
+		for q := in; q < lda; q++ {
+			row[q] = 128
+		}
+	}
+}
+
+// quantizeI16 is quantizeU8 for the AVX2 kernel: signed xq as int16,
+// padding 0.
+func quantizeI16(m, mp int, x []float32, ldx, in int, a []int16, lda int, sx []float32) {
+	for i := 0; i < mp; i++ {
+		row := a[i*lda : (i+1)*lda]
+		if i >= m {
+			clear(row)
+			sx[i] = 0
+			continue
+		}
+		var inv float32
+		sx[i], inv = rowScale(x[i*ldx : i*ldx+in])
+		quantRowI16(x[i*ldx:i*ldx+in], inv, row[:in])
+		clear(row[in:])
+	}
+}
+
+// rowScale returns the scale max|x|/127 of a row and the factor
+// 127/max|x| that quantizes it (0 for an all-zero row).
+func rowScale(x []float32) (scale, inv float32) {
+	amax := maxAbs(x)
+	if amax == 0 {
+		return 0, 0
+	}
+	return amax / 127, 127 / amax
+}
+
+// maxAbsGo returns max|x| (by bit pattern, which orders non-NaN values).
+func maxAbsGo(x []float32) float32 {
+	var m0, m1, m2, m3 uint32
+	for len(x) >= 4 {
+		m0 = max(m0, math.Float32bits(x[0])&0x7fffffff)
+		m1 = max(m1, math.Float32bits(x[1])&0x7fffffff)
+		m2 = max(m2, math.Float32bits(x[2])&0x7fffffff)
+		m3 = max(m3, math.Float32bits(x[3])&0x7fffffff)
+		x = x[4:]
+	}
+	for _, v := range x {
+		m0 = max(m0, math.Float32bits(v)&0x7fffffff)
+	}
+	return math.Float32frombits(max(m0, m1, m2, m3))
+}
+
+// roundMagic is 1.5·2²³: adding it to a float32 of magnitude below 2²²
+// rounds to an integer, to nearest even, in the low mantissa bits.
+const roundMagic = 12582912
+
+// quantOne is roundToEven(v·inv) as int32 (|v·inv| ≤ 127 + rounding).
+func quantOne(v, inv float32) int32 {
+	y := float32(v*inv) + roundMagic
+	return int32(math.Float32bits(y)) - 0x4b400000
+}
+
+// quantRowU8Go stores roundToEven(x·inv)+128.
+func quantRowU8Go(x []float32, inv float32, dst []byte) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = byte(quantOne(v, inv) + 128)
+	}
+}
+
+// quantRowI16Go stores roundToEven(x·inv).
+func quantRowI16Go(x []float32, inv float32, dst []int16) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = int16(quantOne(v, inv))
+	}
+}
+
+// unpack4 expands an Int4 panel (64 bytes per K step) to the int8 layout
+// (128 bytes per step): low nibbles to the first half, high to the second,
+// sign-extended, eight bytes at a time.
+func unpack4(dst, src []byte) {
+	const lo4, bit3 = 0x0f0f0f0f0f0f0f0f, 0x0808080808080808
+	for c := 0; c+chunk/2 <= len(src); c += chunk / 2 {
+		s, d := src[c:c+chunk/2], dst[2*c:2*c+chunk]
+		for i := 0; i < chunk/2; i += 8 {
+			v := le64(s[i:])
+			l, h := v&lo4, v>>4&lo4
+			l |= (l & bit3) * 0x1e
+			h |= (h & bit3) * 0x1e
+			put64(d[i:], l)
+			put64(d[chunk/2+i:], h)
+		}
+	}
+}
+
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+func put64(b []byte, v uint64) {
+	_ = b[7]
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	b[4], b[5], b[6], b[7] = byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56)
+}
