@@ -67,6 +67,9 @@ type Config struct {
 	// RunDir is the directory of the run's checkpoints; "" means
 	// runs/train. It may use ${VAR} environment variables.
 	RunDir string `yaml:"run_dir" json:"run_dir"`
+	// Pretrain, when set, runs a masked-LM pretraining stage on unlabelled
+	// text before the classification training; nil means none.
+	Pretrain *PretrainConfig `yaml:"pretrain" json:"pretrain,omitempty"`
 
 	// source and lines locate the fields in the YAML file they came from.
 	source string
@@ -123,8 +126,57 @@ type DemoData struct {
 	MaxWords int `yaml:"max_words" json:"max_words,omitempty"`
 }
 
-// demotask returns the generator config of d (nil means defaults).
-func (d *DemoData) demotask() demotask.Config {
+// PretrainConfig is the optional masked-LM pretraining stage: BERT's
+// masked-LM objective (a fraction of the tokens masked, predicted by an MLM
+// head whose decoder is tied to the word embeddings) on unlabelled text,
+// trained with its own AdamW schedule before the classification stage,
+// which then starts from the pretrained encoder with a fresh pooler and
+// classifier. Zero fields mean their defaults; Text is required.
+type PretrainConfig struct {
+	// Text lists the files of unlabelled text: a file ending in .tsv is read
+	// as ReadTSV reads it (its text column, labels ignored), any other as
+	// raw text, one paragraph a line (the WikiText layout: blank lines and
+	// " = Heading = " lines are skipped, long paragraphs are cut into
+	// max_seq_len windows). Paths may use ${VAR} environment variables.
+	Text []string `yaml:"text" json:"text"`
+	// Steps is the number of pretraining optimizer steps; 0 means 1000.
+	Steps int `yaml:"steps" json:"steps"`
+	// BatchSize is the number of sequences per step; 0 means the config's
+	// batch_size.
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// MaxSeqLen is the length of a sequence in tokens ([CLS] and [SEP]
+	// included); 0 means 128.
+	MaxSeqLen int `yaml:"max_seq_len" json:"max_seq_len"`
+	// LR is the peak learning rate; 0 means 1e-4.
+	LR float64 `yaml:"lr" json:"lr"`
+	// Warmup is the fraction of the steps of linear warm-up before the
+	// linear decay to 0; nil means 0.1.
+	Warmup *float64 `yaml:"warmup" json:"warmup"`
+	// WeightDecay is AdamW's decoupled weight decay; nil means 0.01. The
+	// config's clip applies to pretraining too.
+	WeightDecay *float64 `yaml:"weight_decay" json:"weight_decay"`
+	// MaskProb is the fraction of the non-special tokens predicted (of
+	// which 80 % are replaced by [MASK], 10 % by a random token and 10 %
+	// kept); 0 means 0.15.
+	MaskProb float64 `yaml:"mask_prob" json:"mask_prob"`
+	// Seed seeds the MLM head's initialization, the batch order and the
+	// masking; 0 means the config's seed.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// CheckpointEvery is the number of steps between checkpoints of the
+	// stage (in run_dir/pretrain); 0 means a tenth of the steps.
+	CheckpointEvery int `yaml:"checkpoint_every" json:"checkpoint_every"`
+}
+
+// Defaults of the PretrainConfig fields.
+const (
+	DefaultPretrainSteps     = 1000
+	DefaultPretrainMaxSeqLen = 128
+	DefaultPretrainLR        = 1e-4
+	DefaultMaskProb          = 0.15
+)
+
+// Generator returns the generator config of d (nil means defaults).
+func (d *DemoData) Generator() demotask.Config {
 	if d == nil {
 		return demotask.Config{}
 	}
@@ -247,7 +299,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if d.Demo != nil {
-		if err := d.Demo.demotask().Validate(); err != nil {
+		if err := d.Demo.Generator().Validate(); err != nil {
 			var fe *demotask.FieldError
 			for _, e := range unjoin(err) {
 				if errors.As(e, &fe) {
@@ -291,6 +343,36 @@ func (c Config) Validate() error {
 		bad("max_loss", "want a number ≥ 0, got %v", c.MaxLoss)
 	}
 	intIn("threads", c.Threads, 0, 1024)
+	if p := c.Pretrain; p != nil {
+		if len(p.Text) == 0 {
+			bad("pretrain.text", "missing: list at least one text or TSV file (e.g. ${EDGENAS_TESTDATA}/wikitext2/valid.txt)")
+		}
+		for i, path := range p.Text {
+			if strings.TrimSpace(path) == "" {
+				bad("pretrain.text", "entry %d: empty path", i+1)
+			} else if _, err := expandEnv(path); err != nil {
+				bad("pretrain.text", "entry %d: %v", i+1, err)
+			}
+		}
+		intIn("pretrain.steps", p.Steps, 0, 1<<30)
+		intIn("pretrain.batch_size", p.BatchSize, 0, 1<<16)
+		if p.MaxSeqLen != 0 {
+			intIn("pretrain.max_seq_len", p.MaxSeqLen, 3, maxPos)
+		}
+		if !(finite(p.LR) && p.LR >= 0 && p.LR <= 1) {
+			bad("pretrain.lr", "want a number in (0, 1], got %v", p.LR)
+		}
+		if w := p.Warmup; w != nil && !(finite(*w) && *w >= 0 && *w < 1) {
+			bad("pretrain.warmup", "want a fraction in [0, 1), got %v", *w)
+		}
+		if w := p.WeightDecay; w != nil && !(finite(*w) && *w >= 0 && *w <= 1) {
+			bad("pretrain.weight_decay", "want a number in [0, 1], got %v", *w)
+		}
+		if !(finite(p.MaskProb) && p.MaskProb >= 0 && p.MaskProb < 1) {
+			bad("pretrain.mask_prob", "want a fraction in (0, 1), got %v", p.MaskProb)
+		}
+		intIn("pretrain.checkpoint_every", p.CheckpointEvery, 0, 1<<30)
+	}
 	return errors.Join(errs...)
 }
 
@@ -373,7 +455,7 @@ func (c Config) Resolved() (Config, error) {
 		r.Data.Demo = &DemoData{}
 	}
 	if d := r.Data.Demo; d != nil {
-		dc := d.demotask()
+		dc := d.Generator()
 		def := demotask.Default()
 		d.Seed = cmp64(dc.Seed, def.Seed)
 		d.Train = cmpOr(dc.Train, def.Train)
@@ -408,6 +490,26 @@ func (c Config) Resolved() (Config, error) {
 	expand(&r.Data.Train)
 	expand(&r.Data.Dev)
 	expand(&r.RunDir)
+	if c.Pretrain != nil {
+		p := *c.Pretrain
+		p.Text = slices.Clone(p.Text)
+		for i := range p.Text {
+			expand(&p.Text[i])
+		}
+		p.Steps = cmpOr(p.Steps, DefaultPretrainSteps)
+		p.BatchSize = cmpOr(p.BatchSize, r.BatchSize)
+		p.MaxSeqLen = cmpOr(p.MaxSeqLen, DefaultPretrainMaxSeqLen)
+		if p.LR == 0 {
+			p.LR = DefaultPretrainLR
+		}
+		p.Warmup, p.WeightDecay = ptrOr(p.Warmup, DefaultWarmup), ptrOr(p.WeightDecay, DefaultWeightDecay)
+		if p.MaskProb == 0 {
+			p.MaskProb = DefaultMaskProb
+		}
+		p.Seed = cmp64(p.Seed, r.Seed)
+		p.CheckpointEvery = cmpOr(p.CheckpointEvery, max(1, p.Steps/10))
+		r.Pretrain = &p
+	}
 	return r, err
 }
 

@@ -178,7 +178,7 @@ func TestEnvExpansion(t *testing.T) {
 // TestShippedConfigs parses every YAML file in configs/ that trains.
 func TestShippedConfigs(t *testing.T) {
 	t.Setenv("EDGENAS_TESTDATA", cmpOrString(os.Getenv("EDGENAS_TESTDATA"), "/testdata"))
-	for _, name := range []string{"demo-teacher.yaml", "sst2-teacher.yaml"} {
+	for _, name := range []string{"demo-teacher.yaml", "sst2-teacher.yaml", "sst2-teacher-mlm.yaml"} {
 		c, err := LoadConfig(filepath.Join("..", "configs", name))
 		if err != nil {
 			t.Fatal(err)

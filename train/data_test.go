@@ -175,7 +175,7 @@ func demoTokenizer(t testing.TB) *tokenizer.Tokenizer {
 
 func TestDemoVocabKeepsWordsWhole(t *testing.T) {
 	tok := demoTokenizer(t)
-	train, dev, err := DemoExamples((&DemoData{Seed: 2, Train: 300, Dev: 50}).demotask())
+	train, dev, err := DemoExamples((&DemoData{Seed: 2, Train: 300, Dev: 50}).Generator())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestDemoVocabKeepsWordsWhole(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	tok := demoTokenizer(t)
-	train, _, err := DemoExamples((&DemoData{Seed: 2, Train: 1000, Dev: 10}).demotask())
+	train, _, err := DemoExamples((&DemoData{Seed: 2, Train: 1000, Dev: 10}).Generator())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,16 @@
 // accumulator aliases its slices the same way. Low-rank linears need their
 // own backward when the Model type gains them.
 //
+// # Masked-LM pretraining
+//
+// A Config with a pretrain section makes Run pretrain the encoder first:
+// text from raw files (ReadText) or TSV files, BERT's corruption (Masker),
+// MLMStep with an MLMHead whose decoder is tied to the word embeddings, and
+// an AdamW of its own over the encoder and the head. The stage checkpoints
+// to run_dir/pretrain (kept at the end: the pretrained encoder and
+// mlm_head.safetensors); the classification stage starts from that encoder
+// with a fresh pooler and classifier.
+//
 // # Errors
 //
 // Bad input (a malformed batch, labels or targets out of range, a model

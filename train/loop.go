@@ -96,6 +96,15 @@ type Result struct {
 	// Resume continues from.
 	Checkpoint     string `json:"checkpoint"`
 	LastCheckpoint string `json:"last_checkpoint"`
+	// PretrainSteps, PretrainLoss (the smoothed MLM loss at the end) and
+	// PretrainSeconds (wall time over all sessions) describe the masked-LM
+	// pretraining stage; all zero when the config has none.
+	// PretrainCheckpoint is its directory: the pretrained encoder and MLM
+	// head.
+	PretrainSteps      int     `json:"pretrain_steps,omitempty"`
+	PretrainLoss       float64 `json:"pretrain_loss,omitempty"`
+	PretrainSeconds    float64 `json:"pretrain_seconds,omitempty"`
+	PretrainCheckpoint string  `json:"pretrain_checkpoint,omitempty"`
 }
 
 // ErrDiverged is returned when the training loss or the gradient becomes
@@ -118,7 +127,11 @@ const (
 // evalBatchSize is the number of dev examples per evaluation batch.
 const evalBatchSize = 64
 
-// Run trains a classifier from scratch as cfg describes, evaluating on the
+// Run trains a classifier from scratch as cfg describes, first pretraining
+// the encoder with the masked-LM objective when cfg has a pretrain section
+// (its checkpoint, the pretrained encoder and MLM head, in run_dir/pretrain;
+// the classification stage then starts from that encoder with a fresh
+// pooler and classifier), evaluating on the
 // dev split every eval_every steps, keeping the best checkpoint in
 // run_dir/best and the latest in run_dir/last. It returns when the run is
 // done, when ctx is cancelled (after saving; the error wraps
@@ -157,6 +170,7 @@ type trainer struct {
 	state *trainState
 	pcg   *rand.PCG
 	prog  *Progress
+	pre   *pretrainer // nil without a pretraining stage
 
 	resumedFrom int
 }
@@ -164,7 +178,7 @@ type trainer struct {
 // loadData reads or generates the splits and the tokenizer of c.
 func loadData(c Config) (tok *tokenizer.Tokenizer, train, dev []Example, err error) {
 	if c.Data.Demo != nil {
-		train, dev, err = DemoExamples(c.Data.Demo.demotask())
+		train, dev, err = DemoExamples(c.Data.Demo.Generator())
 	} else {
 		if train, err = ReadTSV(c.Data.Train, c.Data.NumLabels); err == nil {
 			dev, err = ReadTSV(c.Data.Dev, c.Data.NumLabels)
@@ -214,7 +228,17 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 		})
 	}
 	last := filepath.Join(c.RunDir, LastDir)
-	if opts.Resume {
+	// A run resumed before its first classification checkpoint continues
+	// (or has just finished) its pretraining stage.
+	resumePretrain := false
+	if opts.Resume && c.Pretrain != nil {
+		if err := recoverDir(last); err != nil {
+			return nil, err
+		}
+		_, err := os.Stat(filepath.Join(last, StateFile))
+		resumePretrain = errors.Is(err, os.ErrNotExist)
+	}
+	if opts.Resume && !resumePretrain {
 		m, o, st, err := loadLast(c.RunDir, newOpt)
 		if err != nil {
 			return nil, err
@@ -239,8 +263,12 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 			}
 		}
 	} else {
-		if _, err := os.Stat(last); err == nil {
-			return nil, fmt.Errorf("%s already holds a checkpoint: resume it or choose another run directory", last)
+		if !opts.Resume {
+			for _, dir := range []string{last, filepath.Join(c.RunDir, PretrainDir)} {
+				if _, err := os.Stat(dir); err == nil {
+					return nil, fmt.Errorf("%s already holds a checkpoint: resume it or choose another run directory", dir)
+				}
+			}
 		}
 		if opts.Init != nil {
 			if got, want := opts.Init.Config.VocabSize, t.tok.VocabSize(); got != want {
@@ -272,6 +300,15 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 		t.model.Config.Edgenas.Provenance = Provenance
 	} else if p := t.model.Config.Edgenas.Provenance; !strings.HasSuffix(p, fineTuned) {
 		t.model.Config.Edgenas.Provenance = p + fineTuned
+	}
+	if c.Pretrain != nil {
+		if resumePretrain || !opts.Resume {
+			if t.pre, err = newPretrainer(t, resumePretrain); err != nil {
+				return nil, err
+			}
+		} else if st, err := readPretrainState(c.RunDir); err == nil {
+			t.pre = &pretrainer{state: st, dir: filepath.Join(c.RunDir, PretrainDir)} // for the result only
+		}
 	}
 	t.grads = NewGrads(t.model)
 	newObj := opts.Objective
@@ -330,6 +367,11 @@ func clearParams(g *transformer.Model) {
 }
 
 func (t *trainer) run(ctx context.Context) (*Result, error) {
+	if t.pre != nil && !t.pre.state.Done {
+		if err := t.pretrain(ctx); err != nil {
+			return nil, err
+		}
+	}
 	c := &t.cfg
 	st := t.state
 	w := t.opts.Progress
@@ -476,6 +518,10 @@ func (t *trainer) result(seconds float64, tokens int64, start time.Time) *Result
 	}
 	if math.IsNaN(r.Loss) {
 		r.Loss = 0
+	}
+	if p := t.pre; p != nil {
+		r.PretrainSteps, r.PretrainLoss, r.PretrainSeconds = p.state.Step, p.state.loss(), p.state.Seconds
+		r.PretrainCheckpoint = p.dir
 	}
 	if st.BestStep > 0 {
 		r.Checkpoint = filepath.Join(t.cfg.RunDir, BestDir)

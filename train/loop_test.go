@@ -326,7 +326,7 @@ func TestCheckpointLayout(t *testing.T) {
 	// The best checkpoint's accuracy is what Evaluate measures on it.
 	m, _ := transformer.Load(filepath.Join(cfg.RunDir, BestDir))
 	tok, _ := tokenizer.Load(filepath.Join(cfg.RunDir, BestDir))
-	_, dev, _ := DemoExamples(cfg.Data.Demo.demotask())
+	_, dev, _ := DemoExamples(cfg.Data.Demo.Generator())
 	acc, err := Evaluate(m, NewDataset(tok, dev, cfg.MaxSeqLen), 2)
 	if err != nil || acc != res.DevAccuracy {
 		t.Errorf("best checkpoint scores %v (%v), result says %v", acc, err, res.DevAccuracy)

@@ -115,10 +115,17 @@ type AdamW struct {
 	step  int
 }
 
+// paramsFunc visits a set of parameters in a fixed order, as
+// (*transformer.Model).Params does.
+type paramsFunc func(visit func(name string, shape []int, p []float32, kind transformer.ParamKind))
+
 // NewAdamW returns an optimizer for the parameters of m with zero state.
-func NewAdamW(m *transformer.Model, cfg AdamWConfig) *AdamW {
+func NewAdamW(m *transformer.Model, cfg AdamWConfig) *AdamW { return newAdamW(m.Params, cfg) }
+
+// newAdamW returns an optimizer for the parameters params visits.
+func newAdamW(params paramsFunc, cfg AdamWConfig) *AdamW {
 	o := &AdamW{cfg: cfg.withDefaults()}
-	m.Params(func(name string, _ []int, p []float32, kind transformer.ParamKind) {
+	params(func(name string, _ []int, p []float32, kind transformer.ParamKind) {
 		o.names = append(o.names, name)
 		o.decay = append(o.decay, kind == transformer.ParamWeight)
 		o.p = append(o.p, p)
@@ -136,11 +143,11 @@ func (o *AdamW) Steps() int { return o.step }
 
 // paramSlices returns g's parameter slices in Params order, checking that g
 // has the optimizer's layout.
-func (o *AdamW) paramSlices(g *transformer.Model) ([][]float32, error) {
+func (o *AdamW) paramSlices(g paramsFunc) ([][]float32, error) {
 	var gs [][]float32
 	var errs []error
 	i := 0
-	g.Params(func(name string, _ []int, p []float32, _ transformer.ParamKind) {
+	g(func(name string, _ []int, p []float32, _ transformer.ParamKind) {
 		switch {
 		case i >= len(o.names):
 			errs = append(errs, fmt.Errorf("gradient has extra tensor %q", name))
@@ -161,9 +168,12 @@ func (o *AdamW) paramSlices(g *transformer.Model) ([][]float32, error) {
 
 // GradNorm returns the global L2 norm of all of g's parameters, accumulated
 // in float64.
-func GradNorm(g *transformer.Model) float64 {
+func GradNorm(g *transformer.Model) float64 { return gradNorm(g.Params) }
+
+// gradNorm returns the global L2 norm of the tensors g visits.
+func gradNorm(g paramsFunc) float64 {
 	s := 0.0
-	g.Params(func(_ string, _ []int, p []float32, _ transformer.ParamKind) {
+	g(func(_ string, _ []int, p []float32, _ transformer.ParamKind) {
 		for _, x := range p {
 			s += float64(x) * float64(x)
 		}
@@ -178,12 +188,16 @@ func GradNorm(g *transformer.Model) float64 {
 // clipped and otherwise left as it is; the caller zeroes it. A NaN or
 // infinite gradient norm returns an error wrapping [ErrNonFinite] and
 // changes nothing.
-func (o *AdamW) Step(g *transformer.Model) (StepStats, error) {
+func (o *AdamW) Step(g *transformer.Model) (StepStats, error) { return o.update(g.Params) }
+
+// update is Step over the gradient tensors g visits, in the order of the
+// optimizer's parameters.
+func (o *AdamW) update(g paramsFunc) (StepStats, error) {
 	gs, err := o.paramSlices(g)
 	if err != nil {
 		return StepStats{}, err
 	}
-	norm := GradNorm(g)
+	norm := gradNorm(g)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return StepStats{GradNorm: norm}, fmt.Errorf("adamw: gradient norm %v: %w", norm, ErrNonFinite)
 	}

@@ -42,6 +42,10 @@ type Progress struct {
 	dev      float64 // NaN before the first evaluation
 	lastDraw time.Time
 	drawn    bool // a bar is on the current line
+
+	// label starts the status line; lossName and accName name its loss and
+	// accuracy ("" means "loss" and "train acc").
+	label, lossName, accName string
 }
 
 // lossSmoothing is the decay of the loss average shown.
@@ -142,9 +146,13 @@ func (p *Progress) draw() {
 // ETA.
 func (p *Progress) status() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "step %d/%d", p.step, p.total)
+	fmt.Fprintf(&b, "%sstep %d/%d", p.label, p.step, p.total)
 	if l := p.Loss(); !math.IsNaN(l) {
-		fmt.Fprintf(&b, "  loss %.4f  train acc %.3f", l, p.emaAcc/(1-math.Pow(lossSmoothing, float64(p.emaN))))
+		lossName, accName := p.lossName, p.accName
+		if lossName == "" {
+			lossName, accName = "loss", "train acc"
+		}
+		fmt.Fprintf(&b, "  %s %.4f  %s %.3f", lossName, l, accName, p.emaAcc/(1-math.Pow(lossSmoothing, float64(p.emaN))))
 	}
 	if !math.IsNaN(p.dev) {
 		fmt.Fprintf(&b, "  dev %.4f", p.dev)

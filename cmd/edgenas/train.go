@@ -20,8 +20,10 @@ type trainSummary struct {
 	RunDir string `json:"run_dir"`
 }
 
-// runTrain trains a classifier from scratch as a YAML config describes and
-// prints one JSON line summarizing the run. SIGINT or SIGTERM stops it
+// runTrain trains a classifier from scratch as a YAML config describes,
+// after its masked-LM pretraining stage when the config has one, and prints
+// one JSON line summarizing the run (with pretrain_steps, pretrain_loss and
+// pretrain_seconds when a pretraining stage ran). SIGINT or SIGTERM stops it
 // after saving the last checkpoint; --resume continues from there.
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", stderr)

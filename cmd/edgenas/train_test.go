@@ -85,3 +85,43 @@ func TestTrainErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTrainWithPretraining(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "text.txt")
+	para := " = Heading = \n\n the plot is not dull and the acting is good . the film is bad . \n"
+	if err := os.WriteFile(text, []byte(strings.Repeat(para, 40)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "pre.yaml")
+	yaml := tinyTrainConfig + "pretrain: {text: [" + text + "], steps: 5, batch_size: 8, max_seq_len: 16, lr: 1e-3}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(dir, "run")
+	code, out, stderr := runCLI(t, "train", "-c", cfg, "--run-dir", runDir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("stdout %q: %v", out, err)
+	}
+	if res["pretrain_steps"] != 5.0 || res["steps"] != 6.0 {
+		t.Errorf("summary %s", out)
+	}
+	for _, k := range []string{"pretrain_loss", "pretrain_seconds"} {
+		if v, ok := res[k].(float64); !ok || v <= 0 {
+			t.Errorf("summary %s: %s = %v", out, k, res[k])
+		}
+	}
+	if !strings.Contains(stderr, "MLM loss") {
+		t.Errorf("stderr lacks pretraining progress: %s", stderr)
+	}
+	// Without a pretrain section the line has no pretraining fields.
+	plain := filepath.Join(dir, "plain.yaml")
+	os.WriteFile(plain, []byte(tinyTrainConfig), 0o644)
+	if _, out, _ := runCLI(t, "train", "-c", plain, "--run-dir", filepath.Join(dir, "run2")); strings.Contains(out, "pretrain") {
+		t.Errorf("summary without pretraining: %s", out)
+	}
+}
