@@ -35,6 +35,16 @@
 // mlm_head.safetensors); the classification stage starts from that encoder
 // with a fresh pooler and classifier.
 //
+// # Importance scores
+//
+// ImportanceStep and Importance compute the head, FFN-neuron and layer
+// scores of Michel et al. (2019) that compress prunes by: per example,
+// |∂L/∂ξ| of a gate ξ on each unit (see importance.go for the definitions,
+// the layer gate included), summed over examples, unnormalized by default
+// (NormalizeL2 gives the paper's per-layer normalization). L is the
+// cross-entropy against the labels, or against the model's own argmax for
+// unlabelled data. These passes compute no parameter gradient.
+//
 // # Errors
 //
 // Bad input (a malformed batch, labels or targets out of range, a model

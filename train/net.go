@@ -107,6 +107,8 @@ type Net struct {
 
 	mlm mlmActs
 
+	gates *gateAcc // importance scoring (importance.go); acts only inside ImportanceStep
+
 	checked *transformer.Model // last gradient accumulator whose shape was checked
 }
 

@@ -39,6 +39,9 @@ func (n *Net) headBackward(dlogits []float32, g *transformer.Model) {
 // output gradients dy (row stride ldy) and rows×in inputs x (row stride
 // ldx): gW += dyᵀ·x (out×in), gB += the column sums of dy.
 func (n *Net) linearGrads(rows, in, out int, x []float32, ldx int, dy []float32, ldy int, gW, gB []float32) {
+	if n.scoring() {
+		return // importance scores need no parameter gradients
+	}
 	for r := 0; r < rows; r++ {
 		vec.Axpy(1, dy[r*ldy:r*ldy+out], gB)
 	}
@@ -89,6 +92,7 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 		n.linearGrads(R, F, H, a.a, F, n.dz, H, gl.Out.W, gl.Out.B)
 		n.dffn = grow(n.dffn, R*F)
 		n.ws.MulRaw(R, F, H, n.dz, H, w.out, F, false, n.dffn, F)
+		n.gateFFN(li, b) // importance gates (importance.go); no-op outside ImportanceStep
 		n.parallel(R, func(_, lo, hi int) {
 			activationBackward(m.Config.HiddenAct, n.dffn[lo*F:hi*F], a.u[lo*F:hi*F], a.a[lo*F:hi*F])
 		})
@@ -101,6 +105,7 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 		n.linearGrads(R, inner, H, a.ctx, inner, n.dz, H, gl.AttnOut.W, gl.AttnOut.B)
 		n.dctx = grow(n.dctx, R*inner)
 		n.ws.MulRaw(R, inner, H, n.dz, H, w.attnOut, inner, false, n.dctx, inner)
+		n.gateAttn(li, b) // importance gates (importance.go); no-op outside ImportanceStep
 		n.dqkv = grow(n.dqkv, R*3*inner)
 		var extra []float32
 		if n.kdProbs != nil {
@@ -115,6 +120,9 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 	}
 	if n.kdHidden != nil && n.kdHidden[0] != nil {
 		vec.Axpy(1, n.kdHidden[0], d)
+	}
+	if n.scoring() {
+		return // importance scores need nothing below the first layer
 	}
 	e, ge := &m.Embeddings, &g.Embeddings
 	n.normBackward(d, &n.emb, e.Norm.Gamma, n.dz, ge.Norm.Gamma, ge.Norm.Beta, R, H)
@@ -134,6 +142,9 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 // qkvGrads adds the gradients of the stacked Q|K|V projection, whose output
 // gradient is n.dqkv, into the layer's three Linears.
 func (n *Net) qkvGrads(R, H, inner int, x []float32, gl *transformer.Layer) {
+	if n.scoring() {
+		return // importance scores need no parameter gradients
+	}
 	ld := 3 * inner
 	for r := 0; r < R; r++ {
 		row := n.dqkv[r*ld : (r+1)*ld]
