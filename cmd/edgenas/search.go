@@ -1,0 +1,436 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgenas/edgenas/compress"
+	"github.com/edgenas/edgenas/devices/local"
+	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/yamlconf"
+	"github.com/edgenas/edgenas/search"
+	"github.com/edgenas/edgenas/space"
+	"github.com/edgenas/edgenas/train"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// searchConfig is a search's YAML file: the teacher, the data, the space,
+// the evaluator, the device and the search itself. The zero value of every
+// field means its default.
+type searchConfig struct {
+	Teacher    teacherConfig    `yaml:"teacher"`
+	Data       searchData       `yaml:"data"`
+	Importance importanceConfig `yaml:"importance"`
+	Space      space.Spec       `yaml:"space"`
+	Compress   compressConfig   `yaml:"compress"`
+	Evaluator  evaluator.Config `yaml:"evaluator"`
+	Device     deviceConfig     `yaml:"device"`
+	Search     search.Config    `yaml:"search"`
+	Metrics    metricsConfig    `yaml:"metrics"`
+	// RunDir holds the candidate cache, the run state, the importance
+	// scores and the report (default runs/search).
+	RunDir string `yaml:"run_dir"`
+
+	file  string
+	lines yamlconf.Lines
+}
+
+// teacherConfig says where the teacher is, and how to make it when absent.
+type teacherConfig struct {
+	// Dir is a Hugging Face model directory (config.json,
+	// model.safetensors, vocab.txt). ${VAR} is expanded.
+	Dir string `yaml:"dir"`
+	// Train is a training config (see edgenas train) run first when Dir
+	// holds no model; Dir then defaults to that run's best checkpoint.
+	Train string `yaml:"train"`
+}
+
+// searchData names the examples candidates are scored on.
+type searchData struct {
+	// Dev is a TSV or JSONL file (labels optional). ${VAR} is expanded.
+	Dev string `yaml:"dev"`
+	// Demo scores on the demo task's dev split instead (package demotask).
+	Demo *train.DemoData `yaml:"demo"`
+	// Calibration is the file importance scores are computed on (default:
+	// the training split of the demo task, else Dev).
+	Calibration string `yaml:"calibration"`
+	// Unlabelled reads the files without labels: candidates are then scored
+	// by agreement with the teacher (and importance by the teacher's own
+	// predictions).
+	Unlabelled bool `yaml:"unlabelled"`
+}
+
+// importanceConfig sizes the importance computation.
+type importanceConfig struct {
+	// Examples is how many calibration examples are used (default 512).
+	Examples int `yaml:"examples"`
+}
+
+// compressConfig tunes how students are built.
+type compressConfig struct {
+	// Share is "best" (default) or "mean" (see compress.ShareMode).
+	Share compress.ShareMode `yaml:"share"`
+}
+
+// deviceConfig chooses where latency is measured.
+type deviceConfig struct {
+	// Kind is "local" (default): this machine, in process.
+	Kind  string       `yaml:"kind"`
+	Local local.Config `yaml:"local"`
+}
+
+// metricsConfig exposes Prometheus metrics while the search runs.
+type metricsConfig struct {
+	// Listen is the address of the /metrics endpoint, e.g. ":9090";
+	// empty: none.
+	Listen string `yaml:"listen"`
+}
+
+// loadSearchConfig reads a search YAML strictly and checks everything that
+// can be checked before the teacher is loaded, listing every problem.
+func loadSearchConfig(path string) (*searchConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &searchConfig{file: path}
+	if c.lines, err = yamlconf.Decode(data, path, c); err != nil {
+		return nil, err
+	}
+	var errs []error
+	bad := func(field, format string, a ...any) { errs = append(errs, c.lines.At(path, field, format, a...)) }
+	if c.Teacher.Dir == "" && c.Teacher.Train == "" {
+		bad("teacher", "want dir (a model directory) or train (a training config that makes one)")
+	}
+	if (c.Data.Dev == "") == (c.Data.Demo == nil) {
+		bad("data", "want exactly one of dev (a TSV or JSONL file) and demo")
+	}
+	if c.Importance.Examples < 0 {
+		bad("importance.examples", "want ≥ 0, got %d", c.Importance.Examples)
+	}
+	if s := c.Compress.Share; s != "" && s != compress.ShareBest && s != compress.ShareMean {
+		bad("compress.share", "want %q or %q, got %q", compress.ShareBest, compress.ShareMean, s)
+	}
+	if k := c.Device.Kind; k != "" && k != "local" {
+		bad("device.kind", "want \"local\" (remote devices come with edgenas agent), got %q", k)
+	}
+	for _, e := range unjoinErr(c.Evaluator.Validate()) {
+		field, msg, _ := strings.Cut(e.Error(), ": ")
+		bad("evaluator."+field, "%s", msg)
+	}
+	var ce *search.ConfigError
+	if err := c.Search.Validate(); errors.As(err, &ce) {
+		for _, p := range ce.Problems {
+			bad("search."+p.Field, "%s", p.Problem)
+		}
+	} else if err != nil {
+		bad("search", "%v", err)
+	}
+	for _, p := range []*string{&c.Teacher.Dir, &c.Teacher.Train, &c.Data.Dev, &c.Data.Calibration} {
+		if *p == "" {
+			continue
+		}
+		v, err := expandVars(*p)
+		if err != nil {
+			bad("paths", "%v", err)
+		}
+		*p = v
+	}
+	if c.RunDir == "" {
+		c.RunDir = filepath.Join("runs", "search")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// unjoinErr splits an errors.Join error into its parts.
+func unjoinErr(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// expandVars expands ${VAR} and $VAR, failing on a variable that is unset.
+func expandVars(s string) (string, error) {
+	var missing []string
+	out := os.Expand(s, func(k string) string {
+		v, ok := os.LookupEnv(k)
+		if !ok {
+			missing = append(missing, k)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%q uses unset environment variable(s) %s", s, strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// runSearch runs a search as a YAML config describes: it loads (or trains)
+// the teacher, scores importance once, evaluates candidates and evolves
+// them, then prints the Pareto front and the run directory.
+func runSearch(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("search", stderr)
+	cfgPath := fs.String("c", "", "search config YAML (required; see configs/demo.yaml)")
+	asJSON := fs.Bool("json", false, "print the front as JSON instead of a table")
+	fresh := fs.Bool("fresh", false, "start the run over instead of resuming it (cached evaluations are kept)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: edgenas search -c FILE [--json] [--fresh]", errUsage)
+	}
+	cfg, err := loadSearchConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	teacher, tok, err := searchTeacher(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	dev, calib, err := searchExamples(cfg, teacher)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
+		return err
+	}
+	imp, err := searchImportance(cfg, teacher, tok, calib, stderr)
+	if err != nil {
+		return err
+	}
+	sp, err := space.New(cfg.Space, compress.TeacherDims(&teacher.Config))
+	if err != nil {
+		return cfg.lines.At(cfg.file, "space", "%v", err)
+	}
+	fmt.Fprintf(stderr, "search space: %s architectures\n", sp.Size())
+
+	cache, err := evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, "cache.db"), log)
+	if err != nil {
+		return err
+	}
+	defer cache.Close()
+	device, err := local.New(cfg.Device.Local)
+	if err != nil {
+		return cfg.lines.At(cfg.file, "device.local", "%v", err)
+	}
+	gate := new(evaluator.Gate)
+	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) {
+		return compress.Apply(teacher, a, imp, compress.Options{Share: cfg.Compress.Share})
+	}
+	ev, err := evaluator.New(ctx, teacher, tok, dev, build, device, cache, cfg.Evaluator, evaluator.WithGate(gate))
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.Metrics.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return cfg.lines.At(cfg.file, "metrics.listen", "%v", err)
+		}
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(stderr, "metrics: http://%s/metrics\n", ln.Addr())
+	}
+	if *fresh {
+		if err := search.DeleteRun(cache.DB(), search.DefaultRunID); err != nil && !errors.Is(err, search.ErrNoRun) {
+			return err
+		}
+	}
+	out, err := search.Run(ctx, cfg.Search, sp, ev,
+		search.WithDB(cache.DB()), search.WithGate(gate), search.WithRegisterer(reg), search.WithLogger(log),
+		search.WithProgress(func(e search.Event) { printEvent(stderr, e) }))
+	if out != nil {
+		if perr := printFront(stdout, out, cfg.RunDir, *asJSON); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s := cache.Stats()
+	fmt.Fprintf(stderr, "cache: %d hits, %d misses, %d entries\n", s.Hits, s.Misses, s.Entries)
+	return nil
+}
+
+// searchTeacher loads the teacher and its tokenizer, training it first when
+// the config says how and the directory holds no model.
+func searchTeacher(ctx context.Context, cfg *searchConfig, stderr io.Writer) (*transformer.Model, *tokenizer.Tokenizer, error) {
+	dir := cfg.Teacher.Dir
+	if cfg.Teacher.Train != "" {
+		tc, err := train.LoadConfig(cfg.Teacher.Train)
+		if err != nil {
+			return nil, nil, err
+		}
+		rc, err := tc.Resolved()
+		if err != nil {
+			return nil, nil, err
+		}
+		if dir == "" {
+			dir = filepath.Join(rc.RunDir, train.BestDir)
+		}
+		if _, err := os.Stat(filepath.Join(dir, transformer.ConfigFile)); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "no teacher in %s: training one from scratch with %s\n", dir, cfg.Teacher.Train)
+			opts := train.Options{Progress: stderr, Terminal: train.IsTerminal(stderr)}
+			if _, err := os.Stat(filepath.Join(rc.RunDir, train.LastDir)); err == nil {
+				opts.Resume = true // an interrupted teacher run continues
+			}
+			if _, err := train.Run(ctx, tc, opts); err != nil {
+				return nil, nil, fmt.Errorf("train the teacher: %w", err)
+			}
+		}
+	}
+	m, err := transformer.Load(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("teacher: %w", err)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("teacher: %w", err)
+	}
+	if m.Classifier == nil {
+		return nil, nil, fmt.Errorf("teacher %s: no classification head (want a BertForSequenceClassification checkpoint)", dir)
+	}
+	return m, tok, nil
+}
+
+// searchExamples reads the scoring examples and the calibration examples.
+func searchExamples(cfg *searchConfig, teacher *transformer.Model) (dev, calib []train.Example, err error) {
+	labels := teacher.Classifier.Out
+	if cfg.Data.Unlabelled {
+		labels = 0
+	}
+	if cfg.Data.Demo != nil {
+		var tr []train.Example
+		tr, dev, err = train.DemoExamples(cfg.Data.Demo.Generator())
+		if err != nil {
+			return nil, nil, cfg.lines.At(cfg.file, "data.demo", "%v", err)
+		}
+		calib = tr
+	} else {
+		if dev, err = train.ReadExamples(cfg.Data.Dev, labels); err != nil {
+			return nil, nil, err
+		}
+		calib = dev
+	}
+	if cfg.Data.Calibration != "" {
+		if calib, err = train.ReadExamples(cfg.Data.Calibration, labels); err != nil {
+			return nil, nil, err
+		}
+	}
+	return dev, calib, nil
+}
+
+// searchImportance computes the teacher's importance scores on the
+// calibration examples (a few seconds) and saves them in the run directory
+// for the report.
+func searchImportance(cfg *searchConfig, teacher *transformer.Model, tok *tokenizer.Tokenizer, calib []train.Example, stderr io.Writer) (*compress.Importance, error) {
+	n := cfg.Importance.Examples
+	if n == 0 {
+		n = 512
+	}
+	calib = calib[:min(n, len(calib))]
+	texts, labels := make([]string, len(calib)), make([]int, len(calib))
+	for i, e := range calib {
+		texts[i], labels[i] = e.Text, e.Label
+	}
+	path := filepath.Join(cfg.RunDir, "importance.json")
+	t0 := time.Now()
+	imp, err := compress.ComputeImportance(teacher, tok, texts, labels, 128, 32, 0)
+	if err != nil {
+		return nil, fmt.Errorf("importance scores: %w", err)
+	}
+	if err := imp.Save(path); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "importance of heads and neurons on %d examples: %.1fs (%s)\n", imp.Examples, time.Since(t0).Seconds(), path)
+	return imp, nil
+}
+
+// printEvent writes one progress line per evaluation and generation.
+func printEvent(w io.Writer, e search.Event) {
+	switch e.Kind {
+	case search.EventEvaluation:
+		c := e.Candidate
+		r := c.Result
+		feas := ""
+		if !c.Feasible {
+			feas = "  infeasible: " + strings.Join(c.Violations, "; ")
+		}
+		fmt.Fprintf(w, "eval %4d  %s %.4f  %7.3f ms  %8.2f MB  reward %.4f%s  %s\n", e.Evaluations, r.Metric, r.Accuracy,
+			float64(r.Latency.Median)/1e6, float64(r.SizeBytes)/1e6, c.Reward, feas, c.Key)
+	case search.EventGeneration:
+		fmt.Fprintf(w, "generation %d: %d evaluations, front of %d, hypervolume %.4f\n", e.Generation, e.Evaluations, e.FrontSize, e.Hypervolume)
+	}
+}
+
+// frontRow is one Pareto-front member as --json prints it.
+type frontRow struct {
+	Key       string     `json:"key"`
+	Accuracy  float64    `json:"accuracy"`
+	Metric    string     `json:"metric"`
+	LatencyMS float64    `json:"latency_ms"`
+	P90MS     float64    `json:"latency_p90_ms"`
+	SizeBytes int64      `json:"size_bytes"`
+	Params    int64      `json:"params"`
+	Reward    float64    `json:"reward"`
+	Arch      space.Arch `json:"arch"`
+}
+
+// printFront prints the front, fastest first, and where the run lives.
+func printFront(w io.Writer, out *search.Outcome, runDir string, asJSON bool) error {
+	rows := make([]frontRow, 0, len(out.Front))
+	for _, c := range out.Front {
+		r := c.Result
+		rows = append(rows, frontRow{Key: c.Key, Accuracy: r.Accuracy, Metric: r.Metric, LatencyMS: float64(r.Latency.Median) / 1e6,
+			P90MS: float64(r.Latency.P90) / 1e6, SizeBytes: r.SizeBytes, Params: r.Params, Reward: c.Reward, Arch: r.Arch})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].LatencyMS < rows[j].LatencyMS })
+	if asJSON {
+		return json.NewEncoder(w).Encode(map[string]any{"front": rows, "run_dir": runDir, "stop": out.Stop,
+			"evaluations": out.Evaluations, "generations": out.Generations})
+	}
+	fmt.Fprintf(w, "Pareto front (%d of %d candidates; stopped: %s after %d generations):\n", len(rows), len(out.Candidates), out.Stop, out.Generations)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "accuracy\tlatency ms\tp90 ms\tsize MB\tparams\treward\tarchitecture")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%.4f\t%.3f\t%.3f\t%.2f\t%d\t%.4f\t%s\n", r.Accuracy, r.LatencyMS, r.P90MS, float64(r.SizeBytes)/1e6, r.Params, r.Reward, r.Key)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "run directory: %s\n", runDir)
+	return nil
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeSearchConfig writes a tiny teacher's training config and a search
+// config that trains it on demand, into dir; it returns the search config.
+func writeSearchConfig(t *testing.T, dir, extra string) string {
+	t.Helper()
+	teacher := filepath.Join(dir, "teacher.yaml")
+	if err := os.WriteFile(teacher, []byte(tinyTrainConfig+"run_dir: "+filepath.Join(dir, "teacher")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "search.yaml")
+	body := `teacher: {train: ` + teacher + `}
+data:
+  demo: {seed: 2, train: 64, dev: 48}
+importance: {examples: 32}
+space:
+  heads: [1, 2]
+  ffn: [8, 16, 32]
+  bits: [32]
+  seq_len: [16]
+evaluator: {subsample: 24, max_len: 16}
+device:
+  local: {max_attempts: 1, no_reference: true}
+search:
+  strategy: regularized-evolution
+  seed: 3
+  population_size: 4
+  budget: {max_evaluations: 5}
+run_dir: ` + filepath.Join(dir, "run") + "\n" + extra
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestSearch(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeSearchConfig(t, dir, "")
+	code, out, stderr := runCLI(t, "search", "-c", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"Pareto front", "accuracy", "latency ms", "run directory: " + filepath.Join(dir, "run")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{"training one from scratch", "importance of heads", "eval    5", "search space:"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// Run again: the finished run is loaded from bbolt, nothing is evaluated
+	// again, and --json prints the same front.
+	code, out, stderr = runCLI(t, "search", "-c", cfg, "--json")
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Front []struct {
+			Key       string  `json:"key"`
+			Accuracy  float64 `json:"accuracy"`
+			LatencyMS float64 `json:"latency_ms"`
+			SizeBytes int64   `json:"size_bytes"`
+		} `json:"front"`
+		RunDir      string `json:"run_dir"`
+		Evaluations int    `json:"evaluations"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	if len(res.Front) == 0 || res.Evaluations != 5 || res.RunDir != filepath.Join(dir, "run") {
+		t.Fatalf("--json: %s", out)
+	}
+	for _, f := range res.Front {
+		if f.Accuracy <= 0 || f.LatencyMS <= 0 || f.SizeBytes <= 0 || !strings.HasPrefix(f.Key, "a1|") {
+			t.Errorf("front member %+v", f)
+		}
+	}
+	if strings.Contains(stderr, "eval    1") {
+		t.Errorf("the finished run evaluated again:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "importance.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestSearchConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, extra string
+		want        []string
+	}{
+		{"unknown key", "serach: {}\n", []string{"search.yaml", "line 19", "serach"}},
+		{"every problem at once", "compress: {share: median}\n", []string{"compress.share"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeSearchConfig(t, dir, tc.extra)
+			code, _, stderr := runCLI(t, "search", "-c", cfg)
+			if code != 1 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+	// Several sections wrong: every problem is listed, each with its line.
+	cfg := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(cfg, []byte("teacher: {dir: x}\ndata: {dev: d.tsv}\nevaluator: {metric: bleu}\ndevice: {kind: phone}\nsearch: {strategy: annealing, population_size: -1}\n"), 0o644)
+	code, _, stderr := runCLI(t, "search", "-c", cfg)
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range []string{"bad.yaml:3: evaluator.metric", "bad.yaml:4: device.kind", "bad.yaml:5: search.strategy", "search.population_size"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+	if code, _, _ := runCLI(t, "search"); code != 2 {
+		t.Errorf("no -c: exit %d, want 2", code)
+	}
+}
+
+func TestShippedSearchConfigsParse(t *testing.T) {
+	t.Setenv("EDGENAS_TESTDATA", "/nonexistent")
+	for _, f := range []string{"demo.yaml", "sst2-mini.yaml"} {
+		if _, err := loadSearchConfig(filepath.Join("..", "..", "configs", f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
