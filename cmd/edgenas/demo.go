@@ -3,145 +3,103 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/edgenas/edgenas/transformer"
-	"github.com/edgenas/edgenas/transformer/onnx"
 )
 
-// demoSentences are the texts the demo runs through the engine.
-var demoSentences = []string{
-	"the film is not bad at all, and the acting is superb.",
-	"a dull, lifeless script.",
-	"I expected more; still, it's worth seeing once!",
-}
+// demoTeacherYAML is configs/demo-teacher.yaml without its comments; the
+// tests hold the two equal.
+const demoTeacherYAML = `model:
+  shape: custom
+  layers: 2
+  hidden: 128
+  heads: 2
+  ffn: 512
+  max_position: 64             # demo sentences have at most 24 words
+data:
+  demo: {seed: 1, train: 20000, dev: 2000}
+max_seq_len: 32
+batch_size: 32
+epochs: 5
+lr: 1e-3
+warmup: 0.1
+weight_decay: 0.01
+clip: 1.0
+eval_every: 625                # once per epoch
+log_every: 125
+seed: 1
+threads: 2
+run_dir: runs/demo-teacher
+`
 
-// demoVocab builds a small WordPiece vocabulary that covers any ASCII text:
-// the special tokens, every printable ASCII character as a word start and
-// as a "##" continuation, and the whole words of the demo sentences.
-func demoVocab() []string {
-	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
-	seen := map[string]bool{}
-	add := func(s string) {
-		if !seen[s] {
-			seen[s] = true
-			vocab = append(vocab, s)
-		}
-	}
-	for c := byte('!'); c <= '~'; c++ {
-		if c >= 'A' && c <= 'Z' {
-			continue // the tokenizer lower-cases
-		}
-		add(string(c))
-		add("##" + string(c))
-	}
-	for _, s := range demoSentences {
-		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-			return !(r >= 'a' && r <= 'z')
-		}) {
-			add(w)
-		}
-	}
-	return vocab
-}
+// demoSearchYAML is configs/demo.yaml without its comments; the tests hold
+// the two equal.
+const demoSearchYAML = `teacher:
+  train: configs/demo-teacher.yaml   # the teacher is that run's best checkpoint
+data:
+  demo: {seed: 1, train: 20000, dev: 2000}
+importance:
+  examples: 512                      # calibration sentences from the training split
+space:
+  layers: [1, 2]
+  heads: [1, 2]
+  ffn: [64, 128, 256, 384, 512]
+  share_groups: [1, 2]
+  bits: [32]
+  seq_len: [32]
+compress:
+  share: best
+evaluator:
+  subsample: 500                     # dev sentences per candidate; the front is rescored on all 2000
+  max_len: 32
+device:
+  kind: local
+  local: {max_rel_spread: 0.05, max_attempts: 3}
+search:
+  strategy: nsga2
+  seed: 1
+  population_size: 12
+  parallelism: 1
+  budget: {max_evaluations: 48, patience: 4}
+  reward:
+    latency: {mode: soft, weight: 0.07}
+    size: {mode: soft, weight: 0.07}
+run_dir: runs/demo-search
+`
 
-// runDemo exercises the engine end to end on built-in defaults: it builds a
-// random-weight model, saves and reloads it, runs it on text, exports ONNX
-// and times the forward pass. Training (and so meaningful outputs) and the
-// search come with later subcommands.
+// runDemo runs the main job on built-in defaults: it trains the demo
+// teacher from scratch (about a minute and a half on two cores, once;
+// later runs reuse it), then searches for compressed students of it on the
+// demo task and prints the Pareto front. It is `edgenas search -c
+// configs/demo.yaml` with the configs built in and every path under -dir.
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	out := fs.String("out", filepath.Join("runs", "demo"), "run directory")
-	shape := fs.String("shape", "tiny", "model shape: tiny, mini, small or base")
-	vocab := fs.String("vocab", defaultVocab(), "vocab.txt or tokenizer.json (default: the BERT uncased vocabulary under $EDGENAS_TESTDATA if present, else a built-in demo vocabulary)")
-	seq := fs.Int("seq", 128, "sequence length for the latency measurement")
-	runs := fs.Int("runs", 15, "timed runs (at least 7)")
+	dir := fs.String("dir", filepath.Join("runs", "demo"), "run directory (the teacher, the search's cache and state)")
+	evals := fs.Int("evals", 0, "evaluation budget (default: the built-in config's 48)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runs < 7 || *seq < 1 {
-		return fmt.Errorf("%w: want -runs ≥ 7 and -seq ≥ 1", errUsage)
+	if fs.NArg() > 0 || *evals < 0 {
+		return fmt.Errorf("%w: edgenas demo [-dir DIR] [-evals N]", errUsage)
 	}
-	tok, source, err := loadTokenizer(*vocab)
-	if err != nil {
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "tokenizer: %s (%d tokens)\n", source, tok.VocabSize())
-
-	m, err := randomModel(*shape, tok.VocabSize(), 1, 0.02)
-	if err != nil {
+	teacherCfg := filepath.Join(*dir, "demo-teacher.yaml")
+	teacher := strings.Replace(demoTeacherYAML, "run_dir: runs/demo-teacher", "run_dir: "+filepath.Join(*dir, "teacher"), 1)
+	if err := os.WriteFile(teacherCfg, []byte(teacher), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "model: %s-shaped BERT with RANDOM weights (%d parameters); its outputs are meaningless until a trained teacher is used\n",
-		*shape, m.NumParams())
-
-	modelDir := filepath.Join(*out, "model")
-	if err := m.Save(modelDir); err != nil {
+	search := strings.Replace(demoSearchYAML, "train: configs/demo-teacher.yaml", "train: "+teacherCfg, 1)
+	search = strings.Replace(search, "run_dir: runs/demo-search", "run_dir: "+filepath.Join(*dir, "search"), 1)
+	if *evals > 0 {
+		search = strings.Replace(search, "max_evaluations: 48", fmt.Sprintf("max_evaluations: %d", *evals), 1)
+	}
+	searchCfg := filepath.Join(*dir, "demo.yaml")
+	if err := os.WriteFile(searchCfg, []byte(search), 0o644); err != nil {
 		return err
 	}
-	if err := saveVocab(tok, modelDir); err != nil {
-		return err
-	}
-	back, err := transformer.Load(modelDir)
-	if err != nil {
-		return err
-	}
-	b := tok.EncodeBatch(demoSentences, nil, m.Config.MaxPositionEmbeddings)
-	o1, err := m.Forward(&b)
-	if err != nil {
-		return err
-	}
-	o2, err := back.Forward(&b)
-	if err != nil {
-		return err
-	}
-	identical := true
-	for i := range o1.LastHidden {
-		if math.Float32bits(o1.LastHidden[i]) != math.Float32bits(o2.LastHidden[i]) {
-			identical = false
-			break
-		}
-	}
-	fmt.Fprintf(stdout, "saved %s and read it back: outputs bit-identical = %v\n", modelDir, identical)
-	if !identical {
-		return fmt.Errorf("model read back from %s gives different outputs", modelDir)
-	}
-	for i, s := range demoSentences {
-		toks := b.Lengths[i]
-		fmt.Fprintf(stdout, "  %q: %d tokens, logits %v\n", s, toks, o1.Logits[i*o1.Labels:(i+1)*o1.Labels])
-	}
-
-	onnxPath := filepath.Join(*out, "model.onnx")
-	if err := onnx.ExportFile(m, onnxPath); err != nil {
-		return err
-	}
-	fi, err := os.Stat(onnxPath)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "exported %s (%d bytes, opset 17)\n", onnxPath, fi.Size())
-
-	st, err := timeForward(m, 1, min(*seq, m.Config.MaxPositionEmbeddings), 3, *runs, 1)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "latency, batch 1, seq %d, 1 thread: %s\n", *seq, st.Stats)
-	return nil
-}
-
-// defaultVocab is the real BERT uncased vocabulary when the test data is
-// present, else "" (the built-in demo vocabulary).
-func defaultVocab() string {
-	dir := os.Getenv("EDGENAS_TESTDATA")
-	if dir == "" {
-		return ""
-	}
-	p := filepath.Join(dir, "bert-base-uncased-vocab", "vocab.txt")
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
+	fmt.Fprintf(stderr, "edgenas demo: configs written to %s and %s\n", teacherCfg, searchCfg)
+	return runSearch([]string{"-c", searchCfg}, stdout, stderr)
 }

@@ -245,3 +245,39 @@ func timeForward(m *transformer.Model, batch, seq, warmup, runs, threads int) (d
 	}
 	return d.Measure(context.Background(), m, devices.Workload{Batch: batch, SeqLen: seq, Warmup: warmup, Runs: runs, Threads: threads})
 }
+
+// demoSentences are the texts the demo runs through the engine.
+var demoSentences = []string{
+	"the film is not bad at all, and the acting is superb.",
+	"a dull, lifeless script.",
+	"I expected more; still, it's worth seeing once!",
+}
+
+// demoVocab builds a small WordPiece vocabulary that covers any ASCII text:
+// the special tokens, every printable ASCII character as a word start and
+// as a "##" continuation, and the whole words of the demo sentences.
+func demoVocab() []string {
+	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			vocab = append(vocab, s)
+		}
+	}
+	for c := byte('!'); c <= '~'; c++ {
+		if c >= 'A' && c <= 'Z' {
+			continue // the tokenizer lower-cases
+		}
+		add(string(c))
+		add("##" + string(c))
+	}
+	for _, s := range demoSentences {
+		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z')
+		}) {
+			add(w)
+		}
+	}
+	return vocab
+}

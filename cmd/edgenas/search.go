@@ -272,12 +272,21 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	out, err := search.Run(ctx, cfg.Search, sp, ev,
 		search.WithDB(cache.DB()), search.WithGate(gate), search.WithRegisterer(reg), search.WithLogger(log),
 		search.WithProgress(func(e search.Event) { printEvent(stderr, e) }))
-	if out != nil {
-		if perr := printFront(stdout, out, cfg.RunDir, *asJSON); perr != nil && err == nil {
-			err = perr
+	if err != nil {
+		if out != nil {
+			printFront(stdout, out, nil, cfg.RunDir, *asJSON)
+		}
+		return err
+	}
+	// The search scored candidates on a subsample; the front is rescored on
+	// every example (cached like any evaluation).
+	full := make([]evaluator.Result, len(out.Front))
+	for i, c := range out.Front {
+		if full[i], err = ev.EvaluateFull(ctx, c.Result.Arch); err != nil {
+			return fmt.Errorf("rescore the front on every example: %w", err)
 		}
 	}
-	if err != nil {
+	if err := printFront(stdout, out, full, cfg.RunDir, *asJSON); err != nil {
 		return err
 	}
 	s := cache.Stats()
@@ -398,9 +407,13 @@ func printEvent(w io.Writer, e search.Event) {
 
 // frontRow is one Pareto-front member as --json prints it.
 type frontRow struct {
-	Key       string     `json:"key"`
-	Accuracy  float64    `json:"accuracy"`
-	Metric    string     `json:"metric"`
+	Key      string  `json:"key"`
+	Accuracy float64 `json:"accuracy"`
+	// FullAccuracy is the score on every example (Accuracy is on the
+	// evaluator's subsample); absent when the run ended in an error.
+	FullAccuracy *float64   `json:"accuracy_full,omitempty"`
+	FullExamples int        `json:"examples_full,omitempty"`
+	Metric       string     `json:"metric"`
 	LatencyMS float64    `json:"latency_ms"`
 	P90MS     float64    `json:"latency_p90_ms"`
 	SizeBytes int64      `json:"size_bytes"`
@@ -409,13 +422,18 @@ type frontRow struct {
 	Arch      space.Arch `json:"arch"`
 }
 
-// printFront prints the front, fastest first, and where the run lives.
-func printFront(w io.Writer, out *search.Outcome, runDir string, asJSON bool) error {
+// printFront prints the front, fastest first, and where the run lives;
+// full holds the front's rescoring on every example (nil: none).
+func printFront(w io.Writer, out *search.Outcome, full []evaluator.Result, runDir string, asJSON bool) error {
 	rows := make([]frontRow, 0, len(out.Front))
-	for _, c := range out.Front {
+	for i, c := range out.Front {
 		r := c.Result
-		rows = append(rows, frontRow{Key: c.Key, Accuracy: r.Accuracy, Metric: r.Metric, LatencyMS: float64(r.Latency.Median) / 1e6,
-			P90MS: float64(r.Latency.P90) / 1e6, SizeBytes: r.SizeBytes, Params: r.Params, Reward: c.Reward, Arch: r.Arch})
+		row := frontRow{Key: c.Key, Accuracy: r.Accuracy, Metric: r.Metric, LatencyMS: float64(r.Latency.Median) / 1e6,
+			P90MS: float64(r.Latency.P90) / 1e6, SizeBytes: r.SizeBytes, Params: r.Params, Reward: c.Reward, Arch: r.Arch}
+		if full != nil {
+			row.FullAccuracy, row.FullExamples = &full[i].Accuracy, full[i].Examples
+		}
+		rows = append(rows, row)
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].LatencyMS < rows[j].LatencyMS })
 	if asJSON {
@@ -424,9 +442,13 @@ func printFront(w io.Writer, out *search.Outcome, runDir string, asJSON bool) er
 	}
 	fmt.Fprintf(w, "Pareto front (%d of %d candidates; stopped: %s after %d generations):\n", len(rows), len(out.Candidates), out.Stop, out.Generations)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "accuracy\tlatency ms\tp90 ms\tsize MB\tparams\treward\tarchitecture")
+	fmt.Fprintln(tw, "accuracy\tall examples\tlatency ms\tp90 ms\tsize MB\tparams\treward\tarchitecture")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%.4f\t%.3f\t%.3f\t%.2f\t%d\t%.4f\t%s\n", r.Accuracy, r.LatencyMS, r.P90MS, float64(r.SizeBytes)/1e6, r.Params, r.Reward, r.Key)
+		all := "-"
+		if r.FullAccuracy != nil {
+			all = fmt.Sprintf("%.4f (%d)", *r.FullAccuracy, r.FullExamples)
+		}
+		fmt.Fprintf(tw, "%.4f\t%s\t%.3f\t%.3f\t%.2f\t%d\t%.4f\t%s\n", r.Accuracy, all, r.LatencyMS, r.P90MS, float64(r.SizeBytes)/1e6, r.Params, r.Reward, r.Key)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
