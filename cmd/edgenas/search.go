@@ -414,12 +414,12 @@ type frontRow struct {
 	FullAccuracy *float64   `json:"accuracy_full,omitempty"`
 	FullExamples int        `json:"examples_full,omitempty"`
 	Metric       string     `json:"metric"`
-	LatencyMS float64    `json:"latency_ms"`
-	P90MS     float64    `json:"latency_p90_ms"`
-	SizeBytes int64      `json:"size_bytes"`
-	Params    int64      `json:"params"`
-	Reward    float64    `json:"reward"`
-	Arch      space.Arch `json:"arch"`
+	LatencyMS    float64    `json:"latency_ms"`
+	P90MS        float64    `json:"latency_p90_ms"`
+	SizeBytes    int64      `json:"size_bytes"`
+	Params       int64      `json:"params"`
+	Reward       float64    `json:"reward"`
+	Arch         space.Arch `json:"arch"`
 }
 
 // printFront prints the front, fastest first, and where the run lives;
