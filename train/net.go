@@ -26,7 +26,9 @@ var ErrShape = errors.New("train: shape mismatch")
 // NewGrads returns a zero-valued model with m's config and the same heads
 // (pooler/classifier present iff in m): the gradient accumulator, visited in
 // lockstep with m by (*transformer.Model).Params. Every tensor has the
-// length of m's, LayerNorm gains included (they start at 0, not 1).
+// length of m's, LayerNorm gains included (they start at 0, not 1). Layers
+// that share weights (ALBERT-style) share their gradient tensors too, so
+// every use of a shared weight adds into its one gradient.
 //
 // Steps always add into the accumulator, so the caller zeroes it (for
 // example through Params) between optimizer updates.
@@ -47,6 +49,10 @@ func NewGrads(m *transformer.Model) *transformer.Model {
 		Layers: make([]transformer.Layer, len(m.Layers)),
 	}
 	for i := range m.Layers {
+		if i > 0 && m.Config.Layer(i).SharesPrevious {
+			g.Layers[i] = g.Layers[i-1] // shared weights, shared gradient: contributions add up
+			continue
+		}
 		l := &m.Layers[i]
 		g.Layers[i] = transformer.Layer{
 			Heads: l.Heads, HeadSize: l.HeadSize, FFN: l.FFN,

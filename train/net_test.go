@@ -160,6 +160,28 @@ func TestClassifyStepRandomSubset(t *testing.T) {
 	checkGrad(t, p, grads32(g, nil), lossOf, func(string) bool { return true }, 12, rng)
 }
 
+// TestSharedLayersGradient checks an ALBERT-style student (layers 1 and 2
+// share layer 1's weights): the gradient of the shared tensors is the sum
+// over the layers that use them, accumulated through aliased slices.
+func TestSharedLayersGradient(t *testing.T) {
+	cfg := testConfig(transformer.ActGELU, []int{2, 1, 1}, []int{12, 6, 6})
+	cfg.Edgenas.Layers[2].SharesPrevious = true
+	m := randomModel(t, cfg, 15, 0.4)
+	rng := rand.New(rand.NewPCG(16, 16))
+	b := testBatch(rng, m.Config.VocabSize, 7, 3, 5)
+	labels := []int{0, 2, 1}
+	g := NewGrads(m)
+	if _, _, err := NewNet(m, 2).ClassifyStep(b, labels, g); err != nil {
+		t.Fatal(err)
+	}
+	if &g.Layers[1].Query.W[0] != &g.Layers[2].Query.W[0] {
+		t.Fatal("the gradient accumulator does not share the group's tensors")
+	}
+	p := toParams64(m, nil)
+	lossOf := func(p params64) float64 { return refCE(refForward(m, p, b).logits, labels, 3) }
+	checkGrad(t, p, grads32(g, nil), lossOf, func(name string) bool { return strings.Contains(name, "layer.1.") }, 40, rng)
+}
+
 func TestThreadsIdentical(t *testing.T) {
 	m := randomModel(t, testConfig(transformer.ActGELU, []int{2, 1, 2}, []int{12, 6, 9}), 8, 0.5)
 	b := testBatch(rand.New(rand.NewPCG(9, 9)), m.Config.VocabSize, 7, 3, 5, 1, 6)

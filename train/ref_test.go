@@ -115,8 +115,12 @@ func refForward(m *transformer.Model, p params64, b *tokenizer.Batch) refOut {
 	}
 	x = refNorm(x, H, p["bert.embeddings.LayerNorm.weight"], p["bert.embeddings.LayerNorm.bias"], eps)
 	out := refOut{hidden: [][]float64{x}}
+	leader := 0 // a shared layer reads its group's first layer's tensors
 	for li, l := range m.Layers {
-		pre := fmt.Sprintf("bert.encoder.layer.%d.", li)
+		if !cfg.Layer(li).SharesPrevious {
+			leader = li
+		}
+		pre := fmt.Sprintf("bert.encoder.layer.%d.", leader)
 		w := func(s string) []float64 { return p[pre+s+".weight"] }
 		bb := func(s string) []float64 { return p[pre+s+".bias"] }
 		inner, hs := l.Heads*l.HeadSize, l.HeadSize
