@@ -100,6 +100,7 @@ type Evaluator struct {
 	cache       Cache
 	fingerprint string
 	teacherKey  string
+	builderKey  string
 	sub, full   *split
 
 	// gate is held shared by building and scoring and exclusively by
@@ -119,6 +120,11 @@ type call struct {
 
 // Option configures an Evaluator beyond its Config.
 type Option func(*Evaluator)
+
+// WithBuilderKey names how the Builder builds students (its options, e.g.
+// "compress share=mean"); it is part of every cache key, so students built
+// differently are never confused in the cache.
+func WithBuilderKey(k string) Option { return func(e *Evaluator) { e.builderKey = k } }
 
 // WithGate makes the Evaluator hold g shared while it builds and scores a
 // student and exclusively while it measures latency; give a search the same
@@ -215,7 +221,7 @@ func (e *Evaluator) EvaluateFull(ctx context.Context, a space.Arch) (Result, err
 func (e *Evaluator) Fingerprint() string { return e.fingerprint }
 
 func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Result, error) {
-	key := NewCacheKey(a.Key(), e.teacherKey, s.digest, e.fingerprint, Version)
+	key := NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, s.digest, e.fingerprint, Version)
 	if r, ok, err := e.cache.Get(key); err != nil {
 		return Result{}, err
 	} else if ok {

@@ -206,12 +206,30 @@ func TestConcurrentEvaluations(t *testing.T) {
 	}
 }
 
+func TestBuilderKeySeparatesCacheEntries(t *testing.T) {
+	f := newFixture(t)
+	cache := &MemCache{}
+	a := arch(32)
+	for _, k := range []string{"share=best", "share=mean", "share=best"} {
+		e, err := New(context.Background(), f.teacher, f.tok, f.ex, f.build, &devicetest.Fake{}, cache, Config{Subsample: 16}, WithBuilderKey(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Evaluate(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.builds.Load(); n != 2 {
+		t.Fatalf("%d builds for two builder keys (the third evaluator should hit the first's entry)", n)
+	}
+}
+
 func TestCorruptEntryIsRecomputed(t *testing.T) {
 	f := newFixture(t)
 	cache := &MemCache{}
 	e := newEvaluator(t, f, f.ex, &devicetest.Fake{}, cache)
 	a := arch(32)
-	key := NewCacheKey(a.Key(), e.teacherKey, e.sub.digest, e.fingerprint, Version)
+	key := NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, e.sub.digest, e.fingerprint, Version)
 	cache.PutRaw(key, []byte("garbage"))
 	if _, err := e.Evaluate(context.Background(), a); err != nil {
 		t.Fatal(err)

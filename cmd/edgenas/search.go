@@ -211,46 +211,17 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	teacher, tok, err := searchTeacher(ctx, cfg, stderr)
+	wb, err := openWorkbench(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	dev, calib, err := searchExamples(cfg, teacher)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
-		return err
-	}
-	imp, err := searchImportance(cfg, teacher, tok, calib, stderr)
-	if err != nil {
-		return err
-	}
-	sp, err := space.New(cfg.Space, compress.TeacherDims(&teacher.Config))
+	defer wb.close()
+	sp, err := space.New(cfg.Space, compress.TeacherDims(&wb.teacher.Config))
 	if err != nil {
 		return cfg.lines.At(cfg.file, "space", "%v", err)
 	}
 	fmt.Fprintf(stderr, "search space: %s architectures\n", sp.Size())
-
-	cache, err := evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, "cache.db"), log)
-	if err != nil {
-		return err
-	}
-	defer cache.Close()
-	device, err := local.New(cfg.Device.Local)
-	if err != nil {
-		return cfg.lines.At(cfg.file, "device.local", "%v", err)
-	}
-	gate := new(evaluator.Gate)
-	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) {
-		return compress.Apply(teacher, a, imp, compress.Options{Share: cfg.Compress.Share})
-	}
-	ev, err := evaluator.New(ctx, teacher, tok, dev, build, device, cache, cfg.Evaluator, evaluator.WithGate(gate))
-	if err != nil {
-		return err
-	}
+	cache, ev, gate, log := wb.cache, wb.ev, wb.gate, wb.log
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -293,6 +264,89 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "cache: %d hits, %d misses, %d entries\n", s.Hits, s.Misses, s.Entries)
 	return nil
 }
+
+// workbench is what evaluating students needs: the teacher and its
+// tokenizer and importance scores, the candidate cache and the evaluator.
+type workbench struct {
+	cfg     *searchConfig
+	teacher *transformer.Model
+	tok     *tokenizer.Tokenizer
+	imp     *compress.Importance
+	dev     []train.Example
+	device  *local.Local
+	cache   *evaluator.BoltCache
+	ev      *evaluator.Evaluator // builds with the config's share mode
+	gate    *evaluator.Gate
+	log     *slog.Logger
+	others  map[compress.ShareMode]*evaluator.Evaluator
+}
+
+// openWorkbench loads (or trains) the teacher, reads the data, scores
+// importance and opens the cache and the evaluator of a run config.
+func openWorkbench(ctx context.Context, cfg *searchConfig, stderr io.Writer) (*workbench, error) {
+	wb := &workbench{cfg: cfg, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		gate: new(evaluator.Gate), others: map[compress.ShareMode]*evaluator.Evaluator{}}
+	var err error
+	if wb.teacher, wb.tok, err = searchTeacher(ctx, cfg, stderr); err != nil {
+		return nil, err
+	}
+	var calib []train.Example
+	if wb.dev, calib, err = searchExamples(cfg, wb.teacher); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
+		return nil, err
+	}
+	if wb.imp, err = searchImportance(cfg, wb.teacher, wb.tok, calib, stderr); err != nil {
+		return nil, err
+	}
+	if wb.cache, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, "cache.db"), wb.log); err != nil {
+		return nil, err
+	}
+	if wb.device, err = local.New(cfg.Device.Local); err != nil {
+		wb.cache.Close()
+		return nil, cfg.lines.At(cfg.file, "device.local", "%v", err)
+	}
+	if wb.ev, err = wb.newEvaluator(ctx, cfg.Compress.Share); err != nil {
+		wb.cache.Close()
+		return nil, err
+	}
+	return wb, nil
+}
+
+// newEvaluator returns an evaluator whose students share weights as mode
+// says; the mode is part of its cache keys.
+func (wb *workbench) newEvaluator(ctx context.Context, mode compress.ShareMode) (*evaluator.Evaluator, error) {
+	if mode == "" {
+		mode = compress.ShareBest
+	}
+	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) {
+		return compress.Apply(wb.teacher, a, wb.imp, compress.Options{Share: mode})
+	}
+	return evaluator.New(ctx, wb.teacher, wb.tok, wb.dev, build, wb.device, wb.cache, wb.cfg.Evaluator,
+		evaluator.WithGate(wb.gate), evaluator.WithBuilderKey("compress share="+string(mode)))
+}
+
+// evaluate scores a on every example with students built with share mode
+// mode ("" for the config's).
+func (wb *workbench) evaluate(ctx context.Context, a space.Arch, mode compress.ShareMode) (evaluator.Result, error) {
+	ev, def := wb.ev, wb.cfg.Compress.Share
+	if def == "" {
+		def = compress.ShareBest
+	}
+	if mode != "" && mode != def {
+		if ev = wb.others[mode]; ev == nil {
+			var err error
+			if ev, err = wb.newEvaluator(ctx, mode); err != nil {
+				return evaluator.Result{}, err
+			}
+			wb.others[mode] = ev
+		}
+	}
+	return ev.EvaluateFull(ctx, a)
+}
+
+func (wb *workbench) close() { wb.cache.Close() }
 
 // searchTeacher loads the teacher and its tokenizer, training it first when
 // the config says how and the directory holds no model.
