@@ -57,7 +57,21 @@ type Session struct {
 // worker is the scratch of one thread.
 type worker struct {
 	gemm   gemm.Workspace
-	scores []float32
+	keys   gemm.Packed // one head's Kᵀ, packed once for every query block
+	values gemm.Packed // one head's V
+	scores []float32   // one block of query rows × every key
+	norms  []float32   // the softmax factor of each row of the block
+}
+
+// scoreBytes bounds one block of attention scores so that it stays in L2
+// while it is computed, normalized and multiplied by V.
+const scoreBytes = 128 << 10
+
+// queryBlock is the number of query rows attention handles at once for a
+// sequence of T tokens: all of them when the scores fit in scoreBytes, else
+// the largest multiple of 8 that fits.
+func queryBlock(T int) int {
+	return min(T, max(8, scoreBytes/4/T&^7))
 }
 
 // NewSession returns a session running on up to threads goroutines (1 for
@@ -99,7 +113,8 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	s.ffn = grow(s.ffn, rows*maxFFN)
 	for i := range s.workers {
 		s.workers[i].gemm.Threads = 1
-		s.workers[i].scores = grow(s.workers[i].scores, T*T)
+		s.workers[i].scores = grow(s.workers[i].scores, queryBlock(T)*T)
+		s.workers[i].norms = grow(s.workers[i].norms, queryBlock(T))
 	}
 	g := &s.workers[0].gemm
 	g.Threads = s.threads
@@ -209,21 +224,35 @@ func (s *Session) do(j job, w, lo, hi int) {
 }
 
 // attention computes the context of (sequence, head) units [lo, hi) from
-// the Q|K|V rows, reading each head in place through row strides.
+// the Q|K|V rows, reading each head in place through row strides. Keys and
+// values are packed once per unit; queries go in blocks of queryBlock rows,
+// whose softmax is divided out of P·V (hs columns) instead of P (T).
 func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi int) {
 	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
 	ld := 3 * inner
 	scale := float32(1 / math.Sqrt(float64(hs)))
+	R := queryBlock(T)
 	for unit := lo; unit < hi; unit++ {
 		bi, h := unit/l.Heads, unit%l.Heads
 		mask := b.Mask[bi*T : (bi+1)*T]
 		base := bi * T * ld
-		q, k, v := qkv[base+h*hs:], qkv[base+inner+h*hs:], qkv[base+2*inner+h*hs:]
-		wk.gemm.MulRaw(T, T, hs, q, ld, k, ld, true, wk.scores, T)
-		for i := 0; i < T; i++ {
-			vec.SoftmaxMasked(wk.scores[i*T:(i+1)*T], mask, scale)
+		wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
+		wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
+		for i0 := 0; i0 < T; i0 += R {
+			rows := min(R, T-i0)
+			scores := wk.scores[:rows*T]
+			wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
+			for i := 0; i < rows; i++ {
+				wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
+			}
+			ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
+			wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
+			// The softmax division, on the hs-wide rows of P·V rather
+			// than the T-wide rows of P.
+			for i := 0; i < rows; i++ {
+				vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
+			}
 		}
-		wk.gemm.MulRaw(T, hs, T, wk.scores, T, v, ld, false, s.ctx[bi*T*inner+h*hs:], inner)
 	}
 }
 

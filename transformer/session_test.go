@@ -86,3 +86,41 @@ func TestPrepareAfterWeightChange(t *testing.T) {
 		t.Fatal("changed weights left the logits unchanged")
 	}
 }
+
+// TestLongSequenceMatchesReference runs sequences long enough for
+// attention to split its queries into blocks (queryBlock), the last one
+// partial, on one and on two threads, against the float64 reference.
+func TestLongSequenceMatchesReference(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.MaxPositionEmbeddings = 320
+	T := 300
+	if R := queryBlock(T); R >= T || T%R == 0 {
+		t.Fatalf("queryBlock(%d) = %d: no partial block to test", T, R)
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	m, err := NewRandom(cfg, rng, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := randomRows(rng, cfg.VocabSize, T, 211)
+	b := testBatch(rows)
+	for _, threads := range []int{1, 2} {
+		out, err := m.NewSession(threads).Run(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for i, r := range rows {
+			types := b.TypeIDs[i*b.SeqLen : i*b.SeqLen+len(r)]
+			hid, _, logits := refForward(m, r, types)
+			for p := range r {
+				got := out.LastHidden[(i*b.SeqLen+p)*out.Hidden : (i*b.SeqLen+p+1)*out.Hidden]
+				worst = math.Max(worst, maxAbsDiff(got, hid[p]))
+			}
+			worst = math.Max(worst, maxAbsDiff(out.Logits[i*out.Labels:(i+1)*out.Labels], logits))
+		}
+		if worst > 1e-4 {
+			t.Fatalf("threads=%d: engine differs from reference by %g > 1e-4", threads, worst)
+		}
+	}
+}

@@ -5,11 +5,12 @@ import (
 	"sync"
 )
 
-// Micro-kernel tile and cache-block sizes.
+// Panel width and cache-block depth.
 const (
-	mr = 6   // rows of A (and C) per micro-kernel call
-	nr = 16  // columns of B (and C) per micro-kernel call: one packed panel
-	kc = 256 // depth of one K block: an nr-wide B panel of kc rows is 16 KiB, L1-resident
+	nr = 16  // columns of B per packed panel; a micro-kernel covers one or two
+	kc = 256 // depth of one K block: a panel of kc rows is 16 KiB, a pair 32 KiB, L1-sized
+	// maxTile is the largest tile of C (rows × columns) of any micro-kernel.
+	maxTile = 8 * 2 * nr
 )
 
 // Packed is a K×N right-hand matrix laid out for the micro-kernel: K blocks
@@ -39,12 +40,15 @@ func (p *Packed) Bytes() int { return 4 * len(p.data) }
 // of a Linear weight, so that C = A·Wᵀ) with row stride ldb.
 func Pack(b []float32, ldb, k, n int, transB bool) *Packed {
 	p := &Packed{}
-	p.pack(b, ldb, k, n, transB)
+	p.Repack(b, ldb, k, n, transB)
 	return p
 }
 
-// pack (re)fills p, reusing its memory when large enough.
-func (p *Packed) pack(b []float32, ldb, k, n int, transB bool) {
+// Repack fills p with B as Pack would, reusing p's memory when it is large
+// enough (the zero Packed is ready for it): for right-hand sides that
+// change every call but serve several products, such as one attention
+// head's keys.
+func (p *Packed) Repack(b []float32, ldb, k, n int, transB bool) {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("gemm: negative shape %d×%d", k, n))
 	}
@@ -61,34 +65,52 @@ func (p *Packed) pack(b []float32, ldb, k, n int, transB bool) {
 			panel := blk[j*kcb*nr : (j+1)*kcb*nr]
 			j0 := j * nr
 			cols := min(nr, n-j0)
-			for kk := 0; kk < kcb; kk++ {
-				dst := panel[kk*nr : (kk+1)*nr]
-				if transB {
-					for jj := 0; jj < cols; jj++ {
-						dst[jj] = b[(j0+jj)*ldb+k0+kk]
-					}
-				} else {
-					copy(dst[:cols], b[(k0+kk)*ldb+j0:])
+			switch {
+			case transB && cols == nr:
+				packTrans(panel, b[j0*ldb+k0:], ldb, kcb)
+			case transB:
+				clear(panel)
+				packTransGo(panel, b[j0*ldb+k0:], ldb, kcb, cols)
+			case cols == nr:
+				for kk := 0; kk < kcb; kk++ {
+					*(*[nr]float32)(panel[kk*nr:]) = [nr]float32(b[(k0+kk)*ldb+j0:])
 				}
-				clear(dst[cols:])
+			default:
+				for kk := 0; kk < kcb; kk++ {
+					dst := panel[kk*nr : (kk+1)*nr]
+					copy(dst[:cols], b[(k0+kk)*ldb+j0:])
+					clear(dst[cols:])
+				}
 			}
 		}
 	}
 }
 
-// Workspace holds the scratch memory of matrix products: packed A blocks
+// packTransGo fills the first cols columns of one panel of a transposed
+// pack: panel[kk·nr+jj] = b[jj·ldb+kk], reading each row of b in order.
+func packTransGo(panel, b []float32, ldb, kcb, cols int) {
+	for jj := 0; jj < cols; jj++ {
+		for kk, v := range b[jj*ldb:][:kcb] {
+			panel[kk*nr+jj] = v
+		}
+	}
+}
+
+// Workspace holds the scratch memory of matrix products: the zero-padded
+// last rows of A when the row count is not a multiple of the kernel's tile
 // and, for MulRaw, a packed B. The zero value is ready to use; it grows to
 // the largest shape seen and then allocates nothing.
 type Workspace struct {
 	// Threads is the number of goroutines one product may use; 0 or 1 runs
 	// on the calling goroutine only.
 	Threads int
-	a       []float32
+	edge    []float32
 	b       Packed
 }
 
 // Mul computes C = A·B for an m×K matrix A (row stride lda) and the packed
-// K×N matrix B, overwriting the m×N matrix C (row stride ldc).
+// K×N matrix B, overwriting the m×N matrix C (row stride ldc). A is read in
+// place; only its last m mod 6 (or 8) rows are copied.
 func (w *Workspace) Mul(m int, a []float32, lda int, b *Packed, c []float32, ldc int) {
 	if m == 0 || b.N == 0 {
 		return
@@ -99,112 +121,144 @@ func (w *Workspace) Mul(m int, a []float32, lda int, b *Packed, c []float32, ldc
 		}
 		return
 	}
-	mp := (m + mr - 1) / mr
-	if need := mp * mr * kc; cap(w.a) < need {
-		w.a = make([]float32, need)
+	mr, step := tile()
+	full := m - m%mr // rows covered by whole tiles read in place
+	if need := mr * kc; full < m && cap(w.edge) < need {
+		w.edge = make([]float32, need)
 	}
+	np := b.panels()
+	units := (np + step - 1) / step // tiles across N
+	threads := max(1, min(w.Threads, units))
 	for kb := 0; kb*kc < b.K; kb++ {
 		blk, k0, kcb := b.block(kb)
-		ap := w.a[:mp*mr*kcb]
-		packA(ap, a, lda, m, k0, kcb)
-		acc := kb > 0
-		np := b.panels()
-		threads := max(1, min(w.Threads, np))
+		t := tiling{a: a, lda: lda, k0: k0, kcb: kcb, full: full, m: m, n: b.N, blk: blk, c: c, ldc: ldc, acc: kb > 0}
+		if full < m {
+			t.edge = w.edge[:mr*kcb]
+			for r := range mr {
+				dst := t.edge[r*kcb : (r+1)*kcb]
+				if full+r < m {
+					copy(dst, a[(full+r)*lda+k0:])
+				} else {
+					clear(dst)
+				}
+			}
+		}
 		if threads == 1 {
-			macro(ap, blk, kcb, 0, np, m, b.N, c, ldc, acc)
-			continue
+			t.macro(0, np)
+		} else {
+			t.parallel(threads, step)
 		}
-		var wg sync.WaitGroup
-		for t := 0; t < threads; t++ {
-			lo, hi := t*np/threads, (t+1)*np/threads
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				macro(ap, blk, kcb, lo, hi, m, b.N, c, ldc, acc)
-			}()
-		}
-		wg.Wait()
 	}
+}
+
+// parallel splits the panels of t over threads goroutines, in whole tiles
+// of step panels, and waits for them. It takes t by value so that only a
+// multi-threaded product moves it to the heap.
+func (t tiling) parallel(threads, step int) {
+	np := (t.n + nr - 1) / nr
+	units := (np + step - 1) / step
+	var wg sync.WaitGroup
+	for th := 0; th < threads; th++ {
+		lo, hi := th*units/threads*step, min(np, (th+1)*units/threads*step)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.macro(lo, hi)
+		}()
+	}
+	wg.Wait()
 }
 
 // MulRaw computes C = A·B (or A·Bᵀ with transB) for B given unpacked, as
 // Pack takes it; B is packed into the workspace first. It serves products
 // whose right-hand side changes every call, such as attention's Q·Kᵀ and P·V.
 func (w *Workspace) MulRaw(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool, c []float32, ldc int) {
-	w.b.pack(b, ldb, k, n, transB)
+	w.b.Repack(b, ldb, k, n, transB)
 	w.Mul(m, a, lda, &w.b, c, ldc)
 }
 
-// packA copies rows [0,m) and columns [k0,k0+kcb) of A into mr-row panels,
-// each stored column after column (mr values per k), zero-padding the last.
-func packA(dst, a []float32, lda, m, k0, kcb int) {
-	for ip := 0; ip*mr < m; ip++ {
-		panel := dst[ip*mr*kcb : (ip+1)*mr*kcb]
-		rows := min(mr, m-ip*mr)
-		for r := 0; r < rows; r++ {
-			src := a[(ip*mr+r)*lda+k0 : (ip*mr+r)*lda+k0+kcb]
-			for kk, v := range src {
-				panel[kk*mr+r] = v
-			}
-		}
-		for r := rows; r < mr; r++ {
-			for kk := 0; kk < kcb; kk++ {
-				panel[kk*mr+r] = 0
-			}
-		}
-	}
+// tiling is one K block of a product: what every tile of it needs.
+type tiling struct {
+	a       []float32 // A, read in place from column k0
+	lda     int
+	k0, kcb int
+	edge    []float32 // rows [full, m) of the block, zero-padded to a tile, row stride kcb
+	full, m int
+	n       int
+	blk     []float32 // the packed K block of B
+	c       []float32
+	ldc     int
+	acc     bool // add to C (every K block but the first)
 }
 
-// macro runs the micro-kernel over B panels [jlo,jhi) and every A panel.
-func macro(ap, blk []float32, kcb, jlo, jhi, m, n int, c []float32, ldc int, acc bool) {
-	var tmp [mr * nr]float32
-	for j := jlo; j < jhi; j++ {
-		bp := blk[j*kcb*nr : (j+1)*kcb*nr]
+// macro runs the micro-kernel over B panels [jlo,jhi) and every row tile:
+// each panel (or pair of panels) stays in L1 while the rows of A stream.
+func (t *tiling) macro(jlo, jhi int) {
+	mr, step := tile()
+	var tmp [maxTile]float32
+	for j := jlo; j < jhi; j += step {
+		p := min(step, jhi-j)
+		bp := t.blk[j*t.kcb*nr : (j+p)*t.kcb*nr]
 		j0 := j * nr
-		cols := min(nr, n-j0)
-		for ip := 0; ip*mr < m; ip++ {
-			a := ap[ip*mr*kcb : (ip+1)*mr*kcb]
-			rows := min(mr, m-ip*mr)
-			c0 := ip*mr*ldc + j0
-			if rows == mr && cols == nr {
-				kernel(kcb, a, bp, c[c0:], ldc, acc)
-				continue
+		cols, w := min(p*nr, t.n-j0), p*nr
+		i0 := 0
+		if cols == w && t.full > 0 {
+			// Every whole row tile in one call, straight into C.
+			micro(p, t.kcb, t.a[t.k0:], t.lda, bp, t.c[j0:], t.ldc, t.acc, t.full/mr)
+			i0 = t.full
+		}
+		// Edge tiles: compute into tmp, then copy the valid part.
+		for ; i0 < t.m; i0 += mr {
+			a, lda := t.a[i0*t.lda+t.k0:], t.lda
+			if i0 >= t.full {
+				a, lda = t.edge, t.kcb
 			}
-			// Edge tile: compute into tmp, then copy the valid part.
-			if acc {
+			c0 := i0*t.ldc + j0
+			rows := min(mr, t.m-i0)
+			if t.acc {
 				for r := 0; r < rows; r++ {
-					copy(tmp[r*nr:r*nr+cols], c[c0+r*ldc:])
+					copy(tmp[r*w:r*w+cols], t.c[c0+r*t.ldc:])
 				}
 			}
-			kernel(kcb, a, bp, tmp[:], nr, acc)
+			micro(p, t.kcb, a, lda, bp, tmp[:], w, t.acc, 1)
 			for r := 0; r < rows; r++ {
-				copy(c[c0+r*ldc:c0+r*ldc+cols], tmp[r*nr:])
+				copy(t.c[c0+r*t.ldc:c0+r*t.ldc+cols], tmp[r*w:])
 			}
 		}
 	}
 }
 
-// kernelGo is the portable micro-kernel: the mr×nr tile of C at c (row
-// stride ldc) becomes (acc ? C : 0) + Σₖ a[k]ᵀ·b[k] over kcb packed steps.
-// It works on four columns at a time so that the 24 running sums can stay
-// in registers (arm64 has 32 floating-point registers).
-func kernelGo(kcb int, a, b, c []float32, ldc int, acc bool) {
-	a = a[:kcb*mr]
+// kernelGoTiles runs kernelGo on tiles tiles stacked down A and C.
+func kernelGoTiles(kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
+	for t := range tiles {
+		kernelGo(kcb, a[t*6*lda:], lda, b, c[t*6*ldc:], ldc, acc)
+	}
+}
+
+// kernelGo is the portable micro-kernel and the contract of every other:
+// the 6×nr tile of C at c (row stride ldc) becomes (acc ? C : 0) +
+// Σₖ A[·][k]·b[k·nr:(k+1)·nr] over kcb steps, with A's rows read in place
+// at row stride lda and b one packed panel. It works on four columns at a
+// time so that the 24 running sums can stay in registers (arm64 has 32
+// floating-point registers).
+func kernelGo(kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+	const mr = 6
+	a0, a1, a2 := a[:kcb], a[lda:lda+kcb], a[2*lda:2*lda+kcb]
+	a3, a4, a5 := a[3*lda:3*lda+kcb], a[4*lda:4*lda+kcb], a[5*lda:5*lda+kcb]
 	b = b[:kcb*nr]
 	for j := 0; j < nr; j += 4 {
 		var s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23 float32
 		var s30, s31, s32, s33, s40, s41, s42, s43, s50, s51, s52, s53 float32
 		for k := 0; k < kcb; k++ {
 			bk := b[k*nr+j : k*nr+j+4 : k*nr+j+4]
-			ak := a[k*mr : k*mr+mr : k*mr+mr]
 			b0, b1, b2, b3 := bk[0], bk[1], bk[2], bk[3]
-			a0, a1, a2, a3, a4, a5 := ak[0], ak[1], ak[2], ak[3], ak[4], ak[5]
-			s00, s01, s02, s03 = s00+a0*b0, s01+a0*b1, s02+a0*b2, s03+a0*b3
-			s10, s11, s12, s13 = s10+a1*b0, s11+a1*b1, s12+a1*b2, s13+a1*b3
-			s20, s21, s22, s23 = s20+a2*b0, s21+a2*b1, s22+a2*b2, s23+a2*b3
-			s30, s31, s32, s33 = s30+a3*b0, s31+a3*b1, s32+a3*b2, s33+a3*b3
-			s40, s41, s42, s43 = s40+a4*b0, s41+a4*b1, s42+a4*b2, s43+a4*b3
-			s50, s51, s52, s53 = s50+a5*b0, s51+a5*b1, s52+a5*b2, s53+a5*b3
+			v0, v1, v2, v3, v4, v5 := a0[k], a1[k], a2[k], a3[k], a4[k], a5[k]
+			s00, s01, s02, s03 = s00+v0*b0, s01+v0*b1, s02+v0*b2, s03+v0*b3
+			s10, s11, s12, s13 = s10+v1*b0, s11+v1*b1, s12+v1*b2, s13+v1*b3
+			s20, s21, s22, s23 = s20+v2*b0, s21+v2*b1, s22+v2*b2, s23+v2*b3
+			s30, s31, s32, s33 = s30+v3*b0, s31+v3*b1, s32+v3*b2, s33+v3*b3
+			s40, s41, s42, s43 = s40+v4*b0, s41+v4*b1, s42+v4*b2, s43+v4*b3
+			s50, s51, s52, s53 = s50+v5*b0, s51+v5*b1, s52+v5*b2, s53+v5*b3
 		}
 		sums := [mr][4]float32{
 			{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -34,20 +35,11 @@ func refMul(m, n, k int, a []float32, lda int, b []float32, ldb int, transB bool
 	return c
 }
 
-// kernels names the micro-kernels this machine can run.
-func kernels() map[string]bool {
-	ks := map[string]bool{"go": false}
-	if useAsm {
-		ks["asm"] = true
-	}
-	return ks
-}
-
-// withKernel runs f with the assembly kernel on or off.
-func withKernel(asm bool, f func()) {
-	old := useAsm
-	useAsm = asm
-	defer func() { useAsm = old }()
+// withKernel runs f with micro-kernel k selected.
+func withKernel(k int, f func()) {
+	old := kern
+	kern = k
+	defer func() { kern = old }()
 	f()
 }
 
@@ -55,6 +47,7 @@ func TestMulMatchesReference(t *testing.T) {
 	shapes := [][3]int{
 		{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {5, 15, 300}, {13, 33, 257},
 		{128, 128, 128}, {12, 48, 512}, {3, 2, 600}, {0, 5, 5}, {5, 0, 5}, {4, 9, 0},
+		{8, 32, 4}, {16, 64, 256}, {9, 48, 17}, {17, 80, 513}, {24, 16, 8}, {1, 200, 70},
 	}
 	for name, k := range kernels() {
 		for _, sh := range shapes {
@@ -77,6 +70,15 @@ func TestMulMatchesReference(t *testing.T) {
 						var w Workspace
 						w.MulRaw(m, n, kk, a, lda, b, ldb, transB, c, ldc)
 					})
+					if m > 0 {
+						// The last row of A ends at its last column: the
+						// kernel reads nothing past it.
+						a = a[:(m-1)*lda+kk]
+						withKernel(k, func() {
+							var w Workspace
+							w.MulRaw(m, n, kk, a, lda, b, ldb, transB, c, ldc)
+						})
+					}
 					worst := 0.0
 					for i := 0; i < m; i++ {
 						for j := 0; j < n; j++ {
@@ -121,18 +123,79 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	a, b := randSlice(rng, m*k), randSlice(rng, n*k)
 	p := Pack(b, k, k, n, true)
-	var ref []float32
-	for _, threads := range []int{1, 2, 3, 8} {
-		c := make([]float32, m*n)
-		w := Workspace{Threads: threads}
-		w.Mul(m, a, k, p, c, n)
-		if ref == nil {
-			ref = c
-			continue
-		}
-		for i := range c {
-			if math.Float32bits(c[i]) != math.Float32bits(ref[i]) {
-				t.Fatalf("threads=%d: C[%d] = %v, single thread %v", threads, i, c[i], ref[i])
+	for name, kern := range kernels() {
+		t.Run(name, func(t *testing.T) {
+			var ref []float32
+			for _, threads := range []int{1, 2, 3, 8} {
+				c := make([]float32, m*n)
+				w := Workspace{Threads: threads}
+				withKernel(kern, func() { w.Mul(m, a, k, p, c, n) })
+				if ref == nil {
+					ref = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(ref[i]) {
+						t.Fatalf("threads=%d: C[%d] = %v, single thread %v", threads, i, c[i], ref[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestWideAndNarrowTilesAgree checks that a column computed by a two-panel
+// tile is bit-identical to the same column computed by a one-panel tile,
+// the property that makes results independent of how panels are split
+// over threads.
+func TestWideAndNarrowTilesAgree(t *testing.T) {
+	m, n, k := 16, 48, 300 // three panels: a wide tile, then a narrow one
+	rng := rand.New(rand.NewPCG(5, 5))
+	a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+	wide := Pack(b, k, k, n, true)
+	second := Pack(b[16*k:], k, k, 16, true) // the second panel alone
+	for name, kern := range kernels() {
+		t.Run(name, func(t *testing.T) {
+			c, c2 := make([]float32, m*n), make([]float32, m*16)
+			withKernel(kern, func() {
+				var w Workspace
+				w.Mul(m, a, k, wide, c, n)
+				// Columns 16..31 again, now in a one-panel product.
+				w.Mul(m, a, k, second, c2, 16)
+			})
+			for i := 0; i < m; i++ {
+				for j := 0; j < 16; j++ {
+					if x, y := c[i*n+16+j], c2[i*16+j]; math.Float32bits(x) != math.Float32bits(y) {
+						t.Fatalf("C[%d][%d] = %v in the wide product, %v alone", i, 16+j, x, y)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRepackReusesMemory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	big := randSlice(rng, 300*70)
+	var p Packed
+	p.Repack(big, 70, 300, 70, false)
+	before := &p.data[0]
+	for _, sh := range [][2]int{{20, 33}, {300, 70}, {1, 1}} {
+		k, n := sh[0], sh[1]
+		for _, transB := range []bool{false, true} {
+			ldb := n
+			if transB {
+				ldb = k
+			}
+			if allocs := testing.AllocsPerRun(3, func() { p.Repack(big, ldb, k, n, transB) }); allocs != 0 {
+				t.Fatalf("%d×%d trans=%v: %v allocations", k, n, transB, allocs)
+			}
+			if &p.data[0] != before {
+				t.Fatal("Repack moved to new memory")
+			}
+			want := Pack(big, ldb, k, n, transB)
+			if p.K != want.K || p.N != want.N || !slices.Equal(p.data, want.data) {
+				t.Fatalf("%d×%d trans=%v: Repack differs from Pack", k, n, transB)
 			}
 		}
 	}
@@ -183,6 +246,31 @@ func BenchmarkMul(b *testing.B) {
 					}
 				})
 				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkRepack packs one attention head's keys (transposed) and values
+// as the engine does for every (sequence, head): 128 tokens, head size 64,
+// read in place from a Q|K|V matrix of row stride 768.
+func BenchmarkRepack(b *testing.B) {
+	const T, hs, ld = 128, 64, 768
+	rng := rand.New(rand.NewPCG(7, 7))
+	qkv := randSlice(rng, T*ld)
+	for name, kern := range kernels() {
+		for _, c := range []struct {
+			name   string
+			k, n   int
+			transB bool
+		}{{"keys", hs, T, true}, {"values", T, hs, false}} {
+			b.Run(name+"/"+c.name, func(b *testing.B) {
+				var p Packed
+				withKernel(kern, func() {
+					for b.Loop() {
+						p.Repack(qkv, ld, c.k, c.n, c.transB)
+					}
+				})
 			})
 		}
 	}

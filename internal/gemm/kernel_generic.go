@@ -2,10 +2,19 @@
 
 package gemm
 
-// useAsm is false: off amd64 only the portable micro-kernel exists.
-var useAsm = false
+// kernGo is the only micro-kernel off amd64.
+const kernGo = 0
 
-// kernel runs the portable micro-kernel.
-func kernel(kcb int, a, b, c []float32, ldc int, acc bool) {
-	kernelGo(kcb, a, b, c, ldc, acc)
+// kern selects the micro-kernel; off amd64 only the portable one exists.
+var kern = kernGo
+
+// tile is the portable kernel's tile: 6 rows of C, one 16-column panel.
+func tile() (rows, panels int) { return 6, 1 }
+
+// micro runs the portable micro-kernel on tiles full tiles.
+func micro(panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
+	kernelGoTiles(kcb, a, lda, b, c, ldc, acc, tiles)
 }
+
+// packTrans fills one full panel of a transposed pack.
+func packTrans(panel, b []float32, ldb, kcb int) { packTransGo(panel, b, ldb, kcb, nr) }

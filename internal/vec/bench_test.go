@@ -11,8 +11,7 @@ import (
 func benchPaths(b *testing.B, n int, body func()) {
 	for _, p := range paths() {
 		b.Run(p.name, func(b *testing.B) {
-			defer func(old bool) { useAVX2 = old }(useAVX2)
-			useAVX2 = p.avx2
+			defer p.use()()
 			b.SetBytes(int64(4 * n))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -94,6 +93,19 @@ func BenchmarkSoftmaxMasked(b *testing.B) {
 	benchPaths(b, n, func() {
 		copy(row, src)
 		SoftmaxMasked(row, mask, 0.125)
+	})
+}
+
+// BenchmarkSoftmaxMaskedNorm is one attention row of 512 keys as
+// attention normalizes it: exponentials and their sum, the division left
+// to the caller.
+func BenchmarkSoftmaxMaskedNorm(b *testing.B) {
+	const n = 512
+	src := randSlice(n, 4)
+	row := make([]float32, n)
+	benchPaths(b, n, func() {
+		copy(row, src)
+		SoftmaxMaskedNorm(row, nil, 0.125)
 	})
 }
 

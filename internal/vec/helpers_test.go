@@ -10,33 +10,43 @@ import (
 
 var exhaustive = flag.Bool("vec.exhaustive", false, "check Exp, GELU, GELUTanh and Tanh on every float32 in their interesting ranges (minutes)")
 
-// hasAVX2 records whether this machine runs the assembly kernels.
-var hasAVX2 = useAVX2
+// hasAVX2 and hasAVX512 record which assembly kernels this machine runs.
+var hasAVX2, hasAVX512 = useAVX2, useAVX512
 
 // path is one set of kernels a test can run.
 type path struct {
-	name string
-	avx2 bool
+	name         string
+	avx2, avx512 bool
 }
 
-// paths lists the kernel sets this machine can run: the assembly where
-// available, and always the portable Go.
+// paths lists the kernel sets this machine can run: the AVX-512 and the
+// AVX2 assembly where available, and always the portable Go.
 func paths() []path {
-	ps := []path{{"go", false}}
+	ps := []path{{"go", false, false}}
 	if hasAVX2 {
-		ps = append([]path{{"avx2", true}}, ps...)
+		ps = append([]path{{"avx2", true, false}}, ps...)
+	}
+	if hasAVX512 {
+		ps = append([]path{{"avx512", true, true}}, ps...)
 	}
 	return ps
 }
 
-// eachPath runs f as one subtest per kernel set, with useAVX2 set to
-// match.
+// use selects p's kernels and returns a function restoring the previous
+// selection.
+func (p path) use() (restore func()) {
+	old2, old512 := useAVX2, useAVX512
+	useAVX2, useAVX512 = p.avx2, p.avx512
+	return func() { useAVX2, useAVX512 = old2, old512 }
+}
+
+// eachPath runs f as one subtest per kernel set, with useAVX2 and
+// useAVX512 set to match.
 func eachPath(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	for _, p := range paths() {
 		t.Run(p.name, func(t *testing.T) {
-			defer func(old bool) { useAVX2 = old }(useAVX2)
-			useAVX2 = p.avx2
+			defer p.use()()
 			f(t)
 		})
 	}

@@ -214,7 +214,7 @@ func scaleGo(alpha float32, x []float32) {
 
 // softmaxGo is SoftmaxMasked for one row (mask nil or len(mask) ==
 // len(row)).
-func softmaxGo(row []float32, mask []int32, scale float32) {
+func softmaxGo(row []float32, mask []int32, scale float32) (norm float32) {
 	if mask != nil {
 		mask = mask[:len(row)]
 	}
@@ -226,7 +226,7 @@ func softmaxGo(row []float32, mask []int32, scale float32) {
 	}
 	if m == -inf32 { // nothing counts
 		clear(row)
-		return
+		return 0
 	}
 	var sum float64
 	for j, v := range row {
@@ -237,7 +237,7 @@ func softmaxGo(row []float32, mask []int32, scale float32) {
 		}
 		row[j] = e
 	}
-	scaleGo(float32(1/sum), row)
+	return float32(1 / sum)
 }
 
 // layerNormGo normalizes one row: x = LayerNorm(x + delta + bias) with

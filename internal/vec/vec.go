@@ -26,8 +26,26 @@ func SoftmaxMasked(row []float32, mask []int32, scale float32) {
 		panicLen("SoftmaxMasked", "len(mask)", len(mask), "len(row)", len(row))
 	}
 	if len(row) > 0 {
-		softmax(row, mask, scale)
+		if norm := softmaxExp(row, mask, scale); norm != 0 {
+			scaleRow(norm, row)
+		}
 	}
+}
+
+// SoftmaxMaskedNorm is SoftmaxMasked without its last step: row[j] becomes
+// e^(scale·row[j] - m) for the entries that count and 0 for the others,
+// and the returned norm is the factor SoftmaxMasked would multiply the row
+// by (1/Σ, or 0 when nothing counts). A caller that multiplies the row by
+// a matrix can scale the smaller product instead: attention scales the
+// rows of P·V. It panics if mask is not nil and len(mask) != len(row).
+func SoftmaxMaskedNorm(row []float32, mask []int32, scale float32) (norm float32) {
+	if mask != nil && len(mask) != len(row) {
+		panicLen("SoftmaxMaskedNorm", "len(mask)", len(mask), "len(row)", len(row))
+	}
+	if len(row) == 0 {
+		return 0
+	}
+	return softmaxExp(row, mask, scale)
 }
 
 // GELU applies the exact (erf) GELU, x·Φ(x) = 0.5·x·(1+erf(x/√2)), to x in
@@ -148,7 +166,7 @@ func Axpy(alpha float32, x, y []float32) {
 // Scale sets x[i] *= alpha.
 func Scale(alpha float32, x []float32) {
 	if len(x) > 0 {
-		scale(alpha, x)
+		scaleRow(alpha, x)
 	}
 }
 

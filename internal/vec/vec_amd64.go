@@ -10,6 +10,12 @@ import (
 // it to run the portable ones on the same machine.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useAVX512 selects, among the assembly kernels, the AVX-512 ones where
+// they exist (GELU, softmax's exponentials); it only counts when useAVX2
+// is set. VPMOVD2M needs
+// AVX512DQ.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+
 // The wrappers below are only called with non-empty slices whose lengths
 // the exported functions have checked, so &s[0] is in bounds and the
 // assembly may touch n elements from it. The assembly handles any n ≥ 1:
@@ -25,6 +31,10 @@ func exp(dst, x []float32) {
 }
 
 func gelu(x, bias []float32) {
+	if useAVX2 && useAVX512 {
+		geluAVX512(&x[0], biasPtr(bias, len(x)), len(x))
+		return
+	}
 	if useAVX2 {
 		geluAVX2(&x[0], biasPtr(bias, len(x)), len(x))
 		return
@@ -82,7 +92,7 @@ func axpy(alpha float32, x, y []float32) {
 	axpyGo(alpha, x, y)
 }
 
-func scale(alpha float32, x []float32) {
+func scaleRow(alpha float32, x []float32) {
 	if useAVX2 {
 		scaleAVX2(alpha, &x[0], len(x))
 		return
@@ -90,10 +100,10 @@ func scale(alpha float32, x []float32) {
 	scaleGo(alpha, x)
 }
 
-func softmax(row []float32, mask []int32, scale float32) {
+// softmaxExp is SoftmaxMaskedNorm on a non-empty row.
+func softmaxExp(row []float32, mask []int32, scale float32) float32 {
 	if !useAVX2 {
-		softmaxGo(row, mask, scale)
-		return
+		return softmaxGo(row, mask, scale)
 	}
 	var mp *int32
 	n := len(row)
@@ -104,10 +114,15 @@ func softmax(row []float32, mask []int32, scale float32) {
 	m := softmaxMaxAVX2(&row[0], mp, n, scale)
 	if m == float32(math.Inf(-1)) { // nothing counts
 		clear(row)
-		return
+		return 0
 	}
-	sum := softmaxExpAVX2(&row[0], mp, n, scale, m)
-	scaleAVX2(float32(1/sum), &row[0], n)
+	var sum float64
+	if useAVX512 {
+		sum = softmaxExpAVX512(&row[0], mp, n, scale, m)
+	} else {
+		sum = softmaxExpAVX2(&row[0], mp, n, scale, m)
+	}
+	return float32(1 / sum)
 }
 
 func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
@@ -148,6 +163,9 @@ func geluAVX2(x, bias *float32, n int)
 
 // geluTanhAVX2 sets x[i] = GELUTanh(x[i] + bias[i]) for i < n.
 //
+//go:noescape
+func geluAVX512(x, bias *float32, n int)
+
 //go:noescape
 func geluTanhAVX2(x, bias *float32, n int)
 
@@ -192,6 +210,9 @@ func softmaxMaxAVX2(x *float32, mask *int32, n int, scale float32) float32
 //
 //go:noescape
 func softmaxExpAVX2(x *float32, mask *int32, n int, scale, max float32) float64
+
+//go:noescape
+func softmaxExpAVX512(x *float32, mask *int32, n int, scale, max float32) float64
 
 // layerNormAVX2 sets the row x[:n] = LayerNorm(x + delta + bias) (delta
 // and bias optional; bias only with delta).

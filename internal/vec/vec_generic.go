@@ -2,20 +2,22 @@
 
 package vec
 
-// useAVX2 is always false off amd64: only the portable kernels exist.
-// Tests and benchmarks set it as on amd64, to no effect.
-var useAVX2 = false
+// useAVX2 and useAVX512 are always false off amd64: only the portable
+// kernels exist. Tests and benchmarks set them as on amd64, to no effect.
+var useAVX2, useAVX512 = false, false
 
-func exp(dst, x []float32)                               { expGo(dst, x) }
-func gelu(x, bias []float32)                             { geluGo(x, bias) }
-func geluTanh(x, bias []float32)                         { geluTanhGo(x, bias) }
-func relu(x, bias []float32)                             { reluGo(x, bias) }
-func tanh(x []float32)                                   { tanhGo(x) }
-func add(x, b []float32)                                 { addGo(x, b) }
-func dot(a, b []float32) float32                         { return dotGo(a, b) }
-func axpy(alpha float32, x, y []float32)                 { axpyGo(alpha, x, y) }
-func scale(alpha float32, x []float32)                   { scaleGo(alpha, x) }
-func softmax(row []float32, mask []int32, scale float32) { softmaxGo(row, mask, scale) }
+func exp(dst, x []float32)                { expGo(dst, x) }
+func gelu(x, bias []float32)              { geluGo(x, bias) }
+func geluTanh(x, bias []float32)          { geluTanhGo(x, bias) }
+func relu(x, bias []float32)              { reluGo(x, bias) }
+func tanh(x []float32)                    { tanhGo(x) }
+func add(x, b []float32)                  { addGo(x, b) }
+func dot(a, b []float32) float32          { return dotGo(a, b) }
+func axpy(alpha float32, x, y []float32)  { axpyGo(alpha, x, y) }
+func scaleRow(alpha float32, x []float32) { scaleGo(alpha, x) }
+func softmaxExp(row []float32, mask []int32, scale float32) float32 {
+	return softmaxGo(row, mask, scale)
+}
 func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 	layerNormGo(x, delta, bias, gamma, beta, eps)
 }

@@ -584,7 +584,7 @@ func TestAVX2MatchesGo(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2+FMA on this machine")
 	}
-	defer func(old bool) { useAVX2 = old }(useAVX2)
+	defer func(old2, old512 bool) { useAVX2, useAVX512 = old2, old512 }(useAVX2, useAVX512)
 	r := rand.New(rand.NewPCG(9, 10))
 	xs := sweep(-12, 12, 1e-3)
 	for range 4096 {
@@ -601,21 +601,30 @@ func TestAVX2MatchesGo(t *testing.T) {
 		{"Tanh", Tanh, 4},
 	}
 	for _, f := range fs {
-		t.Run(f.name, func(t *testing.T) {
-			useAVX2 = true
-			a := apply(f.f, xs)
-			useAVX2 = false
-			g := apply(f.f, xs)
-			for i := range xs {
-				if a[i] == g[i] {
-					continue
-				}
-				d := math.Abs(float64(a[i]) - float64(g[i]))
-				if d > f.ulps*ulp(float64(g[i])) && d > 1e-7 {
-					t.Fatalf("x=%v: avx2 %v, go %v", xs[i], a[i], g[i])
-				}
+		for _, avx512 := range []bool{false, true} {
+			if avx512 && !hasAVX512 {
+				continue
 			}
-		})
+			name := f.name
+			if avx512 {
+				name += "/avx512"
+			}
+			t.Run(name, func(t *testing.T) {
+				useAVX2, useAVX512 = true, avx512
+				a := apply(f.f, xs)
+				useAVX2 = false
+				g := apply(f.f, xs)
+				for i := range xs {
+					if a[i] == g[i] {
+						continue
+					}
+					d := math.Abs(float64(a[i]) - float64(g[i]))
+					if d > f.ulps*ulp(float64(g[i])) && d > 1e-7 {
+						t.Fatalf("x=%v: assembly %v, go %v", xs[i], a[i], g[i])
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -662,6 +671,7 @@ func TestMisusePanics(t *testing.T) {
 	}{
 		{"Exp lengths", func() { Exp(s(3), s(4)) }},
 		{"SoftmaxMasked mask length", func() { SoftmaxMasked(s(4), make([]int32, 3), 1) }},
+		{"SoftmaxMaskedNorm mask length", func() { SoftmaxMaskedNorm(s(4), make([]int32, 3), 1) }},
 		{"AddBias partial row", func() { AddBias(s(7), s(3)) }},
 		{"AddBias empty bias", func() { AddBias(s(7), nil) }},
 		{"AddBiasGELU partial row", func() { AddBiasGELU(s(7), s(2)) }},
@@ -729,5 +739,41 @@ func FuzzExp(f *testing.F) {
 			}
 		}
 		useAVX2 = hasAVX2
+	})
+}
+
+// TestSoftmaxMaskedNorm checks that the row times the returned norm is
+// SoftmaxMasked's result, bit for bit, on every path.
+func TestSoftmaxMaskedNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	eachPath(t, func(t *testing.T) {
+		for _, n := range []int{1, 7, 16, 37, 128, 515} {
+			row := make([]float32, n)
+			mask := make([]int32, n)
+			for i := range row {
+				row[i] = float32(r.NormFloat64() * 4)
+				mask[i] = int32(r.IntN(3)) // about a third masked
+			}
+			mask[0] = 1
+			for _, m := range [][]int32{nil, mask} {
+				want := slices.Clone(row)
+				SoftmaxMasked(want, m, 0.3)
+				got := slices.Clone(row)
+				norm := SoftmaxMaskedNorm(got, m, 0.3)
+				Scale(norm, got)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d mask=%v: [%d] = %v, SoftmaxMasked %v", n, m != nil, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		row := []float32{1, 2, 3}
+		if norm := SoftmaxMaskedNorm(row, []int32{0, 0, 0}, 1); norm != 0 || row[0] != 0 || row[1] != 0 || row[2] != 0 {
+			t.Fatalf("nothing counts: norm %v, row %v", norm, row)
+		}
+		if norm := SoftmaxMaskedNorm(nil, nil, 1); norm != 0 {
+			t.Fatalf("empty row: norm %v", norm)
+		}
 	})
 }

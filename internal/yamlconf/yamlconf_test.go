@@ -28,8 +28,8 @@ func TestDecode(t *testing.T) {
 		t.Errorf("parent line: %s", got)
 	}
 	for in, want := range map[string]string{
-		"seed: 1\nmodle: {}\n":   "line 2: field modle not found",
-		"seed: x\n":              "cannot unmarshal",
+		"seed: 1\nmodle: {}\n":    "line 2: field modle not found",
+		"seed: x\n":               "cannot unmarshal",
 		"seed: 1\n---\nseed: 2\n": "a second YAML document",
 	} {
 		var d doc

@@ -1,0 +1,6 @@
+//go:build !amd64
+
+package gemm
+
+// kernels names the micro-kernels this machine can run.
+func kernels() map[string]int { return map[string]int{"go": kernGo} }
