@@ -25,6 +25,10 @@ type Options struct {
 	// Share builds shared weights (default ShareBest; see the README's
 	// baselines for the measurement behind the default).
 	Share ShareMode
+	// Int4Group is the number of input features sharing one scale in 4-bit
+	// weights and embedding rows: 32, 64 or 128 (0 means
+	// transformer.DefaultInt4Group).
+	Int4Group int
 }
 
 // TeacherDims returns the dimensions of teacher config c as the search
@@ -92,13 +96,13 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 	if share != ShareBest && share != ShareMean {
 		return nil, fmt.Errorf("compress: share mode %q, want %q or %q", share, ShareBest, ShareMean)
 	}
-	for i, g := range a.Layers {
-		if g.AttentionRank != 0 || g.FFNRank != 0 || g.Bits != 32 {
-			return nil, fmt.Errorf("compress: layers[%d]: rank %d/%d and %d bits: low-rank and quantized layers are not built yet", i, g.AttentionRank, g.FFNRank, g.Bits)
-		}
-	}
-	if a.EmbeddingRank != 0 || a.EmbeddingBits != 32 {
-		return nil, fmt.Errorf("compress: embedding rank %d and %d bits: factorized and quantized embeddings are not built yet", a.EmbeddingRank, a.EmbeddingBits)
+	group := opts.Int4Group
+	switch group {
+	case 0:
+		group = transformer.DefaultInt4Group
+	case 32, 64, 128:
+	default:
+		return nil, fmt.Errorf("compress: int4 group %d, want 32, 64 or 128", group)
 	}
 
 	layers := make([]transformer.Layer, len(a.Layers))
@@ -121,7 +125,11 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 	cfg := c.Clone()
 	cfg.NumHiddenLayers = len(a.Layers)
 	cfg.Edgenas = &transformer.EdgenasConfig{Version: transformer.ConfigVersion, AttentionHeadSize: c.HeadSize(),
-		Provenance: fmt.Sprintf("edgenas student %s of a teacher (%s)", a.Key(), provenance(c))}
+		Provenance:    fmt.Sprintf("edgenas student %s of a teacher (%s)", a.Key(), provenance(c)),
+		EmbeddingRank: a.EmbeddingRank, EmbeddingBits: a.EmbeddingBits % 32}
+	if usesInt4(a) {
+		cfg.Edgenas.Int4Group = group
+	}
 	for _, grp := range a.Groups() {
 		leader := layers[grp[0]]
 		if n := grp[1] - grp[0]; n > 1 {
@@ -138,10 +146,16 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 				leader = layers[best]
 			}
 		}
+		g := a.Layers[grp[0]]
+		leader, err := storeLayer(leader, g, group)
+		if err != nil {
+			return nil, fmt.Errorf("compress: layers[%d]: %w", grp[0], err)
+		}
 		for k := grp[0]; k < grp[1]; k++ {
 			layers[k] = leader
 			cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, transformer.LayerConfig{
-				NumAttentionHeads: leader.Heads, IntermediateSize: leader.FFN, SharesPrevious: k > grp[0]})
+				NumAttentionHeads: leader.Heads, IntermediateSize: leader.FFN, SharesPrevious: k > grp[0],
+				AttentionRank: g.AttentionRank, FFNRank: g.FFNRank, Bits: g.Bits % 32})
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -149,8 +163,11 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 	}
 	s := &transformer.Model{Config: cfg, Layers: layers}
 	e := &t.Embeddings
-	s.Embeddings = transformer.Embeddings{Word: slices.Clone(e.Word), Position: slices.Clone(e.Position),
-		TokenType: slices.Clone(e.TokenType), Norm: cloneNorm(e.Norm)}
+	emb, err := embeddings(e, c, a.EmbeddingRank, a.EmbeddingBits, group)
+	if err != nil {
+		return nil, fmt.Errorf("compress: embeddings: %w", err)
+	}
+	s.Embeddings = emb
 	if t.Pooler != nil {
 		p := cloneLinear(*t.Pooler)
 		s.Pooler = &p
@@ -219,4 +236,87 @@ func meanLayer(ls []transformer.Layer) transformer.Layer {
 	out.AttnNorm = norm(func(l *transformer.Layer) *transformer.LayerNorm { return &l.AttnNorm })
 	out.OutNorm = norm(func(l *transformer.Layer) *transformer.LayerNorm { return &l.OutNorm })
 	return out
+}
+
+// usesInt4 reports whether any weight of a is stored in 4 bits.
+func usesInt4(a space.Arch) bool {
+	return a.EmbeddingBits == 4 || slices.ContainsFunc(a.Layers, func(g space.LayerGene) bool { return g.Bits == 4 })
+}
+
+// storeLayer returns l with its attention matrices at rank
+// g.AttentionRank and its FFN matrices at rank g.FFNRank (0: full; by
+// truncated SVD of each matrix) and all six stored at g.Bits. Biases and
+// LayerNorms are shared with l, which the caller owns.
+func storeLayer(l transformer.Layer, g space.LayerGene, group int) (transformer.Layer, error) {
+	for _, x := range []struct {
+		name string
+		lin  *transformer.Linear
+		rank int
+	}{
+		{"query", &l.Query, g.AttentionRank}, {"key", &l.Key, g.AttentionRank}, {"value", &l.Value, g.AttentionRank},
+		{"attention output", &l.AttnOut, g.AttentionRank}, {"intermediate", &l.Inter, g.FFNRank}, {"output", &l.Out, g.FFNRank},
+	} {
+		lin := *x.lin
+		if x.rank > 0 {
+			u, v, _, err := factorize(lin.W, lin.Out, lin.In, x.rank)
+			if err != nil {
+				return transformer.Layer{}, fmt.Errorf("%s: %w", x.name, err)
+			}
+			if lin, err = transformer.NewLowRank(u, v, lin.B, lin.Out, x.rank, lin.In); err != nil {
+				return transformer.Layer{}, fmt.Errorf("%s: %w", x.name, err)
+			}
+		}
+		if g.Bits != 32 {
+			var err error
+			if lin, err = lin.Store(g.Bits, group); err != nil {
+				return transformer.Layer{}, fmt.Errorf("%s: %d bits: %w", x.name, g.Bits, err)
+			}
+		}
+		*x.lin = lin
+	}
+	return l, nil
+}
+
+// embeddings copies the teacher's embeddings e, the word table factorized
+// to rank (0: kept whole) by truncated SVD into a vocab×rank table and a
+// rank→hidden projection, and stored at bits.
+func embeddings(e *transformer.Embeddings, c *transformer.Config, rank, bits, group int) (transformer.Embeddings, error) {
+	out := transformer.Embeddings{Word: slices.Clone(e.Word), Position: slices.Clone(e.Position),
+		TokenType: slices.Clone(e.TokenType), Norm: cloneNorm(e.Norm)}
+	V, H, cols := c.VocabSize, c.HiddenSize, c.HiddenSize
+	if rank > 0 {
+		u, v, _, err := factorize(e.Word, V, H, rank)
+		if err != nil {
+			return out, err
+		}
+		// word ≈ u·v: rows of u are looked up, then y = row·vᵀᵀ, i.e. a
+		// Linear from rank to hidden whose weight (hidden×rank) is vᵀ.
+		w := make([]float32, H*rank)
+		for k := 0; k < rank; k++ {
+			for j := 0; j < H; j++ {
+				w[j*rank+k] = v[k*H+j]
+			}
+		}
+		out.Word, cols = u, rank
+		out.Projection = &transformer.Linear{In: rank, Out: H, W: w, B: make([]float32, H)}
+	}
+	switch bits {
+	case 32:
+	case 16:
+		l := transformer.Linear{In: cols, Out: V, W: out.Word, B: make([]float32, V)}
+		h, err := l.Store(16, 0)
+		if err != nil {
+			return out, err
+		}
+		out.Word, out.WordBits = h.W, 16
+	case 8, 4:
+		t, err := transformer.NewQuantTable(out.Word, V, cols, bits, group)
+		if err != nil {
+			return out, err
+		}
+		out.Word, out.WordQ, out.WordBits = nil, t, bits
+	default:
+		return out, fmt.Errorf("%d bits, want 32, 16, 8 or 4", bits)
+	}
+	return out, nil
 }

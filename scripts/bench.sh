@@ -29,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine"
+benchmarks="engine compress"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -43,6 +43,8 @@ usage: bash scripts/bench.sh BENCHMARK [flags]
 
 benchmarks:
   engine [--quick]   GEMM and forward latency: edgenas vs OpenBLAS vs ONNX Runtime
+  compress [--quick] int8/int4 vs fp32 GEMM on FFN shapes; BERT-mini students at seq 128:
+                     int8 vs fp32 end to end, low-rank latency vs FLOP reduction
 EOF
 }
 
@@ -181,10 +183,92 @@ bench_engine() {
 	printf '%s\n' "$table"
 }
 
+# median_ns FILE NAME prints the median ns/op of benchmark NAME (exact,
+# without the -N GOMAXPROCS suffix) over the runs in FILE.
+median_ns() {
+	awk -v name="$2" '$1 == name || $1 ~ "^" name "-[0-9]+$" { for (i = 2; i < NF; i++) if ($(i+1) == "ns/op") print $i }' "$1" |
+		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2) }'
+}
+
+bench_compress() {
+	local quick=0
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) quick=1 ;;
+		-h | --help)
+			usage
+			return 0
+			;;
+		*)
+			usage
+			die "compress: unknown flag $arg"
+			;;
+		esac
+	done
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	local count benchtime
+	if [ $quick -eq 1 ]; then
+		count=1 benchtime=200ms
+	else
+		count=5 benchtime=1s
+	fi
+	local pin=()
+	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
+		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
+		pin=(taskset -c "$EDGENAS_BENCH_CPU")
+	fi
+	local work raw
+	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
+	raw=$work/compress.txt
+	# shellcheck disable=SC2064 # expand $work now
+	trap "rm -f '$work/qgemm.test' '$work/transformer.test'" EXIT
+	log "building the benchmarks"
+	go test -c -o "$work/qgemm.test" ./internal/qgemm
+	go test -c -o "$work/transformer.test" ./transformer
+	run() {
+		(cd "$1" && "${pin[@]}" "$work/$2" -test.run '^$' -test.bench "$3" -test.benchtime "$benchtime" \
+			-test.count "$count" -test.cpu 1 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	}
+	log "GEMM on FFN shapes: int8, int4, fp32 ($count × $benchtime each)"
+	run internal/qgemm qgemm.test '^Benchmark(Int8|Int4|FP32)$'
+	log "BERT-mini students at seq 128, one thread"
+	run transformer transformer.test '^BenchmarkStudent$'
+
+	echo "edgenas compress benchmark$([ $quick -eq 1 ] && echo ' (--quick: a smoke test, one run each)')"
+	echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(go version | cut -d' ' -f3-), $(getconf _NPROCESSORS_ONLN) CPU(s): $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+	echo "# single-threaded (-cpu 1), medians of $count runs; pinned: ${EDGENAS_BENCH_CPU:-no}; raw output: $raw"
+	local sh f8 f4 f32
+	echo "# GEMM MxKxN: fp32 ms, int8 ms (speed-up), int4 ms (speed-up)"
+	for sh in 128x256x1024 128x1024x256 128x768x3072 128x3072x768; do
+		f32=$(median_ns "$raw" "BenchmarkFP32/$sh") || die "no result for BenchmarkFP32/$sh"
+		f8=$(median_ns "$raw" "BenchmarkInt8/$sh") || die "no result for BenchmarkInt8/$sh"
+		f4=$(median_ns "$raw" "BenchmarkInt4/$sh") || die "no result for BenchmarkInt4/$sh"
+		awk -v s="$sh" -v a="$f32" -v b="$f8" -v c="$f4" 'BEGIN { printf "gemm %-13s fp32 %.3f ms  int8 %.3f ms (%.2fx)  int4 %.3f ms (%.2fx)\n", s, a/1e6, b/1e6, a/b, c/1e6, a/c }'
+	done
+	local base name ns flops
+	base=$(median_ns "$raw" "BenchmarkStudent/mini/seq128/rank0/bits32") || die "no fp32 student result"
+	echo "# BERT-mini student, seq 128: latency, speed-up over fp32; low-rank: latency reduction / FLOP reduction"
+	for name in rank0/bits32 rank0/bits8 rank0/bits4 rank64/bits32 rank128/bits32 rank64/bits8; do
+		ns=$(median_ns "$raw" "BenchmarkStudent/mini/seq128/$name") || die "no result for $name"
+		flops=$(awk -v n="BenchmarkStudent/mini/seq128/$name" '$1 == n || $1 ~ "^" n "-[0-9]+$" { for (i = 2; i < NF; i++) if ($(i+1) == "MFLOP/op") { print $i; exit } }' "$raw")
+		echo "$name $ns $flops"
+	done | awk -v base="$base" '
+		NR == 1 { f0 = $3 }
+		{ printf "student %-15s %7.3f ms  %.2fx  %6.1f MFLOP", $1, $2/1e6, base/$2, $3
+		  if ($3 < f0) printf "  latency -%.1f%% of FLOPs -%.1f%%: %.0f%% delivered", 100*(1-$2/base), 100*(1-$3/f0), 100*(1-$2/base)/(1-$3/f0)
+		  printf "\n" }'
+	ns=$(median_ns "$raw" "BenchmarkStudent/mini/seq128/rank0/bits8")
+	awk -v a="$base" -v b="$ns" 'BEGIN { printf "int8_vs_fp32_end_to_end %.2f\n", a/b }'
+}
+
 case "${1:-}" in
 engine)
 	shift
 	bench_engine "$@"
+	;;
+compress)
+	shift
+	bench_compress "$@"
 	;;
 "" | -h | --help)
 	usage

@@ -31,7 +31,7 @@ echo "== ONNX Runtime oracle (build tag ort)"
 EDGENAS_ORT_LIB="${EDGENAS_ORT_LIB:-$(bash scripts/ort-setup.sh)}"
 export EDGENAS_ORT_LIB
 go vet -tags ort ./transformer/onnx/
-CGO_ENABLED=1 go test -count=1 -tags ort -run 'TestMatchesONNXRuntime' -v ./transformer/onnx/
+CGO_ENABLED=1 go test -count=1 -tags ort -run 'TestMatchesONNXRuntime|TestStudentsMatchONNXRuntime' -v ./transformer/onnx/
 
 echo "== fuzzing ($FUZZTIME per target)"
 for pkg in $(go list ./...); do

@@ -86,6 +86,7 @@ type Net struct {
 	ws      gemm.Workspace // the large products, Threads = threads
 	workers []netWorker    // per-goroutine scratch of attention
 	quant   []int          // fake-quantization bits per layer; nil = off
+	dense   bool           // the model is dense float32 (the only form trained)
 
 	bsz, seq, rows int // shape of the batch of the last forward pass
 
@@ -148,10 +149,11 @@ type netWorker struct {
 }
 
 // NewNet returns a Net for m whose matrix products and attention use up to
-// threads goroutines (values below 1 mean 1).
+// threads goroutines (values below 1 mean 1). A model that is not dense
+// (Model.IsDense) is rejected by every pass with an error wrapping ErrInput.
 func NewNet(m *transformer.Model, threads int) *Net {
 	threads = max(1, threads)
-	n := &Net{m: m, threads: threads, workers: make([]netWorker, threads)}
+	n := &Net{m: m, threads: threads, workers: make([]netWorker, threads), dense: m.IsDense()}
 	n.ws.Threads = threads
 	n.layers = make([]layerActs, len(m.Layers))
 	n.weights = make([]layerWeights, len(m.Layers))
@@ -191,6 +193,9 @@ func (n *Net) parallel(units int, f func(w, lo, hi int)) {
 // checkBatch validates b against the model, as the engine's forward pass
 // does, so that no step panics on bad input.
 func (n *Net) checkBatch(b *tokenizer.Batch) error {
+	if !n.dense {
+		return fmt.Errorf("%w: the model has low-rank, quantized or factorized weights; training needs a dense float32 model (see Model.ToDense)", ErrInput)
+	}
 	if b == nil {
 		return fmt.Errorf("%w: nil batch", ErrInput)
 	}

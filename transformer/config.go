@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
+
+	"github.com/edgenas/edgenas/internal/qgemm"
 )
 
 // Activation names accepted in config.json's hidden_act.
@@ -57,6 +59,55 @@ type EdgenasConfig struct {
 	// Provenance says where the weights come from, e.g. "random initialization"
 	// or "trained from scratch by edgenas".
 	Provenance string `json:"provenance,omitempty"`
+	// EmbeddingRank factorizes the word embeddings (ALBERT): a
+	// vocab_size×EmbeddingRank table followed by a projection to
+	// hidden_size. 0 keeps the vocab_size×hidden_size table.
+	EmbeddingRank int `json:"embedding_rank,omitempty"`
+	// EmbeddingBits is the storage precision of the word table: 32 (or 0),
+	// 16, 8 or 4. The position and token-type tables, the projection and
+	// every LayerNorm stay float32.
+	EmbeddingBits int `json:"embedding_bits,omitempty"`
+	// Int4Group is the number of consecutive input features that share one
+	// scale in every 4-bit weight: 32, 64 or 128 (0 means DefaultInt4Group).
+	Int4Group int `json:"int4_group,omitempty"`
+}
+
+// DefaultInt4Group is the int4 group size used when the edgenas section
+// does not set int4_group.
+const DefaultInt4Group = 64
+
+// Int4GroupSize returns the int4 group size of the model: int4_group, or
+// DefaultInt4Group when unset.
+func (c *Config) Int4GroupSize() int {
+	if c.Edgenas != nil && c.Edgenas.Int4Group != 0 {
+		return c.Edgenas.Int4Group
+	}
+	return DefaultInt4Group
+}
+
+// EmbeddingRank returns the rank of the factorized word embeddings, 0 when
+// the word table is vocab_size×hidden_size.
+func (c *Config) EmbeddingRank() int {
+	if c.Edgenas != nil {
+		return c.Edgenas.EmbeddingRank
+	}
+	return 0
+}
+
+// EmbeddingBits returns the storage bits of the word table: 32, 16, 8 or 4.
+func (c *Config) EmbeddingBits() int {
+	if c.Edgenas != nil {
+		return bitsOrDefault(c.Edgenas.EmbeddingBits)
+	}
+	return 32
+}
+
+// bitsOrDefault maps the omitted bit width 0 to 32.
+func bitsOrDefault(b int) int {
+	if b == 0 {
+		return 32
+	}
+	return b
 }
 
 // LayerConfig is the shape of one encoder layer.
@@ -67,7 +118,20 @@ type LayerConfig struct {
 	// (ALBERT-style sharing): a run of such layers and the layer before it
 	// form one group whose weights are stored once.
 	SharesPrevious bool `json:"shares_previous,omitempty"`
+	// AttentionRank is the rank of the query, key, value and attention
+	// output matrices, each stored as two factors; 0 keeps them full.
+	AttentionRank int `json:"attention_rank,omitempty"`
+	// FFNRank is the rank of the two FFN matrices; 0 keeps them full.
+	FFNRank int `json:"ffn_rank,omitempty"`
+	// Bits is the storage precision of the layer's six weight matrices
+	// (low-rank factors included): 32 (or 0), 16 (half precision values),
+	// 8 (int8 per output channel) or 4 (int4 in groups of int4_group).
+	// Biases and LayerNorms stay float32.
+	Bits int `json:"bits,omitempty"`
 }
+
+// WeightBits returns l.Bits with the omitted value 0 read as 32.
+func (l LayerConfig) WeightBits() int { return bitsOrDefault(l.Bits) }
 
 // DefaultConfig returns the BertConfig defaults of Hugging Face transformers
 // (bert-base-uncased's shape); they fill the fields a config.json omits.
@@ -169,11 +233,12 @@ func (c *Config) Uniform() bool {
 	}
 	for i := 0; i < c.NumHiddenLayers; i++ {
 		l := c.Layer(i)
-		if l.SharesPrevious || l.NumAttentionHeads != c.NumAttentionHeads || l.IntermediateSize != c.IntermediateSize {
+		if l.SharesPrevious || l.NumAttentionHeads != c.NumAttentionHeads || l.IntermediateSize != c.IntermediateSize ||
+			l.AttentionRank != 0 || l.FFNRank != 0 || l.WeightBits() != 32 {
 			return false
 		}
 	}
-	return true
+	return c.EmbeddingRank() == 0 && c.EmbeddingBits() == 32
 }
 
 // Labels returns the class names in id order, "LABEL_i" where id2label lacks one.
@@ -199,6 +264,13 @@ func (c *Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
+	checkBits := func(field string, b int) {
+		switch b {
+		case 0, 32, 16, 8, 4:
+		default:
+			bad(field, "want 32, 16, 8 or 4 (0 means 32), got %d", b)
+		}
 	}
 	positive := func(field string, v int) {
 		if v <= 0 || v > maxDim {
@@ -250,13 +322,36 @@ func (c *Config) Validate() error {
 			positive(fmt.Sprintf("edgenas.layers[%d].intermediate_size", i), l.IntermediateSize)
 			if l.SharesPrevious && i == 0 {
 				bad("edgenas.layers[0].shares_previous", "the first layer has no previous layer to share")
-			} else if l.SharesPrevious && (l.NumAttentionHeads != e.Layers[i-1].NumAttentionHeads || l.IntermediateSize != e.Layers[i-1].IntermediateSize) {
-				bad(fmt.Sprintf("edgenas.layers[%d].shares_previous", i), "a layer sharing the previous one's weights must have its shape (%d heads, FFN %d), got %d heads, FFN %d",
-					e.Layers[i-1].NumAttentionHeads, e.Layers[i-1].IntermediateSize, l.NumAttentionHeads, l.IntermediateSize)
+			} else if p := e.Layers[max(i, 1)-1]; l.SharesPrevious && (l.NumAttentionHeads != p.NumAttentionHeads || l.IntermediateSize != p.IntermediateSize ||
+				l.AttentionRank != p.AttentionRank || l.FFNRank != p.FFNRank || l.WeightBits() != p.WeightBits()) {
+				bad(fmt.Sprintf("edgenas.layers[%d].shares_previous", i), "a layer sharing the previous one's weights must have its shape and storage (%d heads, FFN %d, ranks %d/%d, %d bits), got %d heads, FFN %d, ranks %d/%d, %d bits",
+					p.NumAttentionHeads, p.IntermediateSize, p.AttentionRank, p.FFNRank, p.WeightBits(),
+					l.NumAttentionHeads, l.IntermediateSize, l.AttentionRank, l.FFNRank, l.WeightBits())
+			}
+			f := fmt.Sprintf("edgenas.layers[%d].", i)
+			inner := l.NumAttentionHeads * e.AttentionHeadSize
+			if l.AttentionRank < 0 || l.AttentionRank > min(c.HiddenSize, inner) {
+				bad(f+"attention_rank", "want 0 (full) or a rank in [1, min(hidden_size %d, heads·head size %d)], got %d", c.HiddenSize, inner, l.AttentionRank)
+			}
+			if l.FFNRank < 0 || l.FFNRank > min(c.HiddenSize, l.IntermediateSize) {
+				bad(f+"ffn_rank", "want 0 (full) or a rank in [1, min(hidden_size %d, intermediate_size %d)], got %d", c.HiddenSize, l.IntermediateSize, l.FFNRank)
+			}
+			checkBits(f+"bits", l.Bits)
+			if b := l.WeightBits(); (b == 8 || b == 4) && max(c.HiddenSize, inner, l.IntermediateSize) > qgemm.MaxIn {
+				bad(f+"bits", "%d-bit weights need every input width ≤ %d", b, qgemm.MaxIn)
 			}
 			if l.NumAttentionHeads > 0 && e.AttentionHeadSize > 0 && l.NumAttentionHeads*e.AttentionHeadSize > maxDim {
 				bad(fmt.Sprintf("edgenas.layers[%d].num_attention_heads", i), "heads × attention_head_size exceeds %d", maxDim)
 			}
+		}
+		if e.EmbeddingRank < 0 || e.EmbeddingRank > min(c.VocabSize, c.HiddenSize) {
+			bad("edgenas.embedding_rank", "want 0 (no factorization) or a rank in [1, min(vocab_size %d, hidden_size %d)], got %d", c.VocabSize, c.HiddenSize, e.EmbeddingRank)
+		}
+		checkBits("edgenas.embedding_bits", e.EmbeddingBits)
+		switch e.Int4Group {
+		case 0, 32, 64, 128:
+		default:
+			bad("edgenas.int4_group", "want 32, 64 or 128 (0 for the default %d), got %d", DefaultInt4Group, e.Int4Group)
 		}
 	} else if c.NumAttentionHeads > 0 && c.HiddenSize%c.NumAttentionHeads != 0 {
 		bad("num_attention_heads", "hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)

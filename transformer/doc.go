@@ -1,6 +1,10 @@
 // Package transformer is the inference engine of edgenas: a BERT encoder
 // (embeddings, multi-head self-attention with the padding mask, FFN with
-// GELU or ReLU, pooler, sequence-classification head) over float32 weights.
+// GELU or ReLU, pooler, sequence-classification head). Each Linear is dense
+// or low-rank (two thin factors) and stored in float32, half precision,
+// int8 or int4 (Linear, Store); the word embeddings may be factorized
+// (ALBERT) and stored in 16, 8 or 4 bits. int8 and int4 products run on
+// internal/qgemm with per-token activation quantization.
 //
 // It reads and writes checkpoints as users have them: Hugging Face
 // config.json (BertConfig, plus an optional "edgenas" section for students

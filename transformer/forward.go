@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/edgenas/edgenas/internal/gemm"
+	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/internal/vec"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
@@ -50,6 +51,9 @@ type Session struct {
 
 	x, qkv, ctx, tmp, ffn []float32
 	cls                   []float32
+	mid                   []float32 // low-rank intermediates
+	emb                   []float32 // factorized word embeddings, before the projection
+	qws                   qgemm.Workspace
 	out                   Output
 	workers               []worker
 }
@@ -111,6 +115,8 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	s.ctx = grow(s.ctx, rows*maxInner)
 	s.tmp = grow(s.tmp, rows*H)
 	s.ffn = grow(s.ffn, rows*maxFFN)
+	s.mid = grow(s.mid, rows*s.prep.maxMid)
+	s.qws.Threads = s.threads
 	for i := range s.workers {
 		s.workers[i].gemm.Threads = 1
 		s.workers[i].scores = grow(s.workers[i].scores, queryBlock(T)*T)
@@ -125,15 +131,15 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		l, pl := &m.Layers[li], &s.prep.layers[li]
 		inner := l.Heads * l.HeadSize
 		qkv := s.qkv[:rows*3*inner]
-		g.Mul(rows, x, H, pl.qkv, qkv, 3*inner)
+		s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
 		s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
 		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv}, B*l.Heads)
-		g.Mul(rows, s.ctx, inner, pl.attnOut, s.tmp, H)
+		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
 		ffn := s.ffn[:rows*l.FFN]
-		g.Mul(rows, x, H, pl.inter, ffn, l.FFN)
+		s.linear(rows, x, H, &pl.inter, ffn, l.FFN)
 		s.run(job{op: opActivate, buf: ffn, width: l.FFN, bias: l.Inter.B}, rows)
-		g.Mul(rows, ffn, l.FFN, pl.out, s.tmp, H)
+		s.linear(rows, ffn, l.FFN, &pl.out, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.Out.B, norm: &l.OutNorm}, rows)
 	}
 
@@ -158,6 +164,36 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		}
 	}
 	return out, nil
+}
+
+// mul computes C = A·Wᵀ for one prepared matrix on the session's threads:
+// packed float32 weights by gemm, quantized ones by qgemm (which quantizes
+// each row of A to int8 on the fly).
+func (s *Session) mul(rows int, a []float32, lda int, w pmat, c []float32, ldc int) {
+	if w.q != nil {
+		s.qws.Mul(rows, a, lda, w.q, nil, c, ldc)
+		return
+	}
+	s.workers[0].gemm.Mul(rows, a, lda, w.f, c, ldc)
+}
+
+// stage runs the products of st over the same rows of x.
+func (s *Session) stage(rows int, x []float32, ldx int, st *stage, c []float32, ldc int) {
+	for j, w := range st.mats {
+		s.mul(rows, x[j*st.inStep:], ldx, w, c[j*st.outStep:], ldc)
+	}
+}
+
+// linear computes C = x·Wᵀ (no bias) for a prepared product: directly at
+// full rank, through the low-rank intermediate otherwise.
+func (s *Session) linear(rows int, x []float32, ldx int, p *plinear, c []float32, ldc int) {
+	if p.mid == 0 {
+		s.stage(rows, x, ldx, &p.a, c, ldc)
+		return
+	}
+	t := s.mid[:rows*p.mid]
+	s.stage(rows, x, ldx, &p.a, t, p.mid)
+	s.stage(rows, t, p.mid, &p.b, c, ldc)
 }
 
 // The element-wise and attention steps that a session splits over threads.
@@ -288,14 +324,38 @@ func (m *Model) checkInput(b *tokenizer.Batch) error {
 }
 
 // embed writes LayerNorm(word + position + token type) for every token.
+// A factorized word embedding is projected first (word = row·Pᵀ + bias);
+// a quantized word table is dequantized row by row.
 func (s *Session) embed(b *tokenizer.Batch) {
 	e := &s.m.Embeddings
 	H := s.m.Config.HiddenSize
+	if p := e.Projection; p != nil {
+		E := p.In
+		s.emb = grow(s.emb, len(b.IDs)*E)
+		for i, id := range b.IDs {
+			s.wordRow(int(id), s.emb[i*E:(i+1)*E])
+		}
+		x := s.x[:len(b.IDs)*H]
+		s.workers[0].gemm.Mul(len(b.IDs), s.emb, E, s.prep.proj, x, H)
+		vec.AddBias(x, p.B)
+	}
 	for i, id := range b.IDs {
 		dst := s.x[i*H : (i+1)*H]
-		copy(dst, e.Word[int(id)*H:])
+		if e.Projection == nil {
+			s.wordRow(int(id), dst)
+		}
 		vec.Axpy(1, e.Position[(i%b.SeqLen)*H:(i%b.SeqLen+1)*H], dst)
 		vec.Axpy(1, e.TokenType[int(b.TypeIDs[i])*H:(int(b.TypeIDs[i])+1)*H], dst)
 	}
 	vec.LayerNorm(s.x, e.Norm.Gamma, e.Norm.Beta, e.Norm.Eps)
+}
+
+// wordRow writes the word table's row id (float32 or dequantized) to dst.
+func (s *Session) wordRow(id int, dst []float32) {
+	e := &s.m.Embeddings
+	if e.WordQ != nil {
+		e.WordQ.Row(id, dst)
+		return
+	}
+	copy(dst, e.Word[id*len(dst):(id+1)*len(dst)])
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/transformer/safetensors"
 )
 
@@ -56,8 +57,13 @@ func Load(dir string) (*Model, error) {
 const maxReported = 10
 
 // FromTensors builds a model of cfg's shape from the tensors of f. Every
-// tensor's presence and shape is checked against cfg before any weight memory
-// is allocated, so a hostile config cannot force a huge allocation.
+// tensor's presence, dtype and shape is checked against cfg before any
+// weight memory is allocated, so a hostile config cannot force a huge
+// allocation. Float32 weights may be stored as F32, F16, BF16 or F64;
+// half-precision weights (bits 16) are rounded to half precision; int8
+// weights need I8 values and an F32 NAME_scale tensor of one scale per row,
+// int4 weights U8 packed values and F32 scales per row and group (see
+// Save).
 func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -81,13 +87,10 @@ func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 			more++
 		}
 	}
-	build(cfg, pooler, classifier, false).Params(func(name string, shape []int, _ []float32, _ ParamKind) {
-		t, ok := find(name)
-		switch {
-		case !ok:
-			report(fmt.Errorf("tensor %q: %w", name, ErrMissingTensor))
-		case !slices.Equal(t.Shape, shape):
-			report(fmt.Errorf("tensor %q: shape %v, config.json wants %v: %w", t.Name, t.Shape, shape, ErrShape))
+	m := build(cfg, pooler, classifier, false)
+	m.slots(func(s *slot) {
+		if err := s.check(find); err != nil {
+			report(err)
 		}
 	})
 	if more > 0 {
@@ -96,20 +99,173 @@ func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	m := build(cfg, pooler, classifier, true)
-	m.Params(func(name string, _ []int, p []float32, _ ParamKind) {
-		t, _ := find(name)
-		v, err := t.Float32()
-		if err != nil {
-			errs = append(errs, err)
-			return
+	m.slots(func(s *slot) {
+		if err := s.fill(find); err != nil {
+			report(err)
 		}
-		copy(p, v)
 	})
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more tensor problems", more))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	for i := range m.Layers {
+		if i > 0 && cfg.Layer(i).SharesPrevious {
+			m.Layers[i] = m.Layers[i-1]
+		}
+	}
 	return m, nil
+}
+
+// scaleSuffix ends the name of the F32 scales tensor of a quantized weight.
+const scaleSuffix = "_scale"
+
+// storedShape returns the shape a slot's data tensor has in a file and the
+// shape of its scales (nil for float slots).
+func (s *slot) storedShape() (data, scales []int) {
+	rows, cols := s.shape[0], 0
+	if len(s.shape) > 1 {
+		cols = s.shape[1]
+	}
+	switch s.bits {
+	case 8:
+		return s.shape, []int{rows}
+	case 4:
+		return []int{rows, (cols + 1) / 2}, []int{rows, (cols + s.group - 1) / s.group}
+	}
+	return s.shape, nil
+}
+
+// check verifies that the tensors of slot s are present with the right
+// dtype and shape, without decoding them.
+func (s *slot) check(find func(string) (safetensors.Tensor, bool)) error {
+	dataShape, scaleShape := s.storedShape()
+	t, ok := find(s.name)
+	if !ok {
+		return fmt.Errorf("tensor %q: %w", s.name, ErrMissingTensor)
+	}
+	want := "a float dtype"
+	okType := t.DType.IsFloat()
+	switch s.bits {
+	case 8:
+		want, okType = "I8", t.DType == safetensors.I8
+	case 4:
+		want, okType = "U8", t.DType == safetensors.U8
+	}
+	if !okType {
+		return fmt.Errorf("tensor %q: dtype %s, config.json's %d-bit storage wants %s: %w", t.Name, t.DType, s.bits, want, ErrShape)
+	}
+	if !slices.Equal(t.Shape, dataShape) {
+		return fmt.Errorf("tensor %q: shape %v, config.json wants %v: %w", t.Name, t.Shape, dataShape, ErrShape)
+	}
+	if scaleShape == nil {
+		return nil
+	}
+	name := s.name + scaleSuffix
+	sc, ok := find(name)
+	if !ok {
+		return fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	if sc.DType != safetensors.F32 || !slices.Equal(sc.Shape, scaleShape) {
+		return fmt.Errorf("tensor %q: %s %v, want F32 %v (the scales of a %d×%d %d-bit weight): %w", name, sc.DType, sc.Shape, scaleShape,
+			s.shape[0], s.shape[1], s.bits, ErrShape)
+	}
+	return nil
+}
+
+// fill decodes the checked tensors of slot s into the model.
+func (s *slot) fill(find func(string) (safetensors.Tensor, bool)) error {
+	t, _ := find(s.name)
+	wrap := func(err error) error { return fmt.Errorf("tensor %q: %w", t.Name, err) }
+	if s.bits == 32 || s.bits == 16 {
+		v, err := t.Float32()
+		if err != nil {
+			return err
+		}
+		if s.bits == 16 {
+			if v, err = roundHalf(v); err != nil {
+				return wrap(err)
+			}
+		}
+		*s.f = v
+		return nil
+	}
+	sc, _ := find(s.name + scaleSuffix)
+	scales, err := sc.Float32()
+	if err != nil {
+		return err
+	}
+	if s.t != nil {
+		q := &QuantTable{Rows: s.shape[0], Cols: s.shape[1], Bits: s.bits, Group: s.group, Data: t.Data, Scales: scales}
+		if s.bits == 8 {
+			q.Group = s.shape[1]
+		}
+		if err := q.Validate(); err != nil {
+			return fmt.Errorf("tensor %q: %w", sc.Name, err)
+		}
+		q.Data = slices.Clone(t.Data)
+		*s.t = q
+		return nil
+	}
+	var w qgemm.Weights
+	if s.bits == 8 {
+		v := make([]int8, len(t.Data))
+		for i, b := range t.Data {
+			v[i] = int8(b)
+		}
+		w, err = qgemm.Int8FromRaw(v, t.Shape, scales, sc.Shape)
+	} else {
+		w, err = qgemm.Int4FromRaw(s.shape[1], s.group, t.Data, t.Shape, scales, sc.Shape)
+	}
+	if err != nil {
+		return fmt.Errorf("tensors %q and %q: %w", t.Name, sc.Name, err)
+	}
+	*s.q = w
+	return nil
+}
+
+// tensors encodes slot s as the safetensors tensors Save writes.
+func (s *slot) tensors() ([]safetensors.Tensor, error) {
+	switch s.bits {
+	case 32:
+		return []safetensors.Tensor{safetensors.FromFloat32(s.name, s.shape, *s.f)}, nil
+	case 16:
+		t, err := safetensors.FromFloat32As(s.name, s.shape, *s.f, safetensors.F16)
+		return []safetensors.Tensor{t}, err
+	}
+	dataShape, scaleShape := s.storedShape()
+	var data []byte
+	var scales []float32
+	switch {
+	case s.t != nil && *s.t != nil:
+		data, scales = (*s.t).Data, (*s.t).Scales
+	case s.q != nil && *s.q != nil:
+		switch w := (*s.q).(type) {
+		case *qgemm.Int8:
+			q, _, sc, _ := w.Raw()
+			data, scales = make([]byte, len(q)), sc
+			for i, v := range q {
+				data[i] = byte(v)
+			}
+		case *qgemm.Int4:
+			if w.Group() != s.group {
+				return nil, fmt.Errorf("tensor %q: int4 group %d, config.json says %d: %w", s.name, w.Group(), s.group, ErrShape)
+			}
+			data, _, scales, _ = w.Raw()
+		}
+	}
+	if data == nil {
+		return nil, fmt.Errorf("tensor %q: %d-bit weight missing: %w", s.name, s.bits, ErrMissingTensor)
+	}
+	dt := safetensors.I8
+	if s.bits == 4 {
+		dt = safetensors.U8
+	}
+	return []safetensors.Tensor{
+		{Name: s.name, DType: dt, Shape: dataShape, Data: slices.Clone(data)},
+		safetensors.FromFloat32(s.name+scaleSuffix, scaleShape, scales),
+	}, nil
 }
 
 // aliases lists the names under which checkpoints store the parameter that
@@ -129,14 +285,28 @@ func aliases(name string) []string {
 	return names
 }
 
-// Tensors returns m's parameters as F32 safetensors tensors under their
-// Hugging Face names. The data is copied.
-func (m *Model) Tensors() []safetensors.Tensor {
+// Tensors returns m's parameters as safetensors tensors under their Hugging
+// Face names (see Params for low-rank and factorized names), in their
+// storage form: F32 for float32 weights, F16 for 16-bit ones, I8 values
+// plus an F32 NAME_scale tensor (one scale per row) for 8-bit ones, U8
+// packed values (two per byte, the even column in the low nibble) plus an
+// F32 NAME_scale tensor (rows × groups) for 4-bit ones. The data is copied.
+// It fails when a weight's storage disagrees with the model's config.
+func (m *Model) Tensors() ([]safetensors.Tensor, error) {
 	var ts []safetensors.Tensor
-	m.Params(func(name string, shape []int, p []float32, _ ParamKind) {
-		ts = append(ts, safetensors.FromFloat32(name, shape, p))
+	var err error
+	m.slots(func(s *slot) {
+		if err != nil {
+			return
+		}
+		var t []safetensors.Tensor
+		t, err = s.tensors()
+		ts = append(ts, t...)
 	})
-	return ts
+	if err != nil {
+		return nil, err
+	}
+	return ts, nil
 }
 
 // Save writes m to dir (created if needed) as config.json and
@@ -151,8 +321,12 @@ func (m *Model) Save(dir string) error {
 	if err != nil {
 		return err
 	}
+	ts, err := m.Tensors()
+	if err != nil {
+		return err
+	}
 	wPath := filepath.Join(dir, WeightsFile)
-	if err := safetensors.WriteFile(wPath, m.Tensors(), weightsMetadata); err != nil {
+	if err := safetensors.WriteFile(wPath, ts, weightsMetadata); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), data)
@@ -189,7 +363,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // writes for m, computed by serializing it without touching the disk.
 func (m *Model) FileBytes() (int64, error) {
 	var c countingWriter
-	if err := safetensors.Write(&c, m.Tensors(), weightsMetadata); err != nil {
+	ts, err := m.Tensors()
+	if err != nil {
+		return 0, err
+	}
+	if err := safetensors.Write(&c, ts, weightsMetadata); err != nil {
 		return 0, err
 	}
 	return c.n, nil
@@ -206,7 +384,11 @@ func (m *Model) Digest() (string, error) {
 	}
 	c := countingWriter{h: sha256.New()}
 	c.h.Write(cfg)
-	if err := safetensors.Write(&c, m.Tensors(), weightsMetadata); err != nil {
+	ts, err := m.Tensors()
+	if err != nil {
+		return "", err
+	}
+	if err := safetensors.Write(&c, ts, weightsMetadata); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(c.h.Sum(nil)), nil

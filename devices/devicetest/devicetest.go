@@ -31,9 +31,10 @@ type Fake struct {
 	// ID is part of the fingerprint (default "fake").
 	ID string
 
+	serial   sync.Mutex // held for a whole measurement: a device never overlaps them
 	mu       sync.Mutex
 	measures int
-	active   int // measurements in progress, to catch overlap
+	active   int // measurements in progress, to catch a broken serialization
 }
 
 var _ devices.Device = (*Fake)(nil)
@@ -69,6 +70,8 @@ func (f *Fake) Measure(ctx context.Context, m *transformer.Model, w devices.Work
 	if err := ctx.Err(); err != nil {
 		return devices.Measurement{}, err
 	}
+	f.serial.Lock()
+	defer f.serial.Unlock()
 	f.mu.Lock()
 	f.active++
 	overlap := f.active > 1

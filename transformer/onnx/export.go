@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/transformer"
 )
 
@@ -137,14 +138,49 @@ func check(m *transformer.Model) error {
 		for _, d := range shape {
 			n *= d
 		}
-		if len(p) != n {
+		if p != nil && len(p) != n {
 			bad("tensor %q: shape %v holds %d values, has %d", name, shape, n, len(p))
 		}
 	})
 	linear := func(name string, l *transformer.Linear, in, out int) {
 		if l.In != in || l.Out != out {
 			bad("%s: shape %d→%d, want %d→%d", name, l.In, l.Out, in, out)
+		} else if err := l.Validate(); err != nil {
+			bad("%s: %v", name, err)
+		} else if q, ok := l.QW.(*qgemm.Int4); ok && q.Group() != c.Int4GroupSize() {
+			bad("%s: int4 group %d, config says %d", name, q.Group(), c.Int4GroupSize())
+		} else if q, ok := l.QU.(*qgemm.Int4); ok && q.Group() != c.Int4GroupSize() {
+			bad("%s: int4 group %d, config says %d", name, q.Group(), c.Int4GroupSize())
 		}
+	}
+	store := func(name string, l *transformer.Linear, rank, bits int) {
+		if l.Rank != rank || l.WeightBits() != bits {
+			bad("%s: rank %d at %d bits, config says rank %d at %d bits", name, l.Rank, l.WeightBits(), rank, bits)
+		}
+	}
+	e := &m.Embeddings
+	E := c.EmbeddingRank()
+	if E == 0 {
+		E = H
+	}
+	if (e.Projection != nil) != (c.EmbeddingRank() > 0) {
+		bad("embeddings: projection present %v, config embedding_rank %d", e.Projection != nil, c.EmbeddingRank())
+	} else if e.Projection != nil {
+		linear("embedding projection", e.Projection, E, H)
+		store("embedding projection", e.Projection, 0, 32)
+	}
+	if wb := e.WordBits; wb%32 != c.EmbeddingBits()%32 {
+		bad("word embeddings: %d bits, config says %d", wb, c.EmbeddingBits())
+	} else if wb == 8 || wb == 4 {
+		if t := e.WordQ; t == nil || e.Word != nil || t.Rows != c.VocabSize || t.Cols != E || t.Bits != wb {
+			bad("word embeddings: want a %d×%d %d-bit table", c.VocabSize, E, wb)
+		} else if err := t.Validate(); err != nil {
+			bad("word embeddings: %v", err)
+		} else if wb == 4 && t.Group != c.Int4GroupSize() {
+			bad("word embeddings: int4 group %d, config says %d", t.Group, c.Int4GroupSize())
+		}
+	} else if len(e.Word) != c.VocabSize*E || e.WordQ != nil {
+		bad("word embeddings: %d values, want %d×%d", len(e.Word), c.VocabSize, E)
 	}
 	norm := func(name string, n *transformer.LayerNorm) {
 		if len(n.Gamma) != H || len(n.Beta) != H {
@@ -165,6 +201,15 @@ func check(m *transformer.Model) error {
 				p, l.Heads, l.HeadSize, l.FFN, lc.NumAttentionHeads, c.HeadSize(), lc.IntermediateSize)
 		}
 		inner := l.Heads * l.HeadSize
+		lc := c.Layer(i)
+		for _, x := range []struct {
+			name string
+			l    *transformer.Linear
+			rank int
+		}{{"query", &l.Query, lc.AttentionRank}, {"key", &l.Key, lc.AttentionRank}, {"value", &l.Value, lc.AttentionRank},
+			{"attention output", &l.AttnOut, lc.AttentionRank}, {"intermediate", &l.Inter, lc.FFNRank}, {"output", &l.Out, lc.FFNRank}} {
+			store(p+x.name, x.l, x.rank, lc.WeightBits())
+		}
 		linear(p+"query", &l.Query, H, inner)
 		linear(p+"key", &l.Key, H, inner)
 		linear(p+"value", &l.Value, H, inner)
@@ -176,7 +221,9 @@ func check(m *transformer.Model) error {
 	}
 	if m.Pooler != nil {
 		linear("pooler", m.Pooler, H, H)
+		store("pooler", m.Pooler, 0, 32)
 		if m.Classifier != nil {
+			store("classifier", m.Classifier, 0, 32)
 			if m.Classifier.Out != c.NumLabels {
 				bad("classifier: %d labels, config says num_labels %d", m.Classifier.Out, c.NumLabels)
 			}
@@ -189,6 +236,7 @@ func check(m *transformer.Model) error {
 // ONNX TensorProto.DataType values.
 const (
 	typeFloat = 1
+	typeInt8  = 3
 	typeInt64 = 7
 	typeBool  = 9
 )
@@ -353,12 +401,89 @@ func (b *builder) scalarInt(v int64) string     { return b.constant(nil, []int64
 func (b *builder) scalarFloat(v float32) string { return b.constant(nil, nil, []float32{v}) }
 func (b *builder) ints(v ...int64) string       { return b.constant([]int64{int64(len(v))}, v, nil) }
 
-// linear adds MatMul(x, Wᵀ) + b for l, whose Hugging Face name is param.
+// linear adds MatMul(x, Wᵀ) + b for l, whose Hugging Face name is param: a
+// low-rank Linear as two MatMuls through its factors, each weight in its
+// storage form (see matrix).
 func (b *builder) linear(scope, param string, l *transformer.Linear, x, out string) string {
-	w := b.weight(param+".weight"+TransposedSuffix, []int64{int64(l.In), int64(l.Out)}, l.W, l.Out, l.In)
+	var y string
+	if l.Rank > 0 {
+		v := b.matrix(scope+"/weight_v", param+".weight_v", l.Rank, l.In, l.V, l.QV)
+		u := b.matrix(scope+"/weight_u", param+".weight_u", l.Out, l.Rank, l.U, l.QU)
+		y = b.node("MatMul", scope+"/MatMul", []string{x, v}, "")
+		y = b.node("MatMul", scope+"/MatMul", []string{y, u}, "")
+	} else {
+		w := b.matrix(scope+"/weight", param+".weight", l.Out, l.In, l.W, l.QW)
+		y = b.node("MatMul", scope+"/MatMul", []string{x, w}, "")
+	}
 	bias := b.weight(param+".bias", []int64{int64(l.Out)}, l.B, 0, 0)
-	y := b.node("MatMul", scope+"/MatMul", []string{x, w}, "")
 	return b.node("Add", scope+"/Add", []string{y, bias}, out)
+}
+
+// matrix returns the value of the float [cols, rows] transpose of a
+// rows×cols weight named param (Hugging Face layout): a float initializer
+// PARAM.T for float32 and half-precision values (the latter exactly the
+// rounded values); for int8, an INT8 initializer PARAM.T.int8 with
+// per-output-channel scales PARAM.T.scale through DequantizeLinear
+// (axis 1); for int4 (which opset 17 has no type for), the values widened
+// to an INT8 initializer PARAM.T.int8 of shape [groups, group, rows],
+// cast to float, multiplied by the scales PARAM.T.scale [groups, 1, rows],
+// reshaped and sliced to [cols, rows]. A weight already added (a shared
+// layer's) is reused.
+func (b *builder) matrix(scope, param string, rows, cols int, f []float32, q qgemm.Weights) string {
+	name := param + TransposedSuffix
+	switch w := q.(type) {
+	case nil:
+		return b.weight(name, []int64{int64(cols), int64(rows)}, f, rows, cols)
+	case *qgemm.Int8:
+		if b.values[name] {
+			return name
+		}
+		v, _, sc, _ := w.Raw()
+		raw := make([]byte, rows*cols)
+		for i := 0; i < rows; i++ {
+			for j := 0; j < cols; j++ {
+				raw[j*rows+i] = byte(v[i*cols+j])
+			}
+		}
+		qv := b.init(name+".int8", typeInt8, []int64{int64(cols), int64(rows)}, raw)
+		s := b.weight(name+".scale", []int64{int64(rows)}, sc, 0, 0)
+		return b.node("DequantizeLinear", scope+"/DequantizeLinear", []string{qv, s}, name, intAttr("axis", 1))
+	case *qgemm.Int4:
+		if b.values[name] {
+			return name
+		}
+		packed, _, sc, _ := w.Raw()
+		g := w.Group()
+		groups := (cols + g - 1) / g
+		rb := (cols + 1) / 2
+		raw := make([]byte, groups*g*rows) // [groups·group, rows], zero-padded
+		for i := 0; i < rows; i++ {
+			for j := 0; j < cols; j++ {
+				nib := packed[i*rb+j/2] >> (4 * (j % 2)) << 4
+				raw[j*rows+i] = byte(int8(nib) >> 4)
+			}
+		}
+		scales := make([]float32, groups*rows) // [groups, 1, rows]
+		for i := 0; i < rows; i++ {
+			for k := 0; k < groups; k++ {
+				scales[k*rows+i] = sc[i*groups+k]
+			}
+		}
+		qv := b.init(name+".int8", typeInt8, []int64{int64(groups), int64(g), int64(rows)}, raw)
+		s := b.weight(name+".scale", []int64{int64(groups), 1, int64(rows)}, scales, 0, 0)
+		x := b.node("Cast", scope+"/Cast", []string{qv}, "", intAttr("to", typeFloat))
+		x = b.node("Mul", scope+"/Mul", []string{x, s}, "")
+		x = b.node("Reshape", scope+"/Reshape", []string{x, b.ints(int64(groups*g), int64(rows))}, "")
+		return b.node("Slice", scope+"/Slice", []string{x, b.ints(0), b.ints(int64(cols)), b.ints(0)}, name)
+	}
+	panic(fmt.Sprintf("onnx: weight %s of unknown type %T", param, q))
+}
+
+// init adds an initializer of raw little-endian data and returns its name.
+func (b *builder) init(name string, dtype int, dims []int64, raw []byte) string {
+	b.values[name] = true
+	b.inits = append(b.inits, tensor(name, dtype, dims, raw, nil, 0, 0))
+	return name
 }
 
 // layerNorm adds LayerNormalization over the last axis.
@@ -393,6 +518,52 @@ func (b *builder) activation(scope, act, x string) string {
 		y := b.node("Mul", scope+"/Mul", []string{x, e}, "")
 		return b.node("Mul", scope+"/Mul", []string{y, b.scalarFloat(0.5)}, "")
 	}
+}
+
+// wordEmbeddings adds the word embedding lookup: a Gather from the float
+// table, or, for a quantized table, Gathers of its INT8 values (int4
+// widened, [vocab, groups, group]) and scales ([vocab, groups, 1]), Cast,
+// Mul, Reshape and Slice; then, for a factorized model, the projection to
+// hidden.
+func (b *builder) wordEmbeddings(es string, m *transformer.Model) string {
+	c, e := &m.Config, &m.Embeddings
+	const name = "bert.embeddings.word_embeddings.weight"
+	var x string
+	if t := e.WordQ; t != nil {
+		groups := (t.Cols + t.Group - 1) / t.Group
+		raw := make([]byte, t.Rows*groups*t.Group)
+		row := make([]float32, t.Cols)
+		unit := *t
+		unit.Scales = make([]float32, len(t.Scales))
+		for i := range unit.Scales {
+			unit.Scales[i] = 1
+		}
+		for r := 0; r < t.Rows; r++ {
+			unit.Row(r, row) // the integer values
+			for j, v := range row {
+				raw[r*groups*t.Group+j] = byte(int8(v))
+			}
+		}
+		qv := b.init(name+".int8", typeInt8, []int64{int64(t.Rows), int64(groups), int64(t.Group)}, raw)
+		s := b.weight(name+".scale", []int64{int64(t.Rows), int64(groups), 1}, t.Scales, 0, 0)
+		v := b.node("Gather", es+"/word_embeddings/Gather", []string{qv, InputIDs}, "")
+		sc := b.node("Gather", es+"/word_embeddings/Gather", []string{s, InputIDs}, "")
+		v = b.node("Cast", es+"/word_embeddings/Cast", []string{v}, "", intAttr("to", typeFloat))
+		v = b.node("Mul", es+"/word_embeddings/Mul", []string{v, sc}, "")
+		v = b.node("Reshape", es+"/word_embeddings/Reshape", []string{v, b.ints(0, 0, int64(groups*t.Group))}, "")
+		x = b.node("Slice", es+"/word_embeddings/Slice", []string{v, b.ints(0), b.ints(int64(t.Cols)), b.ints(2)}, "")
+	} else {
+		cols := c.HiddenSize
+		if e.Projection != nil {
+			cols = e.Projection.In
+		}
+		word := b.weight(name, []int64{int64(c.VocabSize), int64(cols)}, e.Word, 0, 0)
+		x = b.node("Gather", es+"/word_embeddings/Gather", []string{word, InputIDs}, "")
+	}
+	if e.Projection != nil {
+		x = b.linear(es+"/word_projection", "bert.embeddings.word_projection", e.Projection, x, "")
+	}
+	return x
 }
 
 // dim is one dimension of a graph input or output: symbolic when param is
@@ -444,10 +615,9 @@ func buildGraph(m *transformer.Model) *message {
 	// Embeddings: LayerNorm(word[ids] + position[0..T) + type[types]).
 	e := &m.Embeddings
 	const es = "/bert/embeddings"
-	word := b.weight("bert.embeddings.word_embeddings.weight", []int64{int64(c.VocabSize), H}, e.Word, 0, 0)
+	x := b.wordEmbeddings(es, m)
 	pos := b.weight("bert.embeddings.position_embeddings.weight", []int64{int64(c.MaxPositionEmbeddings), H}, e.Position, 0, 0)
 	typ := b.weight("bert.embeddings.token_type_embeddings.weight", []int64{int64(c.TypeVocabSize), H}, e.TokenType, 0, 0)
-	x := b.node("Gather", es+"/word_embeddings/Gather", []string{word, InputIDs}, "")
 	shape := b.node("Shape", es+"/Shape", []string{InputIDs}, "")
 	seqLen := b.node("Gather", es+"/Gather", []string{shape, b.scalarInt(1)}, "", intAttr("axis", 0))
 	posIDs := b.node("Range", es+"/Range", []string{b.scalarInt(0), seqLen, b.scalarInt(1)}, "")

@@ -272,3 +272,122 @@ func TestMatchesONNXRuntimeFile(t *testing.T) {
 	d := compareORT(t, s, m, b)
 	t.Logf("max abs diff:%s", formatDiffs(d))
 }
+
+// TestStudentsMatchONNXRuntime exports one student per storage technique
+// (low-rank, fp16, int8, int4, factorized and quantized embeddings, shared
+// layers) and compares ONNX Runtime's outputs with the engine's dense
+// equivalent (Model.ToDense: the stored values multiplied out and
+// dequantized) and with the engine itself. The graph computes with exactly
+// the stored values, so without ORT's rewrites it matches the dense
+// equivalent within ortTolerance; with them, ORT fuses DequantizeLinear and
+// MatMul into its own int8 kernel that quantizes activations, and the
+// engine quantizes activations of int8 and int4 products per token, so
+// those comparisons allow the case's engineTol.
+func TestStudentsMatchONNXRuntime(t *testing.T) {
+	initORT(t)
+	for i, tc := range studentCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.cfg, uint64(200+i))
+			dense, err := m.ToDense()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf, full bytes.Buffer
+			if err := Export(m, &buf); err != nil {
+				t.Fatal(err)
+			}
+			if err := Export(dense, &full); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("ONNX file %d bytes, dense equivalent %d", buf.Len(), full.Len())
+			b := testBatch(tc.cfg.VocabSize, tc.cfg.TypeVocabSize, uint64(i), 17, 9, 1)
+			for _, lv := range ortLevels {
+				t.Run(lv.name, func(t *testing.T) {
+					s := newORTSession(t, buf.Bytes(), "", lv.level, outputNames(m))
+					got := runORT(t, s, b, outputNames(m))
+					for _, ref := range []struct {
+						name string
+						m    *transformer.Model
+						tol  float64
+					}{
+						{"the dense equivalent", dense, map[bool]float64{true: tc.engineTol, false: ortTolerance}[lv.level == ort.GraphOptimizationLevelEnableAll]},
+						{"the engine", m, tc.engineTol},
+					} {
+						want, err := ref.m.Forward(b)
+						if err != nil {
+							t.Fatal(err)
+						}
+						d := map[string]float64{
+							LastHiddenState: maxDiff(want.LastHidden, got[LastHiddenState].GetData()),
+							PoolerOutput:    maxDiff(want.Pooled, got[PoolerOutput].GetData()),
+							Logits:          maxDiff(want.Logits, got[Logits].GetData()),
+						}
+						t.Logf("max abs diff to %s:%s (tolerance %g)", ref.name, formatDiffs(d), ref.tol)
+						for name, v := range d {
+							if v > ref.tol {
+								t.Errorf("%s: ONNX Runtime and %s differ by %.3g > %g", name, ref.name, v, ref.tol)
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// studentCase is a compressed student the exporter is checked on, with the
+// largest difference allowed between ONNX Runtime and the engine. The
+// exported graph computes with the dequantized weights in float32, so it
+// matches the engine's dense equivalent (Model.ToDense) within
+// ortTolerance; the engine's int8 and int4 products also quantize their
+// activations per token (round to nearest of x·127/max|x|), which moves
+// its outputs by up to about one activation quantization step carried
+// through the layers: engineTol allows for that.
+type studentCase struct {
+	name      string
+	cfg       transformer.Config
+	engineTol float64
+}
+
+// studentCases has one student per storage technique.
+func studentCases() []studentCase {
+	base := func(edit func(e *transformer.EdgenasConfig)) transformer.Config {
+		c := bertConfig(3, 128, 4, 512, transformer.ActGELU)
+		c.Edgenas = &transformer.EdgenasConfig{Version: transformer.ConfigVersion, AttentionHeadSize: 32,
+			Layers: []transformer.LayerConfig{
+				{NumAttentionHeads: 4, IntermediateSize: 512},
+				{NumAttentionHeads: 2, IntermediateSize: 300},
+				{NumAttentionHeads: 3, IntermediateSize: 100},
+			}}
+		edit(c.Edgenas)
+		return c
+	}
+	all := func(f func(l *transformer.LayerConfig)) func(e *transformer.EdgenasConfig) {
+		return func(e *transformer.EdgenasConfig) {
+			for i := range e.Layers {
+				f(&e.Layers[i])
+			}
+		}
+	}
+	return []studentCase{
+		{"low-rank", base(all(func(l *transformer.LayerConfig) { l.AttentionRank, l.FFNRank = 24, 40 })), ortTolerance},
+		{"fp16", base(all(func(l *transformer.LayerConfig) { l.Bits = 16 })), ortTolerance},
+		{"int8", base(all(func(l *transformer.LayerConfig) { l.Bits = 8 })), 0.15},
+		{"int4", base(all(func(l *transformer.LayerConfig) { l.Bits = 4 })), 0.15},
+		{"int4 group 32 low-rank", base(func(e *transformer.EdgenasConfig) {
+			e.Int4Group = 32
+			for i := range e.Layers {
+				e.Layers[i].Bits, e.Layers[i].AttentionRank, e.Layers[i].FFNRank = 4, 20, 50
+			}
+		}), 0.15},
+		{"factorized embeddings", base(func(e *transformer.EdgenasConfig) { e.EmbeddingRank = 48 }), ortTolerance},
+		{"factorized int8 embeddings", base(func(e *transformer.EdgenasConfig) { e.EmbeddingRank, e.EmbeddingBits = 48, 8 }), ortTolerance},
+		{"int4 embeddings", base(func(e *transformer.EdgenasConfig) { e.EmbeddingBits = 4 }), ortTolerance},
+		{"shared int8 low-rank", base(func(e *transformer.EdgenasConfig) {
+			e.Layers[1].AttentionRank, e.Layers[1].Bits = 16, 8
+			e.Layers[2] = e.Layers[1]
+			e.Layers[2].SharesPrevious = true
+			e.Layers[0].FFNRank = 64
+		}), 0.15},
+	}
+}

@@ -127,3 +127,8 @@ func float32ToBF16(f float32) uint16 {
 	b += 0x7fff + (b>>16)&1
 	return uint16(b >> 16)
 }
+
+// RoundHalf returns f rounded to the nearest IEEE binary16 value (ties to
+// even), as a float32: the value an F16 tensor stores for f. Values beyond
+// the half range become infinities.
+func RoundHalf(f float32) float32 { return halfToFloat32(float32ToHalf(f)) }
