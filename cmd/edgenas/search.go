@@ -416,22 +416,39 @@ func searchExamples(cfg *searchConfig, teacher *transformer.Model) (dev, calib [
 	return dev, calib, nil
 }
 
-// searchImportance computes the teacher's importance scores on the
-// calibration examples (a few seconds) and saves them in the run directory
-// for the report.
+// searchImportance returns the teacher's importance scores on the
+// calibration examples: those saved in the run directory when they were
+// computed from the same teacher and data (their digests say so), else
+// freshly computed and saved.
 func searchImportance(cfg *searchConfig, teacher *transformer.Model, tok *tokenizer.Tokenizer, calib []train.Example, stderr io.Writer) (*compress.Importance, error) {
+	const maxLen = 128
 	n := cfg.Importance.Examples
 	if n == 0 {
 		n = 512
 	}
 	calib = calib[:min(n, len(calib))]
-	texts, labels := make([]string, len(calib)), make([]int, len(calib))
+	texts := make([]string, len(calib))
+	var labels []int // nil: unlabelled, scored against the teacher's own predictions
 	for i, e := range calib {
-		texts[i], labels[i] = e.Text, e.Label
+		texts[i] = e.Text
+		if e.Label != train.Unlabelled {
+			labels = append(labels, e.Label)
+		}
+	}
+	if len(labels) != len(texts) {
+		labels = nil
 	}
 	path := filepath.Join(cfg.RunDir, "importance.json")
+	if old, err := compress.LoadImportance(path, teacher); err == nil {
+		all := tok.EncodeBatch(texts, nil, maxLen)
+		td, err := teacher.Digest()
+		if err == nil && old.Teacher == td && old.Data == compress.DataDigest([]*tokenizer.Batch{&all}, labels) {
+			fmt.Fprintf(stderr, "importance of heads and neurons: reusing %s (same teacher and data)\n", path)
+			return old, nil
+		}
+	}
 	t0 := time.Now()
-	imp, err := compress.ComputeImportance(teacher, tok, texts, labels, 128, 32, 0)
+	imp, err := compress.ComputeImportance(teacher, tok, texts, labels, maxLen, 32, 0)
 	if err != nil {
 		return nil, fmt.Errorf("importance scores: %w", err)
 	}

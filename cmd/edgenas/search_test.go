@@ -85,6 +85,9 @@ func TestSearch(t *testing.T) {
 			t.Errorf("front member %+v", f)
 		}
 	}
+	if !strings.Contains(stderr, "reusing") {
+		t.Errorf("importance recomputed for the same teacher and data:\n%s", stderr)
+	}
 	if strings.Contains(stderr, "eval    1") {
 		t.Errorf("the finished run evaluated again:\n%s", stderr)
 	}
