@@ -45,8 +45,11 @@ space:
   layers: [1, 2]
   heads: [1, 2]
   ffn: [64, 128, 256, 384, 512]
+  attention_rank: [0, 32]
+  ffn_rank: [0, 32, 64]
+  bits: [32, 16, 8, 4]
   share_groups: [1, 2]
-  bits: [32]
+  embedding_bits: [32, 8]
   seq_len: [32]
 compress:
   share: best
@@ -61,7 +64,7 @@ search:
   seed: 1
   population_size: 12
   parallelism: 1
-  budget: {max_evaluations: 48, patience: 4}
+  budget: {max_evaluations: 64, patience: 4}
   reward:
     latency: {mode: soft, weight: 0.07}
     size: {mode: soft, weight: 0.07}
@@ -76,7 +79,7 @@ run_dir: runs/demo-search
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
 	dir := fs.String("dir", filepath.Join("runs", "demo"), "run directory (the teacher, the search's cache and state)")
-	evals := fs.Int("evals", 0, "evaluation budget (default: the built-in config's 48)")
+	evals := fs.Int("evals", 0, "evaluation budget (default: the built-in config's 64)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -94,7 +97,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	search := strings.Replace(demoSearchYAML, "train: configs/demo-teacher.yaml", "train: "+teacherCfg, 1)
 	search = strings.Replace(search, "run_dir: runs/demo-search", "run_dir: "+filepath.Join(*dir, "search"), 1)
 	if *evals > 0 {
-		search = strings.Replace(search, "max_evaluations: 48", fmt.Sprintf("max_evaluations: %d", *evals), 1)
+		search = strings.Replace(search, "max_evaluations: 64", fmt.Sprintf("max_evaluations: %d", *evals), 1)
 	}
 	searchCfg := filepath.Join(*dir, "demo.yaml")
 	if err := os.WriteFile(searchCfg, []byte(search), 0o644); err != nil {
