@@ -42,25 +42,40 @@ const maxTSVLine = 1 << 20
 // every example is Unlabelled. Text has surrounding white space removed.
 // Errors name the file and the 1-based line and wrap [ErrData].
 func ReadTSV(path string, numLabels int) ([]Example, error) {
+	return readFile(path, numLabels, ParseTSV)
+}
+
+// readFile opens path and parses it with parse.
+func readFile(path string, numLabels int, parse func(io.Reader, string, int) ([]Example, error)) ([]Example, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseTSV(f, path, numLabels)
+	return parse(f, path, numLabels)
+}
+
+// lineScanner returns the error builder and line scanner every data
+// parser uses: errors carry "name:line:" and wrap ErrData.
+func lineScanner(r io.Reader, name string, numLabels int) (func(line int, format string, a ...any) error, *bufio.Scanner, error) {
+	bad := func(line int, format string, a ...any) error {
+		return fmt.Errorf("%s:%d: %s: %w", name, line, fmt.Sprintf(format, a...), ErrData)
+	}
+	if numLabels < 0 {
+		return nil, nil, fmt.Errorf("%s: %d labels: want at least 0: %w", name, numLabels, ErrData)
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxTSVLine)
+	return bad, sc, nil
 }
 
 // ParseTSV reads TSV data as [ReadTSV] does from r; name is the file name
 // used in errors.
 func ParseTSV(r io.Reader, name string, numLabels int) ([]Example, error) {
-	bad := func(line int, format string, a ...any) error {
-		return fmt.Errorf("%s:%d: %s: %w", name, line, fmt.Sprintf(format, a...), ErrData)
+	bad, sc, err := lineScanner(r, name, numLabels)
+	if err != nil {
+		return nil, err
 	}
-	if numLabels < 0 {
-		return nil, fmt.Errorf("%s: %d labels: want at least 0: %w", name, numLabels, ErrData)
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxTSVLine)
 	line := 0
 	textCol, pairCol, labelCol, cols := -1, -1, -1, 0
 	var out []Example

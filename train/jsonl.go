@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -25,25 +24,16 @@ type jsonlRow struct {
 // then Unlabelled). Unknown keys are errors. Errors name the file and the
 // 1-based line and wrap [ErrData].
 func ReadJSONL(path string, numLabels int) ([]Example, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseJSONL(f, path, numLabels)
+	return readFile(path, numLabels, ParseJSONL)
 }
 
 // ParseJSONL reads JSONL data as [ReadJSONL] does from r; name is the file
 // name used in errors.
 func ParseJSONL(r io.Reader, name string, numLabels int) ([]Example, error) {
-	bad := func(line int, format string, a ...any) error {
-		return fmt.Errorf("%s:%d: %s: %w", name, line, fmt.Sprintf(format, a...), ErrData)
+	bad, sc, err := lineScanner(r, name, numLabels)
+	if err != nil {
+		return nil, err
 	}
-	if numLabels < 0 {
-		return nil, fmt.Errorf("%s: %d labels: want at least 0: %w", name, numLabels, ErrData)
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxTSVLine)
 	var out []Example
 	line := 0
 	for sc.Scan() {

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"sort"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/edgenas/edgenas/compress"
@@ -126,23 +122,11 @@ func runBaselines(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("baselines", stderr)
 	cfgPath := fs.String("c", "", "run config YAML, as for edgenas search (required; see configs/sst2-mini.yaml)")
 	asJSON := fs.Bool("json", false, "print one JSON object per row instead of a table")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *cfgPath == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: edgenas baselines -c FILE [--json]", errUsage)
-	}
-	cfg, err := loadSearchConfig(*cfgPath)
+	ctx, _, wb, done, err := openRun(fs, cfgPath, args, "edgenas baselines -c FILE [--json]", stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	wb, err := openWorkbench(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer wb.close()
+	defer done()
 	var rows []baselineRow
 	for _, b := range baselines(&wb.teacher.Config, wb.imp) {
 		row := baselineRow{Technique: b.Technique, Strength: b.Strength, Key: b.arch.Key()}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -199,23 +200,11 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("c", "", "search config YAML (required; see configs/demo.yaml)")
 	asJSON := fs.Bool("json", false, "print the front as JSON instead of a table")
 	fresh := fs.Bool("fresh", false, "start the run over instead of resuming it (cached evaluations are kept)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *cfgPath == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: edgenas search -c FILE [--json] [--fresh]", errUsage)
-	}
-	cfg, err := loadSearchConfig(*cfgPath)
+	ctx, cfg, wb, done, err := openRun(fs, cfgPath, args, "edgenas search -c FILE [--json] [--fresh]", stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	wb, err := openWorkbench(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer wb.close()
+	defer done()
 	sp, err := space.New(cfg.Space, compress.TeacherDims(&wb.teacher.Config))
 	if err != nil {
 		return cfg.lines.At(cfg.file, "space", "%v", err)
@@ -279,6 +268,27 @@ type workbench struct {
 	gate    *evaluator.Gate
 	log     *slog.Logger
 	others  map[compress.ShareMode]*evaluator.Evaluator
+}
+
+// openRun parses a run command's flags (-c FILE among them), loads the
+// config and opens its workbench under a context that SIGINT and SIGTERM
+// cancel. done releases everything.
+func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, stderr io.Writer) (ctx context.Context, cfg *searchConfig, wb *workbench, done func(), err error) {
+	if err := parse(fs, args); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if *cfgPath == "" || fs.NArg() > 0 {
+		return nil, nil, nil, nil, fmt.Errorf("%w: %s", errUsage, usage)
+	}
+	if cfg, err = loadSearchConfig(*cfgPath); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if wb, err = openWorkbench(ctx, cfg, stderr); err != nil {
+		stop()
+		return nil, nil, nil, nil, err
+	}
+	return ctx, cfg, wb, func() { wb.close(); stop() }, nil
 }
 
 // openWorkbench loads (or trains) the teacher, reads the data, scores
