@@ -157,6 +157,7 @@ type FieldError struct {
 	Msg   string
 }
 
+// Error returns "field: message".
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // ParseConfig decodes config.json bytes over DefaultConfig and validates the
