@@ -20,10 +20,17 @@
 // internal/vec where it has the function.
 //
 // Because steps only ever add into the accumulator, a model whose layers
-// alias the same weight slices (ALBERT-style sharing, which the Model type
-// does not represent yet) gets the correct summed gradient as soon as the
-// accumulator aliases its slices the same way. Low-rank linears need their
-// own backward when the Model type gains them.
+// alias the same weight slices (ALBERT-style sharing) gets the correct
+// summed gradient, since NewGrads aliases the accumulator's slices the same
+// way.
+//
+// A Net trains float32 students: dense, low-rank (a Linear's factors U and
+// V run as the engine's two thin products, and get their own gradients,
+// which the optimizer updates through Params) and with a factorized word
+// table and its projection. Students stored in 16, 8 or 4 bits are
+// refused; they are recovered by training the float student under fake
+// quantization (SetFakeQuant, which rounds low-rank factors too) and then
+// quantizing it (QuantizeWeights, then storing it at the wanted bits).
 //
 // # Masked-LM pretraining
 //

@@ -96,10 +96,14 @@ type mlmActs struct {
 // that loss and the number of predicted positions whose argmax is the
 // target. A batch without predicted positions returns 0, 0, nil and adds
 // nothing. The model's pooler and classifier, if any, get no gradient.
-// Bad input returns an error wrapping ErrInput or ErrShape.
+// Bad input, or a model with a factorized word table, returns an error
+// wrapping ErrInput or ErrShape.
 func (n *Net) MLMStep(b *tokenizer.Batch, targets []int, head *MLMHead, g *transformer.Model, gh *MLMHead) (loss float64, correct int, err error) {
 	if err := n.checkBatch(b); err != nil {
 		return 0, 0, err
+	}
+	if n.m.Embeddings.Projection != nil {
+		return 0, 0, fmt.Errorf("%w: masked LM ties its decoder to a hidden-wide word table; this model's is factorized", ErrInput)
 	}
 	cfg := &n.m.Config
 	H, V := cfg.HiddenSize, cfg.VocabSize

@@ -26,16 +26,23 @@ var ErrShape = errors.New("train: shape mismatch")
 // NewGrads returns a zero-valued model with m's config and the same heads
 // (pooler/classifier present iff in m): the gradient accumulator, visited in
 // lockstep with m by (*transformer.Model).Params. Every tensor has the
-// length of m's, LayerNorm gains included (they start at 0, not 1). Layers
-// that share weights (ALBERT-style) share their gradient tensors too, so
-// every use of a shared weight adds into its one gradient.
+// length of m's, LayerNorm gains included (they start at 0, not 1); a
+// low-rank Linear gets gradients of its two factors U and V, a factorized
+// model's word projection its own. Layers that share weights (ALBERT-style)
+// share their gradient tensors too, so every use of a shared weight adds
+// into its one gradient.
 //
 // Steps always add into the accumulator, so the caller zeroes it (for
 // example through Params) between optimizer updates.
 func NewGrads(m *transformer.Model) *transformer.Model {
-	z := func(p []float32) []float32 { return make([]float32, len(p)) }
+	z := func(p []float32) []float32 {
+		if p == nil {
+			return nil
+		}
+		return make([]float32, len(p))
+	}
 	lin := func(l *transformer.Linear) transformer.Linear {
-		return transformer.Linear{In: l.In, Out: l.Out, W: z(l.W), B: z(l.B)}
+		return transformer.Linear{In: l.In, Out: l.Out, Rank: l.Rank, W: z(l.W), U: z(l.U), V: z(l.V), B: z(l.B)}
 	}
 	norm := func(n *transformer.LayerNorm) transformer.LayerNorm {
 		return transformer.LayerNorm{Gamma: z(n.Gamma), Beta: z(n.Beta), Eps: n.Eps}
@@ -47,6 +54,10 @@ func NewGrads(m *transformer.Model) *transformer.Model {
 			Word: z(e.Word), Position: z(e.Position), TokenType: z(e.TokenType), Norm: norm(&e.Norm),
 		},
 		Layers: make([]transformer.Layer, len(m.Layers)),
+	}
+	if e.Projection != nil {
+		p := lin(e.Projection)
+		g.Embeddings.Projection = &p
 	}
 	for i := range m.Layers {
 		if i > 0 && m.Config.Layer(i).SharesPrevious {
@@ -80,19 +91,28 @@ func NewGrads(m *transformer.Model) *transformer.Model {
 // A Net reads the model's weights afresh at every step (it never uses the
 // model's packed weights), so an optimizer may update them between steps
 // without telling the Net. It never writes them.
+//
+// A Net trains float32 models: dense Linears, low-rank ones (their factors
+// U and V, through the same two thin products as the engine) and a
+// factorized word table with its projection. Weights stored in 16, 8 or 4
+// bits are not trained: train the float student with SetFakeQuant (fake
+// quantization with the straight-through estimator), then quantize it.
 type Net struct {
 	m       *transformer.Model
 	threads int
 	ws      gemm.Workspace // the large products, Threads = threads
 	workers []netWorker    // per-goroutine scratch of attention
 	quant   []int          // fake-quantization bits per layer; nil = off
-	dense   bool           // the model is dense float32 (the only form trained)
+	form    error          // why the model cannot be trained (ErrInput); nil if it can
 
 	bsz, seq, rows int // shape of the batch of the last forward pass
 
 	emb     normActs
 	layers  []layerActs
 	weights []layerWeights
+
+	// Factorized word embeddings before the projection, rows×E.
+	embIn []float32
 
 	// Pooler and classifier activations, bsz rows each.
 	cls, pooled, logits []float32
@@ -101,6 +121,7 @@ type Net struct {
 	d, dz, dh    []float32 // rows×H
 	dqkv, dctx   []float32
 	dffn         []float32
+	dmid         []float32 // gradient of a low-rank intermediate
 	tr, gw       []float32 // transpose and weight-gradient scratch
 	dlogits      []float32
 	dpooled, dpz []float32
@@ -132,14 +153,60 @@ type layerActs struct {
 	n1    normActs  // attention output LayerNorm
 	u, a  []float32 // rows×FFN: pre-activation (with bias) and activation
 	n2    normActs  // output LayerNorm; n2.y is the layer's output
+	// Low-rank intermediates x·Vᵀ of the four products (nil at full rank):
+	// Q|K|V (rows×3·rank), attention output, intermediate and output.
+	qkvMid, attnMid, interMid, outMid []float32
 }
 
 // layerWeights are the weights one step uses for a layer: the model's own,
 // or their fake-quantized copies.
 type layerWeights struct {
-	qkv, qkvBias        []float32 // (3·inner)×H and 3·inner, Q|K|V stacked
-	attnOut, inter, out []float32
-	owned               bool // attnOut, inter and out are the Net's own buffers
+	qkv                 stepLinear // Q|K|V stacked
+	qkvBias             []float32  // 3·inner
+	attnOut, inter, out stepLinear
+}
+
+// stepLinear is the weight of one product of a step, x·Wᵀ without bias,
+// for parts Linears of the same input and shape whose outputs are written
+// side by side (3 for Q|K|V, else 1): dense (rank 0), w holds the parts'
+// weights stacked, (parts·out)×in; low-rank, v holds their V factors
+// stacked, (parts·rank)×in, and u their U factors one after the other,
+// parts × out×rank. The slices alias the model's weights (one float
+// Linear) or are the Net's own buffers (stacked or fake-quantized copies).
+type stepLinear struct {
+	parts, in, out, rank int
+	w, u, v              []float32
+	owned                bool // w, u and v are the Net's own buffers
+}
+
+// set gathers the weights of ls (one Linear, or Q, K and V), rounded to
+// bits bits per row when bits > 0.
+func (s *stepLinear) set(bits int, ls ...*transformer.Linear) {
+	l0 := ls[0]
+	s.parts, s.in, s.out, s.rank = len(ls), l0.In, l0.Out, l0.Rank
+	if len(ls) == 1 && bits == 0 {
+		s.w, s.u, s.v, s.owned = l0.W, l0.U, l0.V, false
+		return
+	}
+	// Copies live in the Net's own buffers, never in slices that aliased
+	// the model's weights.
+	if !s.owned {
+		s.w, s.u, s.v, s.owned = nil, nil, nil, true
+	}
+	in, out, r := s.in, s.out, s.rank
+	if r == 0 {
+		s.w = grow(s.w, len(ls)*out*in)
+		for j, l := range ls {
+			quantizeInto(s.w[j*out*in:(j+1)*out*in], l.W, in, bits)
+		}
+		return
+	}
+	s.u = grow(s.u, len(ls)*out*r)
+	s.v = grow(s.v, len(ls)*r*in)
+	for j, l := range ls {
+		quantizeInto(s.u[j*out*r:(j+1)*out*r], l.U, r, bits)
+		quantizeInto(s.v[j*r*in:(j+1)*r*in], l.V, in, bits)
+	}
 }
 
 // netWorker is one goroutine's scratch for attention.
@@ -149,11 +216,12 @@ type netWorker struct {
 }
 
 // NewNet returns a Net for m whose matrix products and attention use up to
-// threads goroutines (values below 1 mean 1). A model that is not dense
-// (Model.IsDense) is rejected by every pass with an error wrapping ErrInput.
+// threads goroutines (values below 1 mean 1). A model the Net cannot train
+// (weights stored in 16, 8 or 4 bits, a malformed Linear; see Net) is
+// rejected by every pass with an error wrapping ErrInput.
 func NewNet(m *transformer.Model, threads int) *Net {
 	threads = max(1, threads)
-	n := &Net{m: m, threads: threads, workers: make([]netWorker, threads), dense: m.IsDense()}
+	n := &Net{m: m, threads: threads, workers: make([]netWorker, threads), form: trainable(m)}
 	n.ws.Threads = threads
 	n.layers = make([]layerActs, len(m.Layers))
 	n.weights = make([]layerWeights, len(m.Layers))
@@ -190,11 +258,83 @@ func (n *Net) parallel(units int, f func(w, lo, hi int)) {
 	wg.Wait()
 }
 
+// trainable reports, wrapping ErrInput, why a Net cannot train m: a
+// weight stored in 16, 8 or 4 bits, a Linear whose float storage does not
+// fit its shape, Q, K and V of one layer in different forms, a low-rank
+// pooler, classifier or word projection.
+func trainable(m *transformer.Model) error {
+	const quantHint = "training needs float32 weights: train the float student with SetFakeQuant (fake quantization, straight-through estimator) and quantize it afterwards"
+	lin := func(what string, l *transformer.Linear, lowRank bool) error {
+		if b := l.WeightBits(); b != 32 {
+			return fmt.Errorf("%w: %s holds %d-bit weights; %s", ErrInput, what, b, quantHint)
+		}
+		if l.Rank > 0 && !lowRank {
+			return fmt.Errorf("%w: %s is low-rank (rank %d); only encoder layers may be", ErrInput, what, l.Rank)
+		}
+		ok := l.In > 0 && l.Out > 0 && len(l.B) == l.Out
+		if l.Rank == 0 {
+			ok = ok && len(l.W) == l.Out*l.In
+		} else {
+			ok = ok && len(l.U) == l.Out*l.Rank && len(l.V) == l.Rank*l.In
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s: float storage does not fit a %d→%d Linear of rank %d", ErrInput, what, l.In, l.Out, l.Rank)
+		}
+		return nil
+	}
+	e := &m.Embeddings
+	if b := bitsOf(e.WordBits); b != 32 || e.WordQ != nil {
+		return fmt.Errorf("%w: the word embeddings are stored in %d bits; %s", ErrInput, b, quantHint)
+	}
+	if p := e.Projection; p != nil {
+		if err := lin("the word projection", p, false); err != nil {
+			return err
+		}
+		H := m.Config.HiddenSize
+		if p.Out != H || len(e.Word) != m.Config.VocabSize*p.In {
+			return fmt.Errorf("%w: a %d→%d word projection for hidden size %d and a word table of %d values", ErrInput, p.In, p.Out, H, len(e.Word))
+		}
+	}
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		for _, c := range []struct {
+			name string
+			l    *transformer.Linear
+		}{{"query", &l.Query}, {"key", &l.Key}, {"value", &l.Value}, {"attention output", &l.AttnOut}, {"intermediate", &l.Inter}, {"output", &l.Out}} {
+			if err := lin(fmt.Sprintf("layer %d %s", i, c.name), c.l, true); err != nil {
+				return err
+			}
+		}
+		if l.Key.Rank != l.Query.Rank || l.Value.Rank != l.Query.Rank {
+			return fmt.Errorf("%w: layer %d: query, key and value of ranks %d, %d and %d (want one rank)", ErrInput, i, l.Query.Rank, l.Key.Rank, l.Value.Rank)
+		}
+	}
+	if m.Pooler != nil {
+		if err := lin("the pooler", m.Pooler, false); err != nil {
+			return err
+		}
+	}
+	if m.Classifier != nil {
+		if err := lin("the classifier", m.Classifier, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bitsOf maps a stored bit width to its meaning: 0 is 32.
+func bitsOf(b int) int {
+	if b == 0 {
+		return 32
+	}
+	return b
+}
+
 // checkBatch validates b against the model, as the engine's forward pass
 // does, so that no step panics on bad input.
 func (n *Net) checkBatch(b *tokenizer.Batch) error {
-	if !n.dense {
-		return fmt.Errorf("%w: the model has low-rank, quantized or factorized weights; training needs a dense float32 model (see Model.ToDense)", ErrInput)
+	if n.form != nil {
+		return n.form
 	}
 	if b == nil {
 		return fmt.Errorf("%w: nil batch", ErrInput)
@@ -206,8 +346,12 @@ func (n *Net) checkBatch(b *tokenizer.Batch) error {
 	if b.SeqLen > cfg.MaxPositionEmbeddings {
 		return fmt.Errorf("%w: sequence length %d exceeds max_position_embeddings %d", ErrInput, b.SeqLen, cfg.MaxPositionEmbeddings)
 	}
+	wcols := cfg.HiddenSize // width of a word table row
+	if p := n.m.Embeddings.Projection; p != nil {
+		wcols = p.In
+	}
 	for i, id := range b.IDs {
-		if id < 0 || int(id) >= cfg.VocabSize || int(id)*cfg.HiddenSize >= len(n.m.Embeddings.Word) {
+		if id < 0 || int(id) >= cfg.VocabSize || (int(id)+1)*wcols > len(n.m.Embeddings.Word) {
 			return fmt.Errorf("%w: row %d position %d: token id %d outside vocabulary [0, %d)", ErrInput, i/b.SeqLen, i%b.SeqLen, id, cfg.VocabSize)
 		}
 		if t := b.TypeIDs[i]; t < 0 || int(t) >= cfg.TypeVocabSize {
@@ -274,30 +418,32 @@ func (n *Net) prepareWeights() {
 		if n.quant != nil {
 			bits = n.quant[li]
 		}
-		inner, H := l.Query.Out, l.Query.In
-		w.qkv = grow(w.qkv, 3*inner*H)
-		for j, src := range [3][]float32{l.Query.W, l.Key.W, l.Value.W} {
-			quantizeInto(w.qkv[j*inner*H:(j+1)*inner*H], src, H, bits)
-		}
+		w.qkv.set(bits, &l.Query, &l.Key, &l.Value)
+		inner := l.Query.Out
 		w.qkvBias = grow(w.qkvBias, 3*inner)
 		copy(w.qkvBias, l.Query.B)
 		copy(w.qkvBias[inner:], l.Key.B)
 		copy(w.qkvBias[2*inner:], l.Value.B)
-		if bits == 0 {
-			w.attnOut, w.inter, w.out, w.owned = l.AttnOut.W, l.Inter.W, l.Out.W, false
-			continue
-		}
-		// Fake-quantized copies live in the Net's own buffers, never in slices
-		// that aliased the model's weights.
-		if !w.owned {
-			w.attnOut, w.inter, w.out, w.owned = nil, nil, nil, true
-		}
-		w.attnOut = grow(w.attnOut, len(l.AttnOut.W))
-		w.inter = grow(w.inter, len(l.Inter.W))
-		w.out = grow(w.out, len(l.Out.W))
-		quantizeInto(w.attnOut, l.AttnOut.W, l.AttnOut.In, bits)
-		quantizeInto(w.inter, l.Inter.W, l.Inter.In, bits)
-		quantizeInto(w.out, l.Out.W, l.Out.In, bits)
+		w.attnOut.set(bits, &l.AttnOut)
+		w.inter.set(bits, &l.Inter)
+		w.out.set(bits, &l.Out)
+	}
+}
+
+// linearForward computes y = x·Wᵀ (no bias) for rows rows of x (row
+// stride ldx) into y (row stride ldy): one product at full rank; at low
+// rank the intermediate *mid = x·Vᵀ (rows × parts·rank, kept for the
+// backward pass) and then mid·Uᵀ for every part.
+func (n *Net) linearForward(s *stepLinear, rows int, x []float32, ldx int, mid *[]float32, y []float32, ldy int) {
+	if s.rank == 0 {
+		n.ws.MulRaw(rows, s.parts*s.out, s.in, x, ldx, s.w, s.in, true, y, ldy)
+		return
+	}
+	r, k := s.rank, s.parts*s.rank
+	*mid = grow(*mid, rows*k)
+	n.ws.MulRaw(rows, k, s.in, x, ldx, s.v, s.in, true, *mid, k)
+	for j := 0; j < s.parts; j++ {
+		n.ws.MulRaw(rows, s.out, r, (*mid)[j*r:], k, s.u[j*s.out*r:], r, true, y[j*s.out:], ldy)
 	}
 }
 
@@ -316,19 +462,19 @@ func (n *Net) forward(b *tokenizer.Batch) {
 		x := n.hidden(li)
 		inner, F := l.Heads*l.HeadSize, l.FFN
 		a.qkv = grow(a.qkv, R*3*inner)
-		n.ws.MulRaw(R, 3*inner, H, x, H, w.qkv, H, true, a.qkv, 3*inner)
+		n.linearForward(&w.qkv, R, x, H, &a.qkvMid, a.qkv, 3*inner)
 		n.parallel(R, func(_, lo, hi int) { vec.AddBias(a.qkv[lo*3*inner:hi*3*inner], w.qkvBias) })
 		a.probs = grow(a.probs, B*l.Heads*T*T)
 		a.ctx = grow(a.ctx, R*inner)
 		n.parallel(B*l.Heads, func(wi, lo, hi int) { n.attentionForward(&n.workers[wi], b, l, a, lo, hi) })
 
 		a.n1.y = grow(a.n1.y, R*H)
-		n.ws.MulRaw(R, H, inner, a.ctx, inner, w.attnOut, inner, true, a.n1.y, H)
+		n.linearForward(&w.attnOut, R, a.ctx, inner, &a.attnMid, a.n1.y, H)
 		n.addNormForward(&a.n1, x, l.AttnOut.B, &l.AttnNorm, R, H)
 
 		a.u = grow(a.u, R*F)
 		a.a = grow(a.a, R*F)
-		n.ws.MulRaw(R, F, H, a.n1.y, H, w.inter, H, true, a.u, F)
+		n.linearForward(&w.inter, R, a.n1.y, H, &a.interMid, a.u, F)
 		n.parallel(R, func(_, lo, hi int) {
 			u, act := a.u[lo*F:hi*F], a.a[lo*F:hi*F]
 			vec.AddBias(u, l.Inter.B)
@@ -337,7 +483,7 @@ func (n *Net) forward(b *tokenizer.Batch) {
 		})
 
 		a.n2.y = grow(a.n2.y, R*H)
-		n.ws.MulRaw(R, H, F, a.a, F, w.out, F, true, a.n2.y, H)
+		n.linearForward(&w.out, R, a.a, F, &a.outMid, a.n2.y, H)
 		n.addNormForward(&a.n2, a.n1.y, l.Out.B, &l.OutNorm, R, H)
 	}
 	n.headForward()
@@ -380,15 +526,27 @@ func activate(act string, x []float32) {
 	}
 }
 
-// embedForward computes LayerNorm(word + position + token type).
+// embedForward computes LayerNorm(word + position + token type), the word
+// rows of a factorized table first projected to hidden (row·Pᵀ + bias).
 func (n *Net) embedForward(b *tokenizer.Batch) {
 	e := &n.m.Embeddings
 	H := n.m.Config.HiddenSize
 	n.emb.y = grow(n.emb.y, n.rows*H)
 	y := n.emb.y
+	if p := e.Projection; p != nil {
+		E := p.In
+		n.embIn = grow(n.embIn, n.rows*E)
+		for i, id := range b.IDs {
+			copy(n.embIn[i*E:(i+1)*E], e.Word[int(id)*E:])
+		}
+		n.ws.MulRaw(n.rows, H, E, n.embIn, E, p.W, E, true, y, H)
+		vec.AddBias(y, p.B)
+	}
 	for i, id := range b.IDs {
 		dst := y[i*H : (i+1)*H]
-		copy(dst, e.Word[int(id)*H:])
+		if e.Projection == nil {
+			copy(dst, e.Word[int(id)*H:])
+		}
 		p := i % b.SeqLen
 		vec.Axpy(1, e.Position[p*H:(p+1)*H], dst)
 		t := int(b.TypeIDs[i])

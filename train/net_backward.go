@@ -45,10 +45,7 @@ func (n *Net) linearGrads(rows, in, out int, x []float32, ldx int, dy []float32,
 	for r := 0; r < rows; r++ {
 		vec.Axpy(1, dy[r*ldy:r*ldy+out], gB)
 	}
-	n.tr = grow(n.tr, out*rows)
-	transpose(n.tr, dy, rows, out, ldy)
-	n.gw = grow(n.gw, out*in)
-	n.ws.MulRaw(out, in, rows, n.tr, rows, x, ldx, false, n.gw, in)
+	n.weightGrads(rows, in, out, x, ldx, dy, ldy)
 	vec.Axpy(1, n.gw, gW)
 }
 
@@ -89,22 +86,19 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 
 		// Output LayerNorm, then the FFN's second projection.
 		n.normBackward(d, &a.n2, l.OutNorm.Gamma, n.dz, gl.OutNorm.Gamma, gl.OutNorm.Beta, R, H)
-		n.linearGrads(R, F, H, a.a, F, n.dz, H, gl.Out.W, gl.Out.B)
 		n.dffn = grow(n.dffn, R*F)
-		n.ws.MulRaw(R, F, H, n.dz, H, w.out, F, false, n.dffn, F)
+		n.linearBackward(&w.out, R, a.a, F, a.outMid, n.dz, H, [3]*transformer.Linear{&gl.Out}, n.dffn)
 		n.gateFFN(li, b) // importance gates (importance.go); no-op outside ImportanceStep
 		n.parallel(R, func(_, lo, hi int) {
 			activationBackward(m.Config.HiddenAct, n.dffn[lo*F:hi*F], a.u[lo*F:hi*F], a.a[lo*F:hi*F])
 		})
-		n.linearGrads(R, H, F, a.n1.y, H, n.dffn, F, gl.Inter.W, gl.Inter.B)
-		n.ws.MulRaw(R, H, F, n.dffn, F, w.inter, H, false, n.dh, H)
+		n.linearBackward(&w.inter, R, a.n1.y, H, a.interMid, n.dffn, F, [3]*transformer.Linear{&gl.Inter}, n.dh)
 		vec.Axpy(1, n.dz, n.dh) // residual around the FFN
 
 		// Attention output LayerNorm, projection, attention, Q|K|V.
 		n.normBackward(n.dh, &a.n1, l.AttnNorm.Gamma, n.dz, gl.AttnNorm.Gamma, gl.AttnNorm.Beta, R, H)
-		n.linearGrads(R, inner, H, a.ctx, inner, n.dz, H, gl.AttnOut.W, gl.AttnOut.B)
 		n.dctx = grow(n.dctx, R*inner)
-		n.ws.MulRaw(R, inner, H, n.dz, H, w.attnOut, inner, false, n.dctx, inner)
+		n.linearBackward(&w.attnOut, R, a.ctx, inner, a.attnMid, n.dz, H, [3]*transformer.Linear{&gl.AttnOut}, n.dctx)
 		n.gateAttn(li, b) // importance gates (importance.go); no-op outside ImportanceStep
 		n.dqkv = grow(n.dqkv, R*3*inner)
 		var extra []float32
@@ -114,8 +108,7 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 		n.parallel(B*l.Heads, func(wi, lo, hi int) {
 			n.attentionBackward(&n.workers[wi], b, l, a, extra, lo, hi)
 		})
-		n.qkvGrads(R, H, inner, x, gl)
-		n.ws.MulRaw(R, H, 3*inner, n.dqkv, 3*inner, w.qkv, H, false, d, H)
+		n.linearBackward(&w.qkv, R, x, H, a.qkvMid, n.dqkv, 3*inner, [3]*transformer.Linear{&gl.Query, &gl.Key, &gl.Value}, d)
 		vec.Axpy(1, n.dz, d) // residual around attention
 	}
 	if n.kdHidden != nil && n.kdHidden[0] != nil {
@@ -126,12 +119,21 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 	}
 	e, ge := &m.Embeddings, &g.Embeddings
 	n.normBackward(d, &n.emb, e.Norm.Gamma, n.dz, ge.Norm.Gamma, ge.Norm.Beta, R, H)
+	word, wcols := n.dz, H // the gradient of the word rows the batch used
+	if p := e.Projection; p != nil {
+		// Padding rows have a zero gradient, so all rows may enter the sums.
+		wcols = p.In
+		n.linearGrads(R, wcols, H, n.embIn, wcols, n.dz, H, ge.Projection.W, ge.Projection.B)
+		n.dmid = grow(n.dmid, R*wcols)
+		n.ws.MulRaw(R, wcols, H, n.dz, H, p.W, wcols, false, n.dmid, wcols)
+		word = n.dmid
+	}
 	for i, id := range b.IDs {
 		if b.Mask[i] == 0 {
 			continue // padding: its gradient is exactly zero
 		}
+		vec.Axpy(1, word[i*wcols:(i+1)*wcols], ge.Word[int(id)*wcols:(int(id)+1)*wcols])
 		src := n.dz[i*H : (i+1)*H]
-		vec.Axpy(1, src, ge.Word[int(id)*H:(int(id)+1)*H])
 		p := (i % T) * H
 		vec.Axpy(1, src, ge.Position[p:p+H])
 		t := int(b.TypeIDs[i]) * H
@@ -139,27 +141,58 @@ func (n *Net) encoderBackward(b *tokenizer.Batch, g *transformer.Model) {
 	}
 }
 
-// qkvGrads adds the gradients of the stacked Q|K|V projection, whose output
-// gradient is n.dqkv, into the layer's three Linears.
-func (n *Net) qkvGrads(R, H, inner int, x []float32, gl *transformer.Layer) {
-	if n.scoring() {
-		return // importance scores need no parameter gradients
+// linearBackward propagates dy, the gradient of y = x·Wᵀ + b for the
+// step's product s (rows × parts·out, row stride ldy; x rows × in, row
+// stride ldx; mid the low-rank intermediate of the forward pass): it adds
+// the bias and weight gradients of part j into gs[j] (W at full rank; U and
+// V at low rank: dU = dyᵀ·mid, dV = (dy·U)ᵀ·x) and writes the input's
+// gradient, dy·W or (dy·U)·V, into dx (rows × in).
+func (n *Net) linearBackward(s *stepLinear, rows int, x []float32, ldx int, mid, dy []float32, ldy int, gs [3]*transformer.Linear, dx []float32) {
+	in, out, P := s.in, s.out, s.parts
+	grads := !n.scoring() // importance scores need no parameter gradients
+	if grads {
+		for r := 0; r < rows; r++ {
+			row := dy[r*ldy : r*ldy+P*out]
+			for j := 0; j < P; j++ {
+				vec.Axpy(1, row[j*out:(j+1)*out], gs[j].B)
+			}
+		}
 	}
-	ld := 3 * inner
-	for r := 0; r < R; r++ {
-		row := n.dqkv[r*ld : (r+1)*ld]
-		vec.Axpy(1, row[:inner], gl.Query.B)
-		vec.Axpy(1, row[inner:2*inner], gl.Key.B)
-		vec.Axpy(1, row[2*inner:], gl.Value.B)
+	if s.rank == 0 {
+		if grads {
+			n.weightGrads(rows, in, P*out, x, ldx, dy, ldy)
+			for j := 0; j < P; j++ {
+				vec.Axpy(1, n.gw[j*out*in:(j+1)*out*in], gs[j].W)
+			}
+		}
+		n.ws.MulRaw(rows, in, P*out, dy, ldy, s.w, in, false, dx, in)
+		return
 	}
-	n.tr = grow(n.tr, ld*R)
-	transpose(n.tr, n.dqkv, R, ld, ld)
-	n.gw = grow(n.gw, ld*H)
-	n.ws.MulRaw(ld, H, R, n.tr, R, x, H, false, n.gw, H)
-	sz := inner * H
-	vec.Axpy(1, n.gw[:sz], gl.Query.W)
-	vec.Axpy(1, n.gw[sz:2*sz], gl.Key.W)
-	vec.Axpy(1, n.gw[2*sz:], gl.Value.W)
+	r, k := s.rank, P*s.rank
+	n.dmid = grow(n.dmid, rows*k)
+	for j := 0; j < P; j++ {
+		n.ws.MulRaw(rows, r, out, dy[j*out:], ldy, s.u[j*out*r:], r, false, n.dmid[j*r:], k)
+		if grads {
+			n.weightGrads(rows, r, out, mid[j*r:], k, dy[j*out:], ldy)
+			vec.Axpy(1, n.gw, gs[j].U)
+		}
+	}
+	if grads {
+		n.weightGrads(rows, in, k, x, ldx, n.dmid, k)
+		for j := 0; j < P; j++ {
+			vec.Axpy(1, n.gw[j*r*in:(j+1)*r*in], gs[j].V)
+		}
+	}
+	n.ws.MulRaw(rows, in, k, n.dmid, k, s.v, in, false, dx, in)
+}
+
+// weightGrads sets n.gw (out×in) to dyᵀ·x for rows×out output gradients
+// dy (row stride ldy) and rows×in inputs x (row stride ldx).
+func (n *Net) weightGrads(rows, in, out int, x []float32, ldx int, dy []float32, ldy int) {
+	n.tr = grow(n.tr, out*rows)
+	transpose(n.tr, dy, rows, out, ldy)
+	n.gw = grow(n.gw, out*in)
+	n.ws.MulRaw(out, in, rows, n.tr, rows, x, ldx, false, n.gw, in)
 }
 
 // normBackward turns dy, the gradient of a LayerNorm's output, into dx, the

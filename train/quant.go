@@ -9,9 +9,10 @@ import (
 
 // SetFakeQuant turns on fake quantization of the encoder layers' weights:
 // at every forward pass the six matrices of layer i (query, key, value,
-// attention output, intermediate, output) are rounded to bitsPerLayer[i]
-// bits, symmetric per output channel (row): scale = max|w|/(2^(b-1)-1),
-// w' = scale·clamp(round(w/scale)). The backward pass uses the rounded
+// attention output, intermediate, output; both factors U and V of a
+// low-rank one) are rounded to bitsPerLayer[i] bits, symmetric per row
+// (output channel; U's rows and V's rows, as the engine's int8 factors):
+// scale = max|w|/(2^(b-1)-1), w' = scale·clamp(round(w/scale)). The backward pass uses the rounded
 // weights and hands their gradient to the real ones unchanged (the
 // straight-through estimator), so a quantized student can be recovered by
 // training or distillation.
@@ -53,14 +54,17 @@ func (n *Net) FakeQuant() []int {
 	return append([]int(nil), n.quant...)
 }
 
-// QuantizeWeights rounds the encoder weights of m in place exactly as a Net
-// with SetFakeQuant(bitsPerLayer) does in its forward pass, so a student
-// recovered under fake quantization can be exported with the weights it
-// was trained with. Call m.Prepare afterwards.
+// QuantizeWeights rounds the encoder weights of m (the factors of low-rank
+// ones) in place exactly as a Net with SetFakeQuant(bitsPerLayer) does in
+// its forward pass, so a student recovered under fake quantization can be
+// exported with the weights it was trained with. A layer to be rounded
+// whose weights are not float32 returns an error wrapping ErrInput, and m
+// is left unchanged. Call m.Prepare afterwards.
 func QuantizeWeights(m *transformer.Model, bitsPerLayer []int) error {
 	if len(bitsPerLayer) != len(m.Layers) {
 		return fmt.Errorf("%w: quantize: %d bit widths for %d layers", ErrInput, len(bitsPerLayer), len(m.Layers))
 	}
+	bits := make([]int, len(bitsPerLayer))
 	for i, b := range bitsPerLayer {
 		if b == 32 {
 			b = 0
@@ -68,12 +72,29 @@ func QuantizeWeights(m *transformer.Model, bitsPerLayer []int) error {
 		if b != 0 && (b < 2 || b > 16) {
 			return fmt.Errorf("%w: quantize: layer %d: %d bits (want 0 or 32 for float, or 2..16)", ErrInput, i, b)
 		}
+		bits[i] = b
 		if b == 0 {
 			continue
 		}
 		l := &m.Layers[i]
 		for _, lin := range []*transformer.Linear{&l.Query, &l.Key, &l.Value, &l.AttnOut, &l.Inter, &l.Out} {
-			quantizeInto(lin.W, lin.W, lin.In, b)
+			if lin.WeightBits() != 32 {
+				return fmt.Errorf("%w: quantize: layer %d holds %d-bit weights, not float32", ErrInput, i, lin.WeightBits())
+			}
+		}
+	}
+	for i, b := range bits {
+		if b == 0 || (i > 0 && m.Config.Layer(i).SharesPrevious && bits[i-1] == b) {
+			continue // float, or the shared weights were rounded already
+		}
+		l := &m.Layers[i]
+		for _, lin := range []*transformer.Linear{&l.Query, &l.Key, &l.Value, &l.AttnOut, &l.Inter, &l.Out} {
+			if lin.Rank == 0 {
+				quantizeInto(lin.W, lin.W, lin.In, b)
+				continue
+			}
+			quantizeInto(lin.U, lin.U, lin.Rank, b)
+			quantizeInto(lin.V, lin.V, lin.In, b)
 		}
 	}
 	return nil

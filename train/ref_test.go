@@ -69,6 +69,20 @@ func refLinear(x []float64, rows, in int, w, b []float64) []float64 {
 	return y
 }
 
+// refLin is refLinear for the Linear named prefix in p: dense (prefix.weight)
+// or low-rank (prefix.weight_u and prefix.weight_v), computed as the two
+// thin products (x·Vᵀ)·Uᵀ + b.
+func refLin(p params64, prefix string, x []float64, rows, in int) []float64 {
+	b := p[prefix+".bias"]
+	if w, ok := p[prefix+".weight"]; ok {
+		return refLinear(x, rows, in, w, b)
+	}
+	v := p[prefix+".weight_v"]
+	rank := len(v) / in
+	t := refLinear(x, rows, in, v, make([]float64, rank))
+	return refLinear(t, rows, rank, p[prefix+".weight_u"], b)
+}
+
 func refNorm(x []float64, H int, gamma, beta []float64, eps float64) []float64 {
 	y := make([]float64, len(x))
 	for r := 0; r < len(x)/H; r++ {
@@ -108,9 +122,24 @@ func refForward(m *transformer.Model, p params64, b *tokenizer.Batch) refOut {
 	eps := float64(m.Embeddings.Norm.Eps)
 	x := make([]float64, R*H)
 	word, pos, typ := p["bert.embeddings.word_embeddings.weight"], p["bert.embeddings.position_embeddings.weight"], p["bert.embeddings.token_type_embeddings.weight"]
-	for i, id := range b.IDs {
-		for j := 0; j < H; j++ {
-			x[i*H+j] = word[int(id)*H+j] + pos[(i%T)*H+j] + typ[int(b.TypeIDs[i])*H+j]
+	if _, ok := p["bert.embeddings.word_projection.weight"]; ok {
+		// Factorized: the E-wide rows projected to hidden.
+		E := len(word) / cfg.VocabSize
+		rows := make([]float64, R*E)
+		for i, id := range b.IDs {
+			copy(rows[i*E:(i+1)*E], word[int(id)*E:])
+		}
+		word = refLin(p, "bert.embeddings.word_projection", rows, R, E)
+		for i := range b.IDs {
+			for j := 0; j < H; j++ {
+				x[i*H+j] = word[i*H+j] + pos[(i%T)*H+j] + typ[int(b.TypeIDs[i])*H+j]
+			}
+		}
+	} else {
+		for i, id := range b.IDs {
+			for j := 0; j < H; j++ {
+				x[i*H+j] = word[int(id)*H+j] + pos[(i%T)*H+j] + typ[int(b.TypeIDs[i])*H+j]
+			}
 		}
 	}
 	x = refNorm(x, H, p["bert.embeddings.LayerNorm.weight"], p["bert.embeddings.LayerNorm.bias"], eps)
@@ -123,10 +152,11 @@ func refForward(m *transformer.Model, p params64, b *tokenizer.Batch) refOut {
 		pre := fmt.Sprintf("bert.encoder.layer.%d.", leader)
 		w := func(s string) []float64 { return p[pre+s+".weight"] }
 		bb := func(s string) []float64 { return p[pre+s+".bias"] }
+		lin := func(s string, x []float64, in int) []float64 { return refLin(p, pre+s, x, R, in) }
 		inner, hs := l.Heads*l.HeadSize, l.HeadSize
-		q := refLinear(x, R, H, w("attention.self.query"), bb("attention.self.query"))
-		k := refLinear(x, R, H, w("attention.self.key"), bb("attention.self.key"))
-		v := refLinear(x, R, H, w("attention.self.value"), bb("attention.self.value"))
+		q := lin("attention.self.query", x, H)
+		k := lin("attention.self.key", x, H)
+		v := lin("attention.self.value", x, H)
 		ctx := make([]float64, R*inner)
 		probs := make([]float64, B*l.Heads*T*T)
 		for bi := 0; bi < B; bi++ {
@@ -164,16 +194,16 @@ func refForward(m *transformer.Model, p params64, b *tokenizer.Batch) refOut {
 			}
 		}
 		out.probs = append(out.probs, probs)
-		a := refLinear(ctx, R, inner, w("attention.output.dense"), bb("attention.output.dense"))
+		a := lin("attention.output.dense", ctx, inner)
 		for i := range a {
 			a[i] += x[i]
 		}
 		h1 := refNorm(a, H, w("attention.output.LayerNorm"), bb("attention.output.LayerNorm"), eps)
-		u := refLinear(h1, R, H, w("intermediate.dense"), bb("intermediate.dense"))
+		u := lin("intermediate.dense", h1, H)
 		for i := range u {
 			u[i] = refAct(cfg.HiddenAct, u[i])
 		}
-		o := refLinear(u, R, l.FFN, w("output.dense"), bb("output.dense"))
+		o := lin("output.dense", u, l.FFN)
 		for i := range o {
 			o[i] += h1[i]
 		}
