@@ -157,7 +157,8 @@ func FuzzReadTSV(f *testing.F) {
 			return
 		}
 		for _, e := range ex {
-			if e.Label < 0 || e.Label >= labels || e.Text == "" || e.Text != strings.TrimSpace(e.Text) || strings.ContainsAny(e.Text, "\t\n") {
+			labelOK := e.Label >= 0 && e.Label < labels || labels == 0 && e.Label == Unlabelled
+			if !labelOK || e.Text == "" || e.Text != strings.TrimSpace(e.Text) || strings.ContainsAny(e.Text+e.Pair, "\t\n") {
 				t.Fatalf("bad example %+v", e)
 			}
 		}
