@@ -1,7 +1,6 @@
 package train
 
 import (
-	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -152,28 +151,7 @@ func TestLowRankDistillGradients(t *testing.T) {
 
 func TestLowRankThreadsIdentical(t *testing.T) {
 	tc := lowRankCases[0]
-	m := randomModel(t, lowRankConfig(transformer.ActGELU, tc.heads, tc.ffn, tc.ar, tc.fr, 4), 8, 0.5)
-	b := testBatch(rand.New(rand.NewPCG(9, 9)), m.Config.VocabSize, 7, 3, 5, 1, 6)
-	labels := []int{0, 1, 2, 0, 1}
-	var ref *transformer.Model
-	for _, threads := range []int{1, 2, 5} {
-		g := NewGrads(m)
-		if _, _, err := NewNet(m, threads).ClassifyStep(b, labels, g); err != nil {
-			t.Fatal(err)
-		}
-		if ref == nil {
-			ref = g
-			continue
-		}
-		a, r := grads32(g, nil), grads32(ref, nil)
-		for name, v := range a {
-			for i := range v {
-				if math.Float32bits(v[i]) != math.Float32bits(r[name][i]) {
-					t.Fatalf("threads=%d: %s[%d] = %v, one thread %v", threads, name, i, v[i], r[name][i])
-				}
-			}
-		}
-	}
+	checkThreadsIdentical(t, randomModel(t, lowRankConfig(transformer.ActGELU, tc.heads, tc.ffn, tc.ar, tc.fr, 4), 8, 0.5))
 }
 
 // TestLowRankFakeQuant checks fake quantization of low-rank factors: the
@@ -375,34 +353,10 @@ func TestDistillationRecoversLowRankStudent(t *testing.T) {
 		t.Fatal("the student is dense")
 	}
 	params := student.NumParams()
-	ds := NewDataset(tok, dev, c.MaxSeqLen)
-	kl := func() float64 {
-		p, err := Predict(teacher, ds, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := Predict(student, ds, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return softKL(q, p, len(p)/2, 2, 1, 0, make([]float32, len(q)))
-	}
-	before := kl()
-	kd := KDConfig{Temperature: 2, SoftWeight: 1}
-	_, err = Run(context.Background(), c, Options{Init: student, Objective: func(m *transformer.Model, threads int) (Objective, error) {
-		return NewDistillation(m, teacher, kd, threads), nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := kl()
-	if !(after < before/2) {
-		t.Fatalf("KL to the teacher %.4f before distillation, %.4f after", before, after)
-	}
+	distillHalvesKL(t, c, NewDataset(tok, dev, c.MaxSeqLen), teacher, student)
 	if student.NumParams() != params || student.Layers[0].Query.Rank != 2 || student.Layers[1].Inter.Rank != 3 {
 		t.Fatal("distillation changed the student's form")
 	}
-	t.Logf("KL to the teacher: %.4f → %.4f", before, after)
 }
 
 // TestFactorizedMLMRejected checks that masked-LM pretraining, whose
