@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/edgenas/edgenas/internal/gemm"
@@ -16,8 +15,10 @@ import (
 // ErrInput marks a batch, label set or target set that a step cannot run:
 // a malformed batch, a token id outside the vocabulary, a sequence longer
 // than the position table, a label out of range, a model without the head
-// the objective needs. Every such error wraps ErrInput.
-var ErrInput = errors.New("train: invalid input")
+// the objective needs. Every such error wraps ErrInput. It is the engine's
+// transformer.ErrInput: a batch the engine rejects is rejected here the
+// same way.
+var ErrInput = transformer.ErrInput
 
 // ErrShape marks a gradient accumulator, teacher or head whose shape does
 // not fit the model it is used with. Every such error wraps ErrShape.
@@ -336,31 +337,17 @@ func (n *Net) checkBatch(b *tokenizer.Batch) error {
 	if n.form != nil {
 		return n.form
 	}
-	if b == nil {
-		return fmt.Errorf("%w: nil batch", ErrInput)
+	if err := n.m.CheckInput(b); err != nil {
+		return err
 	}
-	if err := b.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrInput, err)
-	}
-	cfg := &n.m.Config
-	if b.SeqLen > cfg.MaxPositionEmbeddings {
-		return fmt.Errorf("%w: sequence length %d exceeds max_position_embeddings %d", ErrInput, b.SeqLen, cfg.MaxPositionEmbeddings)
-	}
-	wcols := cfg.HiddenSize // width of a word table row
+	// A factorized word table is E wide; every id must have its row.
+	wcols := n.m.Config.HiddenSize
 	if p := n.m.Embeddings.Projection; p != nil {
 		wcols = p.In
 	}
 	for i, id := range b.IDs {
-		if id < 0 || int(id) >= cfg.VocabSize || (int(id)+1)*wcols > len(n.m.Embeddings.Word) {
-			return fmt.Errorf("%w: row %d position %d: token id %d outside vocabulary [0, %d)", ErrInput, i/b.SeqLen, i%b.SeqLen, id, cfg.VocabSize)
-		}
-		if t := b.TypeIDs[i]; t < 0 || int(t) >= cfg.TypeVocabSize {
-			return fmt.Errorf("%w: row %d position %d: token type %d outside [0, %d)", ErrInput, i/b.SeqLen, i%b.SeqLen, t, cfg.TypeVocabSize)
-		}
-	}
-	for r := 0; r < b.Size; r++ {
-		if !slices.Contains(b.Mask[r*b.SeqLen:(r+1)*b.SeqLen], 1) {
-			return fmt.Errorf("%w: row %d has no unmasked token", ErrInput, r)
+		if (int(id)+1)*wcols > len(n.m.Embeddings.Word) {
+			return fmt.Errorf("%w: row %d position %d: token id %d has no row in the %d-value word table", ErrInput, i/b.SeqLen, i%b.SeqLen, id, len(n.m.Embeddings.Word))
 		}
 	}
 	return nil

@@ -99,7 +99,7 @@ func grow(buf []float32, n int) []float32 {
 // belong to the session and are overwritten by the next Run.
 func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	m := s.m
-	if err := m.checkInput(b); err != nil {
+	if err := m.CheckInput(b); err != nil {
 		return nil, err
 	}
 	cfg := &m.Config
@@ -292,8 +292,11 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 	}
 }
 
-// checkInput validates the batch against the model before any work.
-func (m *Model) checkInput(b *tokenizer.Batch) error {
+// CheckInput validates a batch against m before any work: its layout, its
+// length against the position table, every token id and type id, and that
+// every row has an unmasked token. Errors wrap ErrInput and name the row
+// and position.
+func (m *Model) CheckInput(b *tokenizer.Batch) error {
 	if b == nil {
 		return fmt.Errorf("%w: nil batch", ErrInput)
 	}
