@@ -56,26 +56,7 @@ func TestLowRankForwardMatchesEngine(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for name, pair := range map[string][2][]float32{
-						"last_hidden": {want.LastHidden, got.LastHidden},
-						"pooled":      {want.Pooled, got.Pooled},
-						"logits":      {want.Logits, got.Logits},
-					} {
-						if len(pair[0]) != len(pair[1]) {
-							t.Fatalf("%s: %d values, engine %d", name, len(pair[1]), len(pair[0]))
-						}
-						for i := range pair[0] {
-							if d := math.Abs(float64(pair[0][i] - pair[1][i])); d > 1e-5 {
-								t.Fatalf("%s[%d]: %v, engine %v", name, i, pair[1][i], pair[0][i])
-							}
-						}
-					}
-					ref := refForward(m, toParams64(m, nil), b)
-					for i, v := range ref.logits {
-						if d := math.Abs(v - float64(got.Logits[i])); d > 1e-4 {
-							t.Fatalf("logits[%d]: %v, float64 reference %v", i, got.Logits[i], v)
-						}
-					}
+					checkForward(t, m, b, want, got)
 				})
 			}
 		}
