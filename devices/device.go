@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/transformer"
 )
 
@@ -60,29 +60,34 @@ func (w Workload) WithDefaults() Workload {
 	return w
 }
 
-// Validate checks w (after defaults) against model config c and returns
-// every problem at once, wrapping ErrWorkload.
+// Validate checks w (after defaults) against model config c (nil: no
+// model, so seq_len is only checked to be positive) and returns every
+// problem at once, each a *fielderr.FieldError naming the field and
+// wrapping ErrWorkload.
 func (w Workload) Validate(c *transformer.Config) error {
-	var p []string
-	if w.Batch < 1 {
-		p = append(p, fmt.Sprintf("batch: %d, want ≥ 1", w.Batch))
+	var p []error
+	bad := func(field, format string, a ...any) {
+		p = append(p, &fielderr.FieldError{Field: field, Msg: fmt.Sprintf(format, a...), Err: ErrWorkload})
 	}
-	if w.SeqLen < 1 || w.SeqLen > c.MaxPositionEmbeddings {
-		p = append(p, fmt.Sprintf("seq_len: %d, want 1..%d (the model's max_position_embeddings)", w.SeqLen, c.MaxPositionEmbeddings))
+	if w.Batch < 1 {
+		bad("batch", "%d, want ≥ 1", w.Batch)
+	}
+	switch {
+	case c != nil && (w.SeqLen < 1 || w.SeqLen > c.MaxPositionEmbeddings):
+		bad("seq_len", "%d, want 1..%d (the model's max_position_embeddings)", w.SeqLen, c.MaxPositionEmbeddings)
+	case w.SeqLen < 1:
+		bad("seq_len", "%d, want ≥ 1", w.SeqLen)
 	}
 	if w.Threads < 1 {
-		p = append(p, fmt.Sprintf("threads: %d, want ≥ 1", w.Threads))
+		bad("threads", "%d, want ≥ 1", w.Threads)
 	}
 	if w.Warmup < 0 {
-		p = append(p, fmt.Sprintf("warmup: %d, want ≥ 0", w.Warmup))
+		bad("warmup", "%d, want ≥ 0", w.Warmup)
 	}
 	if w.Runs < MinRuns {
-		p = append(p, fmt.Sprintf("runs: %d, want ≥ %d", w.Runs, MinRuns))
+		bad("runs", "%d, want ≥ %d (latency is the median of at least %d timed runs)", w.Runs, MinRuns, MinRuns)
 	}
-	if len(p) > 0 {
-		return fmt.Errorf("%w: %s", ErrWorkload, strings.Join(p, "; "))
-	}
-	return nil
+	return errors.Join(p...)
 }
 
 // Measurement is the result of measuring one model on one device.

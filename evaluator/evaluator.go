@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/space"
 	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer"
@@ -58,23 +59,27 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate returns every problem of c at once.
+// Validate returns every problem of c at once, each a *FieldError
+// naming its field (workload fields under "workload."); the workload's
+// sequence length is checked against a model when one is measured.
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, a ...any) { errs = append(errs, fielderr.New(field, format, a...)) }
 	switch c.Metric {
 	case "", MetricAccuracy, MetricF1, MetricMCC:
 	default:
-		errs = append(errs, fmt.Errorf("metric: %q, want accuracy, f1 or mcc", c.Metric))
+		bad("metric", "%q, want accuracy, f1 or mcc", c.Metric)
 	}
 	if c.Subsample < 0 {
-		errs = append(errs, fmt.Errorf("subsample: %d, want ≥ 0", c.Subsample))
+		bad("subsample", "%d, want ≥ 0 (0: 256)", c.Subsample)
 	}
 	if c.MaxLen < 0 || c.MaxLen == 1 {
-		errs = append(errs, fmt.Errorf("max_len: %d, want ≥ 2", c.MaxLen))
+		bad("max_len", "%d, want ≥ 2 (0: 128)", c.MaxLen)
 	}
 	if c.Threads < 0 {
-		errs = append(errs, fmt.Errorf("threads: %d, want ≥ 1", c.Threads))
+		bad("threads", "%d, want ≥ 1 (0: 1)", c.Threads)
 	}
+	errs = append(errs, fielderr.Prefix("workload", c.Workload.WithDefaults().Validate(nil))...)
 	return errors.Join(errs...)
 }
 

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
 // Strategy names accepted in Config.Strategy.
@@ -59,7 +61,7 @@ const (
 )
 
 // ErrInvalidConfig marks a Config that Validate rejects; the error is a
-// *ConfigError naming every problem.
+// *FieldError naming one problem.
 var ErrInvalidConfig = errors.New("invalid search config")
 
 // Config configures one search. It is the `search:` part of a run's YAML.
@@ -245,41 +247,18 @@ func (o Objective) exponents() (below, above float64) {
 }
 
 // FieldError is one problem of a Config: the YAML path of the field and
-// what is wrong with it.
-type FieldError struct {
-	Field   string
-	Problem string
-}
+// what is wrong with it; it wraps ErrInvalidConfig. It is the one
+// validation error type of edgenas (package fielderr).
+type FieldError = fielderr.FieldError
 
-// Error implements error.
-func (e FieldError) Error() string { return e.Field + ": " + e.Problem }
-
-// ConfigError lists every problem Validate found. It wraps
-// ErrInvalidConfig.
-type ConfigError struct {
-	Problems []FieldError
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	s := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		s[i] = p.Error()
-	}
-	return ErrInvalidConfig.Error() + ": " + strings.Join(s, "; ")
-}
-
-// Unwrap returns ErrInvalidConfig.
-func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
-
-// Validate checks c after defaults and returns a *ConfigError listing every
-// problem, or nil. It does not require the reward targets: Run derives
+// Validate checks c after defaults and returns every problem, each a
+// *FieldError wrapping ErrInvalidConfig, joined; nil when there is none. It does not require the reward targets: Run derives
 // them from the reference or the teacher and checks them then.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var p []FieldError
+	var p []error
 	add := func(field, format string, args ...any) {
-		p = append(p, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+		p = append(p, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...), Err: ErrInvalidConfig})
 	}
 	known := false
 	for _, s := range Strategies {
@@ -355,8 +334,5 @@ func (c Config) Validate() error {
 	if c.Reference.SizeBytes < 0 {
 		add("reference.size_bytes", "%d, want ≥ 0 (0: the teacher's)", c.Reference.SizeBytes)
 	}
-	if len(p) > 0 {
-		return &ConfigError{Problems: p}
-	}
-	return nil
+	return errors.Join(p...)
 }

@@ -9,6 +9,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/edgenas/edgenas/internal/fielderr"
+
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/evaluator"
 )
@@ -47,17 +49,18 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
-			var ce *ConfigError
-			if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &ce) {
-				t.Fatalf("got %v, want a *ConfigError", err)
+			var fe *FieldError
+			if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &fe) {
+				t.Fatalf("got %v, want *FieldError problems wrapping ErrInvalidConfig", err)
 			}
+			problems := fielderr.All(err)
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("%q lacks %q", err, w)
 				}
 			}
-			if len(ce.Problems) < len(tc.want) {
-				t.Errorf("%d problems, want ≥ %d", len(ce.Problems), len(tc.want))
+			if len(problems) < len(tc.want) {
+				t.Errorf("%d problems, want ≥ %d", len(problems), len(tc.want))
 			}
 		})
 	}

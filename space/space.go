@@ -46,7 +46,7 @@ func DefaultSpec(t Teacher) Spec {
 // lists every problem at once.
 func New(spec Spec, t Teacher) (*Space, error) {
 	p := t.validate()
-	if err := p.err("teacher"); err != nil {
+	if err := p.err(); err != nil {
 		return nil, err
 	}
 	t.HeadSize = t.Hidden / t.Heads
@@ -112,7 +112,7 @@ func New(spec Spec, t Teacher) (*Space, error) {
 			p.addf("ffn_rank", "no allowed rank fits FFN width %d (at most min(hidden, width) = %d)", f, min(t.Hidden, f))
 		}
 	}
-	if err := p.err("space spec"); err != nil {
+	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return sp, nil
@@ -196,7 +196,7 @@ func (s *Space) Validate(a Arch) error {
 	if !slices.Contains(sp.SeqLen, a.SeqLen) {
 		p.addf("seq_len", "%d, want one of %v", a.SeqLen, sp.SeqLen)
 	}
-	return p.err("arch")
+	return p.err()
 }
 
 // sameShape reports whether two layers agree on every gene but Source, as

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,9 +47,10 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 		{"heads above teacher", Spec{Heads: []int{1, 8}}, mini, []string{"heads: value 8 outside [1, 4]"}},
 		{"unsupported bits", Spec{Bits: []int{32, 6}}, mini, []string{"bits: 6 bits is not supported"}},
 		{"rank above hidden", Spec{FFNRank: []int{0, 300}}, mini, []string{"ffn_rank: value 300 outside 0 (none) or [1, 256]"}},
-		{"duplicate", Spec{FFN: []int{256, 256}}, mini, []string{"ffn: value 256 listed twice"}},
+		{"duplicate", Spec{FFN: []int{256, 256}}, mini, []string{"ffn: value 256 listed more than once"}},
+		{"two million duplicates", Spec{Heads: slices.Repeat([]int{1}, 2_000_000)}, mini, []string{"heads: values [1 1 1 1 1]… (1999999 in all) listed more than once"}},
 		{"all at once", Spec{Layers: []int{0, 5}, LayerSources: []int{4}, SeqLen: []int{1024}}, mini,
-			[]string{"layers: value 0 outside [1, 4]", "layers: value 5", "layer_sources: value 4 outside [0, 3]", "seq_len: value 1024 outside [1, 512]"}},
+			[]string{"layers: values [0 5] outside [1, 4]", "layer_sources: value 4 outside [0, 3]", "seq_len: value 1024 outside [1, 512]"}},
 		{"no tiling", Spec{Layers: []int{3}, ShareGroups: []int{2}}, mini, []string{"can be split into sharing groups"}},
 		{"rank never fits", Spec{Heads: []int{1}, AttentionRank: []int{128}}, mini, []string{"attention_rank: no allowed rank fits 1 heads"}},
 		{"teacher mismatch", Spec{Teacher: &Teacher{Layers: 12, Heads: 12, Hidden: 768, FFN: 3072}}, mini, []string{"teacher: the spec states layers=12"}},
@@ -66,6 +68,9 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+			if len(err.Error()) > 1000 {
+				t.Errorf("error of %d bytes: a summary should be short", len(err.Error()))
 			}
 		})
 	}

@@ -7,9 +7,10 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
 // ErrInvalid marks a Spec or an Arch that breaks a rule of the space; the
@@ -97,44 +98,66 @@ func LoadSpec(path string) (Spec, error) {
 	return s, nil
 }
 
+// FieldError is one violation of a Spec or an Arch: the field and what
+// was expected; it wraps ErrInvalid. It is the one validation error type
+// of edgenas (package fielderr).
+type FieldError = fielderr.FieldError
+
 // problems collects validation failures, each naming its field.
-type problems []string
+type problems []error
 
 func (p *problems) addf(field, format string, args ...any) {
-	*p = append(*p, field+": "+fmt.Sprintf(format, args...))
+	*p = append(*p, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...), Err: ErrInvalid})
 }
 
-func (p problems) err(what string) error {
-	if len(p) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s %w: %s", what, ErrInvalid, strings.Join(p, "; "))
-}
+// err returns every problem joined (each a *FieldError wrapping
+// ErrInvalid), or nil.
+func (p problems) err() error { return errors.Join(p...) }
 
-// check validates one list: values in [lo, hi] (or 0 when zeroOK), no
-// duplicates; an empty list is replaced by def.
+// list validates one list: values in [lo, hi] (or 0 when zeroOK), no
+// duplicates; an empty list is replaced by def. Each kind of problem is
+// reported once per field, however many values have it.
 func (p *problems) list(field string, vals []int, lo, hi int, zeroOK bool, def []int) []int {
 	if len(vals) == 0 {
 		return def
 	}
-	seen := map[int]bool{}
+	seen := make(map[int]bool, min(len(vals), 1024))
+	var twice, outside []int
 	for _, v := range vals {
 		switch {
 		case seen[v]:
-			p.addf(field, "value %d listed twice", v)
+			twice = append(twice, v)
 		case v == 0 && zeroOK:
 		case v < lo || v > hi:
-			if zeroOK {
-				p.addf(field, "value %d outside 0 (none) or [%d, %d]", v, lo, hi)
-			} else {
-				p.addf(field, "value %d outside [%d, %d]", v, lo, hi)
-			}
+			outside = append(outside, v)
 		}
 		seen[v] = true
+	}
+	if len(twice) > 0 {
+		p.addf(field, "%s listed more than once; want each value once", some(twice))
+	}
+	if len(outside) > 0 {
+		if zeroOK {
+			p.addf(field, "%s outside 0 (none) or [%d, %d]", some(outside), lo, hi)
+		} else {
+			p.addf(field, "%s outside [%d, %d]", some(outside), lo, hi)
+		}
 	}
 	out := slices.Clone(vals)
 	slices.Sort(out)
 	return out
+}
+
+// some names the first few of vals and how many there are in all.
+func some(vals []int) string {
+	const show = 5
+	if len(vals) == 1 {
+		return fmt.Sprintf("value %d", vals[0])
+	}
+	if len(vals) <= show {
+		return fmt.Sprintf("values %v", vals)
+	}
+	return fmt.Sprintf("values %v… (%d in all)", vals[:show], len(vals))
 }
 
 func (t Teacher) validate() problems {

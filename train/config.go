@@ -303,7 +303,7 @@ func (c Config) Validate() error {
 			var fe *demotask.FieldError
 			for _, e := range unjoin(err) {
 				if errors.As(e, &fe) {
-					bad("data.demo."+demoField(fe.Field), "%s", fe.Problem)
+					bad("data.demo."+demoField(fe.Field), "%s", fe.Msg)
 				} else {
 					bad("data.demo", "%v", e)
 				}

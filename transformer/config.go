@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/internal/qgemm"
 )
 
@@ -151,14 +152,9 @@ func DefaultConfig() Config {
 }
 
 // FieldError is one validation problem of a config: the JSON field and what
-// was expected of it.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-// Error returns "field: message".
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+// was expected of it. It is the one validation error type of edgenas
+// (package fielderr), so errors.As matches it whichever package made it.
+type FieldError = fielderr.FieldError
 
 // ParseConfig decodes config.json bytes over DefaultConfig and validates the
 // result, returning every problem at once.

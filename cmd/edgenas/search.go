@@ -26,6 +26,7 @@ import (
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/internal/yamlconf"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
@@ -134,18 +135,8 @@ func loadSearchConfig(path string) (*searchConfig, error) {
 	if k := c.Device.Kind; k != "" && k != "local" {
 		bad("device.kind", "want \"local\" (remote devices come with edgenas agent), got %q", k)
 	}
-	for _, e := range unjoinErr(c.Evaluator.Validate()) {
-		field, msg, _ := strings.Cut(e.Error(), ": ")
-		bad("evaluator."+field, "%s", msg)
-	}
-	var ce *search.ConfigError
-	if err := c.Search.Validate(); errors.As(err, &ce) {
-		for _, p := range ce.Problems {
-			bad("search."+p.Field, "%s", p.Problem)
-		}
-	} else if err != nil {
-		bad("search", "%v", err)
-	}
+	errs = append(errs, fielderr.Prefix("evaluator", c.Evaluator.Validate())...)
+	errs = append(errs, fielderr.Prefix("search", c.Search.Validate())...)
 	for _, p := range []*string{&c.Teacher.Dir, &c.Teacher.Train, &c.Data.Dev, &c.Data.Calibration} {
 		if *p == "" {
 			continue
@@ -159,21 +150,10 @@ func loadSearchConfig(path string) (*searchConfig, error) {
 	if c.RunDir == "" {
 		c.RunDir = filepath.Join("runs", "search")
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := fielderr.Locate(path, c.lines, errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// unjoinErr splits an errors.Join error into its parts.
-func unjoinErr(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // expandVars expands ${VAR} and $VAR, failing on a variable that is unset.

@@ -13,6 +13,7 @@ package local
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
@@ -43,6 +45,19 @@ type Config struct {
 	Reference *transformer.Model `yaml:"-" json:"-"`
 }
 
+// Validate returns every problem of c at once, each a *fielderr.FieldError
+// naming its field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxRelSpread < 0 || c.MaxRelSpread != c.MaxRelSpread {
+		errs = append(errs, fielderr.New("max_rel_spread", "%v, want ≥ 0 (0: 0.05)", c.MaxRelSpread))
+	}
+	if c.MaxAttempts < 0 {
+		errs = append(errs, fielderr.New("max_attempts", "%d, want ≥ 1 (0: 3)", c.MaxAttempts))
+	}
+	return errors.Join(errs...)
+}
+
 // Local measures models in this process. Use New.
 type Local struct {
 	cfg Config
@@ -56,14 +71,14 @@ var _ devices.Device = (*Local)(nil)
 
 // New returns a Local device; it builds the reference model when cfg has none.
 func New(cfg Config) (*Local, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("local device: %w", err)
+	}
 	if cfg.MaxRelSpread == 0 {
 		cfg.MaxRelSpread = 0.05
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 3
-	}
-	if cfg.MaxRelSpread < 0 || cfg.MaxAttempts < 1 {
-		return nil, fmt.Errorf("local device: max_rel_spread %v must be ≥ 0 and max_attempts %d ≥ 1", cfg.MaxRelSpread, cfg.MaxAttempts)
 	}
 	if cfg.Reference == nil && !cfg.NoReference {
 		c, err := transformer.ShapeConfig("tiny", 2048)

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
 // Lines maps the dotted path of every mapping key of a document (e.g.
@@ -16,44 +19,30 @@ import (
 type Lines map[string]int
 
 // FieldError is one problem of a config: the file, the line of the field
-// when known, the field's YAML path and what was expected.
-type FieldError struct {
-	File  string // "" when the config was not read from a file
-	Line  int    // 0 when unknown
-	Field string // YAML path, e.g. "model.hidden"
-	Msg   string // what is wrong and what was expected
-}
+// when known, the field's YAML path and what was expected. It is the one
+// validation error type of edgenas (package fielderr).
+type FieldError = fielderr.FieldError
 
-// Error returns "file:line: field: message", leaving out what is unknown.
-func (e *FieldError) Error() string {
-	loc := ""
-	switch {
-	case e.File != "" && e.Line > 0:
-		loc = fmt.Sprintf("%s:%d: ", e.File, e.Line)
-	case e.File != "":
-		loc = e.File + ": "
-	case e.Line > 0:
-		loc = fmt.Sprintf("line %d: ", e.Line)
-	}
-	return loc + e.Field + ": " + e.Msg
-}
-
-// At returns a FieldError for field, located by lines in file. A field
-// without a line of its own takes the line of its nearest parent key.
-func (l Lines) At(file, field, format string, args ...any) *FieldError {
-	line := 0
+// Line returns the line of field, or of its nearest parent key that has
+// one; 0 when none does.
+func (l Lines) Line(field string) int {
 	for p := field; p != ""; {
 		if n, ok := l[p]; ok {
-			line = n
-			break
+			return n
 		}
-		i := bytes.LastIndexByte([]byte(p), '.')
+		i := strings.LastIndexByte(p, '.')
 		if i < 0 {
 			break
 		}
 		p = p[:i]
 	}
-	return &FieldError{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+	return 0
+}
+
+// At returns a FieldError for field, located by lines in file. A field
+// without a line of its own takes the line of its nearest parent key.
+func (l Lines) At(file, field, format string, args ...any) *FieldError {
+	return &FieldError{File: file, Line: l.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Decode decodes one YAML document from data into v strictly: an unknown

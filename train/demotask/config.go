@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them, so
@@ -148,20 +150,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// FieldError is one problem with one field of a [Config]. It wraps
-// [ErrInvalidConfig].
-type FieldError struct {
-	Field   string // "Train", "Mix[contrast]", ...
-	Problem string
-}
-
-// Error returns "demotask: invalid config: Field: Problem".
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("%v: %s: %s", ErrInvalidConfig, e.Field, e.Problem)
-}
-
-// Unwrap returns [ErrInvalidConfig].
-func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
+// FieldError is one problem with one field of a [Config] ("Train",
+// "Mix[contrast]", ...); it wraps [ErrInvalidConfig]. It is the one
+// validation error type of edgenas (package fielderr).
+type FieldError = fielderr.FieldError
 
 // Validate reports every problem with c at once, as [FieldError] values
 // joined with errors.Join; nil means [Generate] accepts c. Zero fields are
@@ -169,7 +161,7 @@ func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...), Err: ErrInvalidConfig})
 	}
 	if c.Train < 0 {
 		bad("Train", "%d is negative", c.Train)
