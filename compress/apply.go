@@ -2,7 +2,9 @@ package compress
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/edgenas/edgenas/space"
 	"github.com/edgenas/edgenas/transformer"
@@ -29,6 +31,32 @@ type Options struct {
 	// weights and embedding rows: 32, 64 or 128 (0 means
 	// transformer.DefaultInt4Group).
 	Int4Group int
+}
+
+// WithDefaults returns o with every zero field set to its default.
+func (o Options) WithDefaults() Options {
+	if o.Share == "" {
+		o.Share = ShareBest
+	}
+	if o.Int4Group == 0 {
+		o.Int4Group = transformer.DefaultInt4Group
+	}
+	return o
+}
+
+// Key is the canonical key of o (after defaults), part of every cache key
+// of students built with it: every field of Options, by name, in
+// declaration order, so a field added later changes the key of every
+// options value instead of silently colliding.
+func (o Options) Key() string {
+	o = o.WithDefaults()
+	v := reflect.ValueOf(o)
+	var b strings.Builder
+	b.WriteString("compress")
+	for i := 0; i < v.NumField(); i++ {
+		fmt.Fprintf(&b, " %s=%v", v.Type().Field(i).Name, v.Field(i).Interface())
+	}
+	return b.String()
 }
 
 // TeacherDims returns the dimensions of teacher config c as the search
@@ -89,17 +117,12 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 			return nil, err
 		}
 	}
-	share := opts.Share
-	if share == "" {
-		share = ShareBest
-	}
+	opts = opts.WithDefaults()
+	share, group := opts.Share, opts.Int4Group
 	if share != ShareBest && share != ShareMean {
 		return nil, fmt.Errorf("compress: share mode %q, want %q or %q", share, ShareBest, ShareMean)
 	}
-	group := opts.Int4Group
 	switch group {
-	case 0:
-		group = transformer.DefaultInt4Group
 	case 32, 64, 128:
 	default:
 		return nil, fmt.Errorf("compress: int4 group %d, want 32, 64 or 128", group)

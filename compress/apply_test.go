@@ -3,6 +3,7 @@ package compress
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -229,6 +230,32 @@ func BenchmarkApply(b *testing.B) {
 	for b.Loop() {
 		if _, err := Apply(m, a, imp, Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestOptionsKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b Options
+		same bool
+	}{
+		{"defaults spelled out", Options{}, Options{Share: ShareBest, Int4Group: transformer.DefaultInt4Group}, true},
+		{"share mode", Options{Share: ShareBest}, Options{Share: ShareMean}, false},
+		{"int4 group", Options{Int4Group: 32}, Options{Int4Group: 128}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.a.Key() == tc.b.Key(); got != tc.same {
+				t.Errorf("Key(%+v) = %q, Key(%+v) = %q; equal %v, want %v", tc.a, tc.a.Key(), tc.b, tc.b.Key(), got, tc.same)
+			}
+		})
+	}
+	// Every field of Options is in the key, by name.
+	k := Options{}.Key()
+	v := reflect.TypeOf(Options{})
+	for i := 0; i < v.NumField(); i++ {
+		if !strings.Contains(k, v.Field(i).Name+"=") {
+			t.Errorf("key %q lacks field %s", k, v.Field(i).Name)
 		}
 	}
 }

@@ -222,11 +222,33 @@ func (e *Evaluator) EvaluateFull(ctx context.Context, a space.Arch) (Result, err
 	return e.evaluate(ctx, a, e.full)
 }
 
+// cacheKey is the identity of evaluating a on s: the architecture, the
+// teacher, how students are built, the data and every setting that
+// changes a result (SettingsKey), the device and Version.
+func (e *Evaluator) cacheKey(a space.Arch, s *split) CacheKey {
+	return NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, s.digest+"|"+e.SettingsKey(), e.fingerprint, Version)
+}
+
+// SettingsKey is the canonical form of every evaluator setting that
+// changes a Result: the metric, the subsample size and seed, the maximum
+// length and the measurement workload (batch, threads, warm-up, runs;
+// the sequence length is each architecture's). It is part of every cache
+// key.
+func (e *Evaluator) SettingsKey() string {
+	w := e.cfg.Workload.WithDefaults()
+	return fmt.Sprintf("metric=%s subsample=%d seed=%d max_len=%d batch=%d threads=%d warmup=%d runs=%d",
+		e.cfg.Metric, e.cfg.Subsample, e.cfg.Seed, e.cfg.MaxLen, w.Batch, w.Threads, w.Warmup, w.Runs)
+}
+
+// DataDigest is the digest of every example the Evaluator scores on (with
+// their labels), as EvaluateFull sees them.
+func (e *Evaluator) DataDigest() string { return e.full.digest }
+
 // Fingerprint is the device fingerprint in every cache key.
 func (e *Evaluator) Fingerprint() string { return e.fingerprint }
 
 func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Result, error) {
-	key := NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, s.digest, e.fingerprint, Version)
+	key := e.cacheKey(a, s)
 	if r, ok, err := e.cache.Get(key); err != nil {
 		return Result{}, err
 	} else if ok {

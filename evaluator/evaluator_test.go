@@ -229,7 +229,7 @@ func TestCorruptEntryIsRecomputed(t *testing.T) {
 	cache := &MemCache{}
 	e := newEvaluator(t, f, f.ex, &devicetest.Fake{}, cache)
 	a := arch(32)
-	key := NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, e.sub.digest, e.fingerprint, Version)
+	key := e.cacheKey(a, e.sub)
 	cache.PutRaw(key, []byte("garbage"))
 	if _, err := e.Evaluate(context.Background(), a); err != nil {
 		t.Fatal(err)
@@ -257,5 +257,54 @@ func BenchmarkEvaluateCached(b *testing.B) {
 		if _, err := e.Evaluate(context.Background(), a); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCacheKeyCoversSettings: an evaluator whose settings differ in
+// anything that changes a Result never serves another's cached entry; the
+// same settings do.
+func TestCacheKeyCoversSettings(t *testing.T) {
+	base := Config{Subsample: 16}
+	for _, tc := range []struct {
+		name  string
+		other Config
+		dev   devices.Device
+		hit   bool
+	}{
+		{"same settings", base, &devicetest.Fake{}, true},
+		{"metric", Config{Subsample: 16, Metric: MetricF1}, &devicetest.Fake{}, false},
+		{"subsample", Config{Subsample: 17}, &devicetest.Fake{}, false},
+		{"subsample seed", Config{Subsample: 16, Seed: 9}, &devicetest.Fake{}, false},
+		{"max length", Config{Subsample: 16, MaxLen: 16}, &devicetest.Fake{}, false},
+		{"workload runs", Config{Subsample: 16, Workload: devices.Workload{Runs: 9}}, &devicetest.Fake{}, false},
+		{"workload threads", Config{Subsample: 16, Workload: devices.Workload{Threads: 2}}, &devicetest.Fake{}, false},
+		{"workload batch", Config{Subsample: 16, Workload: devices.Workload{Batch: 2}}, &devicetest.Fake{}, false},
+		{"workload warm-up", Config{Subsample: 16, Workload: devices.Workload{Warmup: 5}}, &devicetest.Fake{}, false},
+		{"device", base, &devicetest.Fake{ID: "other"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			cache := &MemCache{}
+			for i, c := range []Config{base, tc.other} {
+				dev := devices.Device(&devicetest.Fake{})
+				if i == 1 {
+					dev = tc.dev
+				}
+				e, err := New(context.Background(), f.teacher, f.tok, f.ex, f.build, dev, cache, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.Evaluate(context.Background(), arch(32)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := int64(2)
+			if tc.hit {
+				want = 1
+			}
+			if n := f.builds.Load(); n != want {
+				t.Errorf("%d builds, want %d (cache hit %v)", n, want, tc.hit)
+			}
+		})
 	}
 }

@@ -528,9 +528,10 @@ func ptrOr(p *float64, def float64) *float64 {
 	return &v
 }
 
-// modelConfig returns the transformer config of a resolved c's shape over
-// a vocabulary of vocabSize tokens, with provenance saying edgenas trains it.
-func (c Config) modelConfig(vocabSize int) (transformer.Config, error) {
+// ModelConfig returns the transformer config of a resolved c's shape (see
+// Resolved) over a vocabulary of vocabSize tokens, with provenance saying
+// edgenas trains it.
+func (c Config) ModelConfig(vocabSize int) (transformer.Config, error) {
 	var tc transformer.Config
 	if c.Model.Shape != "custom" {
 		var err error

@@ -38,7 +38,7 @@ run_dir: runs/x
 		r.Threads < 1 || r.Data.NumLabels != 2 {
 		t.Fatalf("resolved %+v", r)
 	}
-	mc, err := r.modelConfig(100)
+	mc, err := r.ModelConfig(100)
 	if err != nil || mc.NumHiddenLayers != 2 || mc.IntermediateSize != 256 || mc.Edgenas.Provenance != Provenance {
 		t.Fatalf("model config %+v, %v", mc, err)
 	}
@@ -66,11 +66,11 @@ func TestParseConfigStrict(t *testing.T) {
 		name, in string
 		want     []string // substrings of the error
 	}{
-		{"unknown key", "model:\n  shape: tiny\n  layer: 3\n", []string{"c.yaml", "line 3", "layer"}},
-		{"unknown top key", "batch_size: 4\nbatchsize: 3\n", []string{"line 2", "batchsize"}},
-		{"wrong type", "lr: fast\n", []string{"line 1", "fast"}},
+		{"unknown key", "model:\n  shape: tiny\n  layer: 3\n", []string{"c.yaml:3", "layer"}},
+		{"unknown top key", "batch_size: 4\nbatchsize: 3\n", []string{"c.yaml:2", "batchsize"}},
+		{"wrong type", "lr: fast\n", []string{"c.yaml:1", "fast"}},
 		{"two documents", "lr: 1e-3\n---\nlr: 2e-3\n", []string{"c.yaml:2", "second YAML document"}},
-		{"bad yaml", "model: [\n", []string{"c.yaml"}},
+		{"bad yaml", "model: [\n", []string{"c.yaml:"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

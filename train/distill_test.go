@@ -23,7 +23,7 @@ func TestDistillationRecoversStudent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := c.modelConfig(tok.VocabSize())
+	mc, err := c.ModelConfig(tok.VocabSize())
 	if err != nil {
 		t.Fatal(err)
 	}

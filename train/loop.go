@@ -276,7 +276,7 @@ func newTrainer(c Config, opts Options) (*trainer, error) {
 			}
 			t.model = opts.Init
 		} else {
-			mc, err := c.modelConfig(t.tok.VocabSize())
+			mc, err := c.ModelConfig(t.tok.VocabSize())
 			if err != nil {
 				return nil, fmt.Errorf("model: %w", err)
 			}

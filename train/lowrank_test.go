@@ -300,7 +300,7 @@ func TestDistillationRecoversLowRankStudent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := c.modelConfig(tok.VocabSize())
+	mc, err := c.ModelConfig(tok.VocabSize())
 	if err != nil {
 		t.Fatal(err)
 	}

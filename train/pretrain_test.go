@@ -275,7 +275,7 @@ func TestPretrainLowersMLMLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := demoTokenizer(t)
-	mc, _ := rc.modelConfig(tok.VocabSize())
+	mc, _ := rc.ModelConfig(tok.VocabSize())
 	fresh, err := initModel(mc, rand.New(rand.NewPCG(rc.Seed, initStream)), rc.Model.InitStd)
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestPretrainThenClassify(t *testing.T) {
 		}
 	}
 	rc, _ := cfg.Resolved()
-	mc, _ := rc.modelConfig(demoTokenizer(t).VocabSize())
+	mc, _ := rc.ModelConfig(demoTokenizer(t).VocabSize())
 	fresh, _ := initModel(mc, rand.New(rand.NewPCG(rc.Seed, initStream)), rc.Model.InitStd)
 	for _, name := range []string{"bert.pooler.dense.weight", "classifier.weight", "classifier.bias"} {
 		var want []float32

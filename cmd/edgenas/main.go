@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Version is the engine and tool version, part of every device fingerprint.
@@ -60,8 +61,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, flag.ErrHelp):
 				return 0
+			case errors.Is(err, errInterrupted):
+				return 130
 			case errors.Is(err, errUsage):
 				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
+				return 2
+			case errors.Is(err, errConfig):
+				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, strings.TrimPrefix(err.Error(), errConfig.Error()+": "))
 				return 2
 			default:
 				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,13 +55,13 @@ func Decode(data []byte, name string, v any) (Lines, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, syntaxError(data, name, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, fmt.Errorf("%s:%d: a second YAML document: want one", name, extra.Line)
 	} else if !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, syntaxError(data, name, err)
 	}
 	lines := Lines{}
 	var root yaml.Node
@@ -67,6 +69,59 @@ func Decode(data []byte, name string, v any) (Lines, error) {
 		collect(&root, "", lines)
 	}
 	return lines, nil
+}
+
+// yamlLine matches the line yaml.v3 puts in its messages.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// syntaxError turns a yaml.v3 error into FieldErrors that carry the file
+// and the line: one per problem of a type error, and for a message that
+// names no line, the first line at which a prefix of the document fails
+// the same way.
+func syntaxError(data []byte, name string, err error) error {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	var out []error
+	for _, m := range msgs {
+		m = strings.TrimPrefix(strings.TrimSpace(m), "yaml: ")
+		fe := &FieldError{File: name, Msg: m}
+		if g := yamlLine.FindStringSubmatch(m); g != nil {
+			fe.Line, _ = strconv.Atoi(g[1])
+			fe.Msg = g[2]
+		} else {
+			fe.Line = firstFailingLine(data, err.Error())
+		}
+		out = append(out, fe)
+	}
+	return errors.Join(out...)
+}
+
+// firstFailingLine returns the smallest n such that the document's first
+// n lines fail to parse with message msg (found by bisection); 0 when no
+// prefix does.
+func firstFailingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(n int) bool {
+		var node yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:n], nil), &node)
+		return err != nil && err.Error() == msg
+	}
+	if !fails(len(lines)) {
+		return 0
+	}
+	lo, hi := 0, len(lines) // fails(hi); lo is unknown or passing
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // collect records the line of every mapping key under n by its dotted path.

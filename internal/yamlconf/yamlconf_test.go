@@ -28,9 +28,11 @@ func TestDecode(t *testing.T) {
 		t.Errorf("parent line: %s", got)
 	}
 	for in, want := range map[string]string{
-		"seed: 1\nmodle: {}\n":    "line 2: field modle not found",
-		"seed: x\n":               "cannot unmarshal",
-		"seed: 1\n---\nseed: 2\n": "a second YAML document",
+		"seed: 1\nmodle: {}\n":           "c.yaml:2: field modle not found",
+		"seed: x\n":                      "c.yaml:1: cannot unmarshal",
+		"seed: 1\n---\nseed: 2\n":        "a second YAML document",
+		"seed: 1\nmodel:\n\thidden: 2\n": "c.yaml:3: found character that cannot start any token",
+		"seed: 1\n\nmodel: *nowhere\n":   "c.yaml:3: unknown anchor 'nowhere' referenced",
 	} {
 		var d doc
 		if _, err := Decode([]byte(in), "c.yaml", &d); err == nil || !strings.Contains(err.Error(), want) {

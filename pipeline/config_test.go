@@ -1,0 +1,210 @@
+package pipeline
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
+)
+
+// tinyTeacherYAML trains a tiny demo teacher in a few steps.
+const tinyTeacherYAML = `model: {shape: custom, layers: 2, hidden: 16, heads: 2, ffn: 32, max_position: 32}
+data:
+  demo: {seed: 2, train: 64, dev: 32}
+max_seq_len: 32
+batch_size: 16
+max_steps: 6
+lr: 1e-3
+eval_every: 3
+threads: 1
+`
+
+// writeConfigs writes the tiny teacher's training config and a search
+// config over it into dir (search body = base plus extra lines); it
+// returns the search config's path.
+func writeConfigs(t testing.TB, dir, extra string) string {
+	t.Helper()
+	teacher := filepath.Join(dir, "teacher.yaml")
+	if err := os.WriteFile(teacher, []byte(tinyTeacherYAML+"run_dir: "+filepath.Join(dir, "teacher")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := `teacher: {train: ` + teacher + `}
+data:
+  demo: {seed: 2, train: 64, dev: 48}
+importance: {examples: 32}
+space:
+  heads: [1, 2]
+  ffn: [8, 16, 32]
+  bits: [32, 8]
+  seq_len: [16]
+evaluator: {subsample: 24, max_len: 16}
+device:
+  local: {max_attempts: 1, no_reference: true}
+search:
+  strategy: regularized-evolution
+  seed: 3
+  population_size: 4
+  budget: {max_evaluations: 5}
+run_dir: ` + filepath.Join(dir, "run") + "\n" + extra
+	cfg := filepath.Join(dir, "search.yaml")
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestShippedConfigsParse(t *testing.T) {
+	t.Setenv("EDGENAS_TESTDATA", t.TempDir())
+	for _, f := range []string{"sst2-glue/dev.tsv", "sst2-glue/train.tsv"} {
+		p := filepath.Join(os.Getenv("EDGENAS_TESTDATA"), f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("sentence\tlabel\ngood\t1\n"), 0o644)
+	}
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join("..")); err != nil { // configs name each other from the repository root
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	for _, f := range []string{"demo.yaml", "sst2-mini.yaml"} {
+		if _, err := LoadConfig(filepath.Join("configs", f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestConfigProblemsAllAtOnce: every problem a config has is reported by
+// LoadConfig — before any teacher is trained — each with its file, line and
+// field.
+func TestConfigProblemsAllAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	os.Unsetenv("EDGENAS_SURELY_UNSET")
+	cfg := writeConfigs(t, dir, `metrics: {listen: "localhost:99999"}
+compress: {int4_group: 48}
+`)
+	data, _ := os.ReadFile(cfg)
+	src := strings.NewReplacer(
+		"heads: [1, 2]", "heads: [1, 2, 9]",
+		"evaluator: {subsample: 24, max_len: 16}", "evaluator: {subsample: 24, max_len: 16, workload: {runs: 2}}",
+		"population_size: 4", "population_size: 1",
+		"demo: {seed: 2, train: 64, dev: 48}", "dev: ${EDGENAS_SURELY_UNSET}/dev.tsv\n  calibration: "+filepath.Join(dir, "missing.tsv"),
+	).Replace(string(data))
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(cfg)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lineOf := func(sub string) int {
+		for i, l := range strings.Split(src, "\n") {
+			if strings.Contains(l, sub) {
+				return i + 1
+			}
+		}
+		t.Fatalf("no line has %q", sub)
+		return 0
+	}
+	want := map[string]int{
+		"space.heads":             lineOf("heads: [1, 2, 9]"),
+		"evaluator.workload.runs": lineOf("workload: {runs: 2}"),
+		"search.population_size":  lineOf("population_size: 1"),
+		"data.dev":                lineOf("EDGENAS_SURELY_UNSET"),
+		"data.calibration":        lineOf("missing.tsv"),
+		"metrics.listen":          lineOf("99999"),
+		"compress.int4_group":     lineOf("int4_group"),
+	}
+	got := map[string]*FieldError{}
+	for _, fe := range fielderr.All(err) {
+		got[fe.Field] = fe
+	}
+	for field, line := range want {
+		fe := got[field]
+		if fe == nil {
+			t.Errorf("no problem reported for %s in:\n%v", field, err)
+			continue
+		}
+		if fe.File != cfg || fe.Line != line {
+			t.Errorf("%s at %s:%d, want %s:%d", field, fe.File, fe.Line, cfg, line)
+		}
+	}
+	if !strings.Contains(err.Error(), "EDGENAS_SURELY_UNSET") {
+		t.Errorf("the unset variable is not named: %v", err)
+	}
+	// Nothing expensive ran: the teacher was not trained.
+	if _, err := os.Stat(filepath.Join(dir, "teacher")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the teacher's run directory exists: validation trained it (%v)", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeConfigs(t, dir, "")
+	teacherYAML := filepath.Join(dir, "teacher.yaml")
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"yaml syntax error names its line", "teacher: {dir: x}\ndata: {dev: [\n  - a\nsearch: x: y\n", []string{"line"}},
+		{"unknown key", "teacher: {dir: x}\nserach: {}\n", []string{".yaml:2: field serach not found"}},
+		{"tab names its line", "teacher: {dir: x}\ndata:\n\tdev: x\n", []string{".yaml:3: found character that cannot start any token"}},
+		{"teacher without a model", "teacher: {dir: " + dir + "}\ndata: {demo: {}}\n", []string{"teacher.dir", "holds no model"}},
+		{"many duplicate values stay short", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\nspace: {heads: [" + strings.Repeat("1, ", 200000) + "1]}\n",
+			[]string{".yaml:3: space.heads: values [1 1 1 1 1]… (200000 in all) listed more than once"}},
+		{"second document", "teacher: {dir: x}\n---\nteacher: {dir: y}\n", []string{"second YAML document"}},
+		{"metrics address", "teacher: {dir: x}\ndata: {demo: {}}\nmetrics: {listen: nonsense}\n", []string{"metrics.listen"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			if err := os.WriteFile(p, []byte(tc.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(p)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, fielderr.Summarize(err.Error(), 2000))
+				}
+			}
+			if len(err.Error()) > 4000 {
+				t.Errorf("error of %d bytes, want a short one", len(err.Error()))
+			}
+		})
+	}
+	t.Run("not a regular file", func(t *testing.T) {
+		if _, err := LoadConfig("/dev/zero"); err == nil || !strings.Contains(err.Error(), "/dev/zero") {
+			t.Errorf("/dev/zero: %v", err)
+		}
+	})
+	t.Run("huge sparse file", func(t *testing.T) {
+		p := filepath.Join(dir, "huge.yaml")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Truncate(5 << 30)
+		f.Close()
+		if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("5 GB file: %v", err)
+		}
+	})
+}
+
+// FuzzParseConfig: no input makes the run config parser panic or hang, and
+// what it accepts has a run directory.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("teacher: {dir: x}\ndata: {demo: {}}\n"))
+	f.Add([]byte("search: {strategy: nsga2, population_size: 4, budget: {max_evaluations: 3}}\nspace: {heads: [1, 1]}\n"))
+	f.Add([]byte("evaluator: {workload: {runs: 2, batch: -1}}\nmetrics: {listen: ':x'}\n"))
+	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data, "fuzz.yaml")
+		if err == nil && c.RunDir == "" {
+			t.Fatal("accepted config without a run directory")
+		}
+	})
+}

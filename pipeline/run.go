@@ -1,0 +1,314 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/edgenas/edgenas/compress"
+	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/devices/local"
+	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/space"
+	"github.com/edgenas/edgenas/train"
+	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// Options tunes Open; the zero value logs nothing and prints no progress.
+type Options struct {
+	// Log receives warnings (rejected cache entries, retries); nil
+	// discards them.
+	Log *slog.Logger
+	// Progress receives human progress lines (teacher training,
+	// importance); nil discards them.
+	Progress io.Writer
+	// Terminal redraws training progress in place on Progress.
+	Terminal bool
+	// Device replaces the device the config names (tests use a fake).
+	Device devices.Device
+}
+
+// Run is one opened run: the teacher, its tokenizer and importance
+// scores, the scoring data, the space, the device and the candidate
+// cache, ready to evaluate and search. Close releases it. Evaluations may
+// run concurrently; the rest is set up once by Open and only read after.
+type Run struct {
+	// Config is the validated config the run was opened from.
+	Config *Config
+	// Teacher is the loaded (or freshly trained) teacher.
+	Teacher *transformer.Model
+	// Tokenizer is the teacher's tokenizer.
+	Tokenizer *tokenizer.Tokenizer
+	// TeacherDigest is the digest of the teacher's weights and config.
+	TeacherDigest string
+	// Importance holds the teacher's head, neuron and layer importance.
+	Importance *compress.Importance
+	// Dev holds the examples candidates are scored on.
+	Dev []train.Example
+	// Space is the search space bound to the teacher.
+	Space *space.Space
+	// Device measures latency.
+	Device devices.Device
+	// ID names the run: a digest of everything a result depends on beyond
+	// the search config (the teacher, the data, the evaluator settings and
+	// how students are built), so a retrained teacher starts a new run
+	// in the same run directory instead of resuming the old one.
+	ID string
+
+	log   *slog.Logger
+	cache *evaluator.BoltCache
+	gate  *evaluator.Gate
+
+	mu  sync.Mutex
+	evs map[compress.Options]*evaluator.Evaluator
+}
+
+// Open prepares a run: it loads the teacher (training it first when the
+// config says how and it does not exist yet), reads the data, computes or
+// reuses the importance scores, binds the space, opens the cache in the
+// run directory and the device. ctx cancels teacher training.
+func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
+	r := &Run{Config: cfg, log: opts.Log, gate: new(evaluator.Gate), evs: map[compress.Options]*evaluator.Evaluator{}}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	var err error
+	if r.Teacher, r.Tokenizer, err = loadTeacher(ctx, cfg, progress, opts.Terminal); err != nil {
+		return nil, err
+	}
+	if r.TeacherDigest, err = r.Teacher.Digest(); err != nil {
+		return nil, fmt.Errorf("teacher digest: %w", err)
+	}
+	if r.Space, err = space.New(cfg.Space, compress.TeacherDims(&r.Teacher.Config)); err != nil {
+		return nil, cfg.lines.At(cfg.File, "space", "%v", err)
+	}
+	var calib []train.Example
+	if r.Dev, calib, err = readExamples(cfg, r.Teacher); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
+		return nil, err
+	}
+	if r.Importance, err = importance(ctx, cfg, r.Teacher, r.Tokenizer, r.TeacherDigest, calib, progress); err != nil {
+		return nil, err
+	}
+	if r.Device = opts.Device; r.Device == nil {
+		if r.Device, err = local.New(cfg.Device.Local); err != nil {
+			return nil, cfg.lines.At(cfg.File, "device.local", "%v", err)
+		}
+	}
+	if r.cache, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
+		return nil, err
+	}
+	ev, err := r.Evaluator(ctx, cfg.Compress.Options())
+	if err != nil {
+		r.cache.Close()
+		return nil, err
+	}
+	r.ID = runID(r.TeacherDigest, ev.DataDigest(), ev.SettingsKey(), cfg.Compress.Options().Key())
+	return r, nil
+}
+
+// CacheFile is the name of the candidate cache (and run state) in the run
+// directory.
+const CacheFile = "cache.db"
+
+// runID derives a run's ID from what its results depend on.
+func runID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s\n", len(p), p)
+	}
+	return "run-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Evaluator returns the run's evaluator for students built with o (one per
+// distinct options, created on first use; o is part of its cache keys).
+func (r *Run) Evaluator(ctx context.Context, o compress.Options) (*evaluator.Evaluator, error) {
+	o = o.WithDefaults()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev := r.evs[o]; ev != nil {
+		return ev, nil
+	}
+	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) {
+		return compress.Apply(r.Teacher, a, r.Importance, o)
+	}
+	ev, err := evaluator.New(ctx, r.Teacher, r.Tokenizer, r.Dev, build, r.Device, r.cache, r.Config.Evaluator,
+		evaluator.WithGate(r.gate), evaluator.WithBuilderKey(o.Key()))
+	if err != nil {
+		return nil, err
+	}
+	r.evs[o] = ev
+	return ev, nil
+}
+
+// Close releases the cache.
+func (r *Run) Close() error { return r.cache.Close() }
+
+// loadTeacher loads the teacher and its tokenizer, training it first when
+// the config says how and the directory holds no model.
+func loadTeacher(ctx context.Context, cfg *Config, progress io.Writer, terminal bool) (*transformer.Model, *tokenizer.Tokenizer, error) {
+	dir := cfg.Teacher.Dir
+	if cfg.Teacher.Train != "" {
+		tc, err := train.LoadConfig(cfg.Teacher.Train)
+		if err != nil {
+			return nil, nil, err
+		}
+		rc, err := tc.Resolved()
+		if err != nil {
+			return nil, nil, err
+		}
+		if dir == "" {
+			dir = filepath.Join(rc.RunDir, train.BestDir)
+		}
+		if _, err := os.Stat(filepath.Join(dir, transformer.ConfigFile)); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(progress, "no teacher in %s: training one from scratch with %s\n", dir, cfg.Teacher.Train)
+			opts := train.Options{Progress: progress, Terminal: terminal}
+			if _, err := os.Stat(filepath.Join(rc.RunDir, train.LastDir)); err == nil {
+				opts.Resume = true // an interrupted teacher run continues
+			}
+			if _, err := train.Run(ctx, tc, opts); err != nil {
+				return nil, nil, fmt.Errorf("train the teacher: %w", err)
+			}
+		}
+	}
+	m, err := transformer.Load(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("teacher: %w", err)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("teacher: %w", err)
+	}
+	if m.Classifier == nil {
+		return nil, nil, fmt.Errorf("teacher %s: no classification head (want a BertForSequenceClassification checkpoint)", dir)
+	}
+	return m, tok, nil
+}
+
+// readExamples reads the scoring examples and the calibration examples.
+func readExamples(cfg *Config, teacher *transformer.Model) (dev, calib []train.Example, err error) {
+	labels := teacher.Classifier.Out
+	if cfg.Data.Unlabelled {
+		labels = 0
+	}
+	if cfg.Data.Demo != nil {
+		var tr []train.Example
+		tr, dev, err = train.DemoExamples(cfg.Data.Demo.Generator())
+		if err != nil {
+			return nil, nil, cfg.lines.At(cfg.File, "data.demo", "%v", err)
+		}
+		calib = tr
+	} else {
+		if dev, err = train.ReadExamples(cfg.Data.Dev, labels); err != nil {
+			return nil, nil, err
+		}
+		calib = dev
+	}
+	if cfg.Data.Calibration != "" {
+		if calib, err = train.ReadExamples(cfg.Data.Calibration, labels); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(dev) == 0 {
+		return nil, nil, cfg.lines.At(cfg.File, "data", "no examples to score candidates on")
+	}
+	return dev, calib, nil
+}
+
+// importanceSettings returns the examples, max length and batch the
+// importance scores are computed with.
+func (c *Config) importanceSettings() (examples, maxLen, batch int) {
+	examples, maxLen, batch = c.Importance.Examples, c.Importance.MaxLen, c.Importance.Batch
+	if examples == 0 {
+		examples = 512
+	}
+	if maxLen == 0 {
+		if maxLen = c.Evaluator.MaxLen; maxLen == 0 {
+			maxLen = 128
+		}
+	}
+	if batch == 0 {
+		batch = 32
+	}
+	return examples, maxLen, batch
+}
+
+// importance returns the teacher's importance scores on the calibration
+// examples: those saved in the run directory when they were computed from
+// the same teacher and data (their digests say so), else freshly computed
+// and saved.
+func importance(ctx context.Context, cfg *Config, teacher *transformer.Model, tok *tokenizer.Tokenizer, teacherDigest string,
+	calib []train.Example, progress io.Writer) (*compress.Importance, error) {
+	n, maxLen, batch := cfg.importanceSettings()
+	calib = calib[:min(n, len(calib))]
+	texts := make([]string, len(calib))
+	var labels []int // nil: unlabelled, scored against the teacher's own predictions
+	for i, e := range calib {
+		texts[i] = e.Text
+		if e.Label != train.Unlabelled {
+			labels = append(labels, e.Label)
+		}
+	}
+	if len(labels) != len(texts) {
+		labels = nil
+	}
+	path := filepath.Join(cfg.RunDir, "importance.json")
+	if old, err := compress.LoadImportance(path, teacher); err == nil {
+		all := tok.EncodeBatch(texts, nil, maxLen)
+		if old.Teacher == teacherDigest && old.Data == compress.DataDigest([]*tokenizer.Batch{&all}, labels) {
+			fmt.Fprintf(progress, "importance of heads and neurons: reusing %s (same teacher and data)\n", path)
+			return old, nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	threads := max(cfg.Evaluator.Threads, 1)
+	t0 := time.Now()
+	imp, err := compress.ComputeImportance(teacher, tok, texts, labels, maxLen, batch, threads)
+	if err != nil {
+		return nil, fmt.Errorf("importance scores: %w", err)
+	}
+	if err := imp.Save(path); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "importance of heads and neurons on %d examples (max %d tokens, batches of %d): %.1fs (%s)\n",
+		imp.Examples, maxLen, batch, time.Since(t0).Seconds(), path)
+	return imp, nil
+}
+
+// runInfo is run.json in the run directory: which run the directory's
+// latest search is, and what it was made from.
+type runInfo struct {
+	RunID         string           `json:"run_id"`
+	Config        string           `json:"config"`
+	TeacherDigest string           `json:"teacher_digest"`
+	Evaluator     evaluator.Config `json:"evaluator"`
+	Builder       string           `json:"builder"`
+	Updated       time.Time        `json:"updated"`
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, append(data, '\n'))
+}

@@ -1,0 +1,193 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/search"
+)
+
+// FrontFile is the file in the run directory that holds the last search's
+// front (see Front), rewritten after the search and after every front
+// member rescored on all examples.
+const FrontFile = "front.json"
+
+// RunFile is the file in the run directory naming its latest run.
+const RunFile = "run.json"
+
+// Front is what a search leaves: its outcome and the front rescored on
+// every example. It is saved as FrontFile and read back by LoadFront.
+type Front struct {
+	// RunID names the run (see Run.ID).
+	RunID string `json:"run_id"`
+	// RunDir is the run directory.
+	RunDir string `json:"run_dir"`
+	// Partial says the search or the rescoring was interrupted: the front
+	// is the best known so far, not the search's final answer.
+	Partial bool `json:"partial"`
+	// Stop is why the search stopped.
+	Stop search.StopReason `json:"stop"`
+	// Evaluations and Generations done over the whole run.
+	Evaluations int `json:"evaluations"`
+	Generations int `json:"generations"`
+	// Candidates is how many candidates were evaluated.
+	Candidates int `json:"candidates"`
+	// Members is the front, by accuracy on the subsample, highest first.
+	Members []Member `json:"front"`
+	// Teacher is the teacher's Result when the search evaluated it.
+	Teacher *evaluator.Result `json:"teacher,omitempty"`
+	// History is the hypervolume after every generation.
+	History []search.HVPoint `json:"history"`
+	// Saved is when the file was written.
+	Saved time.Time `json:"saved"`
+}
+
+// Member is one candidate of the front.
+type Member struct {
+	search.Candidate
+	// Full is the candidate scored on every example; nil until rescored.
+	Full *evaluator.Result `json:"full,omitempty"`
+}
+
+// SearchOptions tunes Run.Search.
+type SearchOptions struct {
+	// Fresh deletes the run's saved state first (cached evaluations are
+	// kept).
+	Fresh bool
+	// Progress receives every search event (see search.WithProgress).
+	Progress func(search.Event)
+	// Registerer receives the search's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Search runs (or resumes) the run's search, then rescores the front on
+// every example and saves it (FrontFile) after each member, so an
+// interruption loses no completed rescoring. When ctx ends during the
+// search or the rescoring, it saves what it has and returns the front
+// with Partial set and ctx's error. Any other error is returned with the
+// front so far when there is one.
+func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
+	cfg := r.Config
+	if err := writeJSON(filepath.Join(cfg.RunDir, RunFile), runInfo{RunID: r.ID, Config: cfg.File, TeacherDigest: r.TeacherDigest,
+		Evaluator: cfg.Evaluator, Builder: cfg.Compress.Options().Key(), Updated: time.Now().UTC()}); err != nil {
+		return nil, err
+	}
+	ev, err := r.Evaluator(ctx, cfg.Compress.Options())
+	if err != nil {
+		return nil, err
+	}
+	if o.Fresh {
+		if err := search.DeleteRun(r.cache.DB(), r.ID); err != nil && !errors.Is(err, search.ErrNoRun) {
+			return nil, err
+		}
+	}
+	opts := []search.Option{search.WithDB(r.cache.DB()), search.WithRunID(r.ID), search.WithGate(r.gate), search.WithLogger(r.log)}
+	if o.Registerer != nil {
+		opts = append(opts, search.WithRegisterer(o.Registerer))
+	}
+	if o.Progress != nil {
+		opts = append(opts, search.WithProgress(o.Progress))
+	}
+	out, err := search.Run(ctx, cfg.Search, r.Space, ev, opts...)
+	if out == nil {
+		return nil, err
+	}
+	f := r.front(out)
+	// An earlier process may have rescored some members already.
+	if old, lerr := LoadFront(cfg.RunDir); lerr == nil && old.RunID == r.ID {
+		f.adopt(old)
+	}
+	if err != nil || out.Stop == search.StopCanceled {
+		f.Partial = true
+		if serr := r.saveFront(f); serr != nil {
+			return f, errors.Join(err, serr)
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		return f, err
+	}
+	// The search scored candidates on a subsample; the front is rescored
+	// on every example (cached like any evaluation).
+	for i := range f.Members {
+		m := &f.Members[i]
+		if m.Full != nil {
+			continue
+		}
+		full, err := ev.EvaluateFull(ctx, m.Result.Arch)
+		if err != nil {
+			f.Partial = true
+			if serr := r.saveFront(f); serr != nil {
+				err = errors.Join(err, serr)
+			}
+			if ctx.Err() != nil {
+				return f, ctx.Err()
+			}
+			return f, fmt.Errorf("rescore the front on every example: %w", err)
+		}
+		m.Full = &full
+		if err := r.saveFront(f); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// front turns a search outcome into a Front (not yet rescored).
+func (r *Run) front(out *search.Outcome) *Front {
+	f := &Front{RunID: r.ID, RunDir: r.Config.RunDir, Stop: out.Stop, Evaluations: out.Evaluations, Generations: out.Generations,
+		Candidates: len(out.Candidates), Teacher: out.Teacher, History: out.History}
+	for _, c := range out.Front {
+		f.Members = append(f.Members, Member{Candidate: c})
+	}
+	return f
+}
+
+// adopt takes the rescorings of old for members of f that old rescored.
+func (f *Front) adopt(old *Front) {
+	full := map[string]*evaluator.Result{}
+	for _, m := range old.Members {
+		if m.Full != nil {
+			full[m.Key] = m.Full
+		}
+	}
+	for i := range f.Members {
+		if f.Members[i].Full == nil {
+			f.Members[i].Full = full[f.Members[i].Key]
+		}
+	}
+}
+
+func (r *Run) saveFront(f *Front) error {
+	f.Saved = time.Now().UTC()
+	return writeJSON(filepath.Join(r.Config.RunDir, FrontFile), f)
+}
+
+// MaxFrontBytes bounds the size of a front file read back.
+const MaxFrontBytes = 64 << 20
+
+// LoadFront reads the front a search saved in runDir: finished, or
+// interrupted (Partial).
+func LoadFront(runDir string) (*Front, error) {
+	path := filepath.Join(runDir, FrontFile)
+	data, err := readLimited(path, MaxFrontBytes, "front file")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no front saved (has a search run in %s?): %w", path, runDir, err)
+		}
+		return nil, err
+	}
+	var f Front
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &f, nil
+}
