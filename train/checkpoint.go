@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/safetensors"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -195,7 +196,7 @@ func syncDirectory(dir string) {
 // readState reads StateFile of a last checkpoint.
 func readState(dir string) (*trainState, error) {
 	path := filepath.Join(dir, StateFile)
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a checkpoint state")
 	if err != nil {
 		return nil, err
 	}

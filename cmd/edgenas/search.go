@@ -26,6 +26,7 @@ import (
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/yamlconf"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
@@ -109,7 +110,7 @@ type metricsConfig struct {
 // loadSearchConfig reads a search YAML strictly and checks everything that
 // can be checked before the teacher is loaded, listing every problem.
 func loadSearchConfig(path string) (*searchConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a search config")
 	if err != nil {
 		return nil, err
 	}
