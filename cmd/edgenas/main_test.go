@@ -44,6 +44,10 @@ func TestInitEncodeExportBench(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ids: [2 ") || !strings.Contains(out, "p=") {
 		t.Fatalf("encode: exit %d: %s %s", code, out, stderr)
 	}
+	code, _, stderr = runCLI(t, "encode", "-model", dir, "-max-len", "1000", "the film is bad")
+	if code != 2 || !strings.Contains(stderr, "-max-len 1000: want an integer in [2, 512] (the model's max_position_embeddings)") {
+		t.Fatalf("encode past the model's positions: exit %d: %s", code, stderr)
+	}
 	onnxPath := filepath.Join(dir, "x.onnx")
 	if code, _, stderr := runCLI(t, "export-onnx", "-model", dir, "-out", onnxPath); code != 0 {
 		t.Fatalf("export-onnx: exit %d: %s", code, stderr)
@@ -68,7 +72,13 @@ func TestCLIErrors(t *testing.T) {
 		{"no command", nil, 2, "usage"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"bad flag", []string{"demo", "-bogus"}, 2, "bogus"},
-		{"too few runs", []string{"bench", "-runs", "3"}, 2, "-runs"},
+		{"too few runs", []string{"bench", "-runs", "3"}, 2, "-runs 3: want an integer in [7, 10000]"},
+		{"negative batch", []string{"bench", "-batch", "-1"}, 2, "-batch -1: want an integer in [1, 1024]"},
+		{"zero seq", []string{"bench", "-seq", "0"}, 2, "-seq 0: want an integer in [1, 65536]"},
+		{"absurd threads", []string{"bench", "-threads", "100000"}, 2, "-threads 100000: want an integer in [1, 256]"},
+		{"seq past the model", []string{"bench", "-shape", "tiny", "-seq", "1000"}, 2, "-seq 1000: want an integer in [1, 512] (the model's max_position_embeddings)"},
+		{"negative max-len", []string{"encode", "-model", missing, "-max-len", "-5", "text"}, 2, "-max-len -5: want an integer in [2, 65536]"},
+		{"zero max-len", []string{"encode", "-model", missing, "-max-len", "0", "text"}, 2, "-max-len 0"},
 		{"bad shape", []string{"init", "-shape", "huge", "-out", missing}, 2, "unknown shape"},
 		{"missing model", []string{"encode", "-model", missing, "text"}, 1, missing},
 		{"encode without text", []string{"encode", "-model", missing}, 2, "usage"},
