@@ -55,9 +55,11 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	wPath := filepath.Join(dir, WeightsFile)
-	if st, err := os.Stat(wPath); err == nil && st.Mode().IsRegular() && st.Size() > maxWeightsBytes(cfg) {
-		return nil, fmt.Errorf("%s: file is larger than the %s a model of config.json's shape can take (with F64 weights and the pretraining heads): %w",
-			wPath, limitio.Size(maxWeightsBytes(cfg)), limitio.ErrTooLarge)
+	if st, err := os.Stat(wPath); err == nil && st.Mode().IsRegular() {
+		if limit := maxWeightsBytes(cfg); float64(st.Size()) > limit {
+			return nil, fmt.Errorf("%s: file is larger than the %s a model of config.json's shape can take (with F64 weights and the pretraining heads): %w",
+				wPath, limitio.Size(int64(limit)), limitio.ErrTooLarge)
+		}
 	}
 	f, err := safetensors.ReadFile(wPath)
 	if err != nil {
@@ -74,20 +76,21 @@ func Load(dir string) (*Model, error) {
 // every weight of the model with a pooler and classifier in F64, the
 // pretraining heads (cls.*) and buffers Load ignores, 8 bytes a value, plus
 // the largest header safetensors reads. A larger file is refused before it
-// is read, so a huge or sparse file cannot exhaust memory.
-func maxWeightsBytes(cfg Config) int64 {
-	var n int64
+// is read, so a huge or sparse file cannot exhaust memory. It is a float64
+// because a hostile config's bound overflows int64.
+func maxWeightsBytes(cfg Config) float64 {
+	var n float64
 	build(cfg, true, true, false).slots(func(s *slot) {
-		k := int64(1)
+		k := 1.0
 		for _, d := range s.shape {
-			k *= int64(d)
+			k *= float64(d)
 		}
 		n += 2 * k // a quantized weight's scales take at most one value per value
 	})
-	v, h := int64(cfg.VocabSize), int64(cfg.HiddenSize)
-	n += v*h + v + h*h + 3*h + 2*h + 2        // cls.predictions and cls.seq_relationship
-	n += 2 * int64(cfg.MaxPositionEmbeddings) // position_ids and token_type_ids
-	return 8*n + int64(safetensors.MaxHeaderSize) + 8
+	v, h := float64(cfg.VocabSize), float64(cfg.HiddenSize)
+	n += v*h + v + h*h + 3*h + 2*h + 2          // cls.predictions and cls.seq_relationship
+	n += 2 * float64(cfg.MaxPositionEmbeddings) // position_ids and token_type_ids
+	return 8*n + float64(safetensors.MaxHeaderSize) + 8
 }
 
 // maxReported bounds how many tensor problems one error lists.
