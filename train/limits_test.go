@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/internal/limitio"
 )
 
@@ -85,6 +86,50 @@ func TestReadLimits(t *testing.T) {
 			}
 			if strings.Contains(tc.want, "line is longer") && !errors.Is(err, ErrData) {
 				t.Fatalf("%v does not wrap ErrData", err)
+			}
+		})
+	}
+}
+
+func TestReplaceDirRefusesNonDirectories(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, root string) string
+		want string
+	}{
+		{"symlink to a directory", func(t *testing.T, root string) string {
+			real := filepath.Join(root, "elsewhere")
+			if err := os.Mkdir(real, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(real, "keep"), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(root, LastDir)
+			if err := os.Symlink(real, link); err != nil {
+				t.Skip("no symlinks:", err)
+			}
+			return link
+		}, "last is a symbolic link, not a directory: refusing to replace it"},
+		{"regular file", func(t *testing.T, root string) string {
+			p := filepath.Join(root, BestDir)
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "best is a regular file, not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := tc.make(t, root)
+			before, _ := os.Lstat(dir)
+			filled := false
+			err := replaceDir(dir, func(string) error { filled = true; return nil })
+			if !errors.Is(err, atomicfile.ErrRefused) || !strings.Contains(err.Error(), tc.want) || filled {
+				t.Fatalf("got %v (filled %v), want an error containing %q", err, filled, tc.want)
+			}
+			if after, err := os.Lstat(dir); err != nil || after.Mode() != before.Mode() {
+				t.Fatalf("%s changed: %v", dir, err)
 			}
 		})
 	}

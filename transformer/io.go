@@ -16,6 +16,7 @@ import (
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/transformer/safetensors"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
 
 // File names of a model directory in the Hugging Face layout.
@@ -433,10 +434,53 @@ func (m *Model) Tensors() ([]safetensors.Tensor, error) {
 	return ts, nil
 }
 
-// Save writes m to dir (created if needed) as config.json and
-// model.safetensors in F32, each file replaced atomically. Reading it back
-// with Load gives a model with bit-identical outputs.
+// ErrNotModelDir is returned by Save for an existing directory that is not
+// a model directory: one holding files a model directory does not hold.
+var ErrNotModelDir = errors.New("not a model directory")
+
+// modelDirFiles are the files a model directory written by edgenas holds:
+// the model, its tokenizer, train's checkpoint files and an ONNX export.
+var modelDirFiles = map[string]bool{
+	ConfigFile: true, WeightsFile: true,
+	tokenizer.VocabFile: true, tokenizer.TokenizerJSONFile: true, tokenizer.TokenizerConfigFile: true,
+	"training.json": true, "optimizer.safetensors": true, "state.json": true,
+	"model.onnx": true,
+}
+
+// checkModelDir fails unless dir is missing, empty or a model directory:
+// every entry one of modelDirFiles or a temporary file atomicfile left.
+// Anything but a directory at dir (a file, a symbolic link) is refused.
+func checkModelDir(dir string) error {
+	exists, err := atomicfile.CheckDir(dir)
+	if err != nil || !exists {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if (modelDirFiles[name] && e.Type().IsRegular()) || (strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")) {
+			continue
+		}
+		return fmt.Errorf("%s exists and is not a model directory written by edgenas (it holds %q); choose another directory or remove it: %w",
+			dir, name, ErrNotModelDir)
+	}
+	return nil
+}
+
+// Save writes m to dir as config.json and model.safetensors in F32, each
+// file replaced atomically. dir is created if needed; an existing dir must
+// be a model directory (holding only a model's, its tokenizer's and
+// train's checkpoint files, or nothing) and is refused otherwise with an
+// error wrapping ErrNotModelDir, so Save never mixes a model into
+// unrelated files. Reading it back with Load gives a model with
+// bit-identical outputs.
 func (m *Model) Save(dir string) error {
+	if err := checkModelDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

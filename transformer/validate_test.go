@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer/safetensors"
 )
@@ -216,6 +218,79 @@ func TestLoadLimits(t *testing.T) {
 			err := tc.load(t, writeCheckpoint(t, m, same, safetensors.F32, ""))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSaveDestinations(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), rand.New(rand.NewPCG(17, 18)), 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(t *testing.T, path, data string) {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, root string) string // returns the directory to save to
+		want string                                 // error substring, "" when Save must succeed
+		is   error
+	}{
+		{"new directory", func(t *testing.T, root string) string { return filepath.Join(root, "new", "m") }, "", nil},
+		{"empty directory", func(t *testing.T, root string) string { return root }, "", nil},
+		{"existing model directory", func(t *testing.T, root string) string {
+			if err := m.Save(root); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(root, "vocab.txt"), "[PAD]\n")
+			write(t, filepath.Join(root, "training.json"), "{}")
+			return root
+		}, "", nil},
+		{"directory with other files", func(t *testing.T, root string) string {
+			write(t, filepath.Join(root, "config.json"), "{}")
+			write(t, filepath.Join(root, "thesis.tex"), "precious")
+			return root
+		}, `exists and is not a model directory written by edgenas (it holds "thesis.tex"); choose another directory or remove it`, ErrNotModelDir},
+		{"symlink to a model directory", func(t *testing.T, root string) string {
+			real := filepath.Join(root, "real")
+			if err := m.Save(real); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(root, "link")
+			if err := os.Symlink(real, link); err != nil {
+				t.Skip("no symlinks:", err)
+			}
+			return link
+		}, "link is a symbolic link, not a directory: refusing to replace it", atomicfile.ErrRefused},
+		{"regular file", func(t *testing.T, root string) string {
+			p := filepath.Join(root, "model")
+			write(t, p, "not a directory")
+			return p
+		}, "model is a regular file, not a directory", atomicfile.ErrRefused},
+		{"named pipe as config.json", func(t *testing.T, root string) string {
+			if err := syscall.Mkfifo(filepath.Join(root, ConfigFile), 0o600); err != nil {
+				t.Skip("no FIFOs:", err)
+			}
+			return root
+		}, `it holds "config.json"`, ErrNotModelDir},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.make(t, t.TempDir())
+			err := m.Save(dir)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Load(dir); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error wrapping %v containing %q", err, tc.is, tc.want)
 			}
 		})
 	}

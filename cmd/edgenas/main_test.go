@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -90,5 +91,57 @@ func TestCLIErrors(t *testing.T) {
 				t.Fatalf("exit %d (want %d), stderr %q lacks %q", code, tc.code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestCLIInputsAndOutputs checks that huge inputs fail at once and that
+// outputs never replace what is not theirs, each with a message.
+func TestCLIInputsAndOutputs(t *testing.T) {
+	root := t.TempDir()
+	foreign := filepath.Join(root, "foreign")
+	if err := os.Mkdir(foreign, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(root, "m")
+	if code, _, stderr := runCLI(t, "init", "-shape", "tiny", "-out", model); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	fifo := filepath.Join(root, "out.onnx")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs:", err)
+	}
+	sparse := filepath.Join(root, "huge.yaml")
+	if err := os.WriteFile(sparse, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(sparse, 5<<30); err != nil { // a hole: costs no disk
+		t.Skip("no sparse files:", err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"search config is /dev/zero", []string{"search", "-c", "/dev/zero"}, "/dev/zero: file is larger than the 16 MiB limit for a search config"},
+		{"sparse 5 GB search config", []string{"search", "-c", sparse}, "huge.yaml: file is larger than the 16 MiB limit for a search config"},
+		{"sparse 5 GB training config", []string{"train", "-c", sparse}, "huge.yaml: file is larger than the 16 MiB limit for a training config"},
+		{"init into a foreign directory", []string{"init", "-out", foreign}, "foreign exists and is not a model directory written by edgenas"},
+		{"export to a named pipe", []string{"export-onnx", "-model", model, "-out", fifo}, "out.onnx is a named pipe, not a regular file: refusing to replace it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Stat("/dev/zero"); err != nil && strings.Contains(tc.want, "/dev/zero") {
+				t.Skip("no /dev/zero")
+			}
+			code, _, stderr := runCLI(t, tc.args...)
+			if code != 1 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q lacks %q", code, stderr, tc.want)
+			}
+		})
+	}
+	if b, err := os.ReadFile(filepath.Join(foreign, "notes.txt")); err != nil || string(b) != "mine" {
+		t.Fatalf("foreign directory changed: %q, %v", b, err)
 	}
 }
