@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -95,7 +96,7 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("encode", stderr)
 	dir := fs.String("model", "", "model directory: config.json, model.safetensors and vocab.txt or tokenizer.json (required)")
 	pair := fs.String("pair", "", "optional second sentence")
-	maxLen := fs.Int("max-len", 128, "truncate to this many tokens")
+	maxLen := fs.Int("max-len", 128, "truncate to this many tokens (at most the model's max_position_embeddings, the default's bound)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -108,6 +109,9 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	m, err := transformer.Load(*dir)
 	if err != nil {
 		return err
+	}
+	if !flagSet(fs, "max-len") {
+		*maxLen = min(*maxLen, m.Config.MaxPositionEmbeddings)
 	}
 	if err := flagRange("max-len", *maxLen, 2, m.Config.MaxPositionEmbeddings); err != nil {
 		return fmt.Errorf("%w (the model's max_position_embeddings)", err)
@@ -262,6 +266,13 @@ func flagRange(name string, v, lo, hi int) error {
 		return fmt.Errorf("%w: -%s %d: want an integer in [%d, %d]", errUsage, name, v, lo, hi)
 	}
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // timeForward measures m's forward latency with the local device (no drift
