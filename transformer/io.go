@@ -208,7 +208,8 @@ func unusedTensors(cfg Config, f *safetensors.File, used map[string]bool) error 
 	}
 	hint := "want only the tensors of the model config.json describes"
 	if deepest >= 0 {
-		hint = fmt.Sprintf("config.json has num_hidden_layers %d but the weights hold layer %d", cfg.NumHiddenLayers, deepest)
+		hint = fmt.Sprintf("config.json has num_hidden_layers %d but the weights hold %d layers (encoder.layer.0 to encoder.layer.%d)",
+			cfg.NumHiddenLayers, deepest+1, deepest)
 	}
 	return fmt.Errorf("%d tensors %s: %s: %w", len(names), msg, hint, ErrUnusedTensor)
 }

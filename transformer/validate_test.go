@@ -121,7 +121,7 @@ func TestLoadTensorsTheConfigDoesNotUse(t *testing.T) {
 	}{
 		{"config with fewer layers", 2, nil, []string{
 			"16 tensors", `"bert.encoder.layer.2.attention.self.query.weight"`, "and 11 more",
-			"config.json has num_hidden_layers 2 but the weights hold layer 2"}},
+			"config.json has num_hidden_layers 2 but the weights hold 3 layers (encoder.layer.0 to encoder.layer.2)"}},
 		{"unknown tensor", 3, add(vec("lm_head.bias", 4)), []string{
 			"1 tensors", `"lm_head.bias"`, "want only the tensors of the model config.json describes"}},
 		{"MLM and NSP heads and buffers are known", 3, add(

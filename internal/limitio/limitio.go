@@ -39,7 +39,8 @@ var ErrTooLarge = errors.New("file too large")
 // larger than the 16 MiB limit for a model config". what names the kind
 // of file for that message. A regular file over the limit is refused from
 // its size, before anything is read; any other file (a device, a pipe) is
-// read through a limit of limit+1 bytes, so /dev/zero stops at once. A
+// read through a limit of limit+1 bytes, so /dev/zero stops at once (a
+// named pipe is opened as any reader opens it: waiting for a writer). A
 // directory is an error.
 func ReadFile(path string, limit int64, what string) ([]byte, error) {
 	tooLarge := func() error {
