@@ -3,9 +3,9 @@ package compress
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer"
 )
 
@@ -52,7 +52,7 @@ func (imp *Importance) Save(path string) error {
 
 // LoadImportance reads scores written by Save and checks them against t.
 func LoadImportance(path string, t *transformer.Model) (*Importance, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.VocabLimit, "an importance score file")
 	if err != nil {
 		return nil, err
 	}

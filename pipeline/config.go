@@ -11,6 +11,7 @@ import (
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/fielderr"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/yamlconf"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
@@ -21,9 +22,6 @@ import (
 // FieldError is one problem of a run config: file, line, field and what
 // was expected. It is the one validation error type of edgenas.
 type FieldError = fielderr.FieldError
-
-// MaxConfigBytes bounds the size of a run config file.
-const MaxConfigBytes = 4 << 20
 
 // Config is a run's YAML file: the teacher, the data, the space, the
 // evaluator, the device, the search and the metrics endpoint. The zero
@@ -117,39 +115,14 @@ type MetricsConfig struct {
 	Listen string `yaml:"listen"`
 }
 
-// LoadConfig reads a run config file (at most MaxConfigBytes) and parses
-// it (see ParseConfig).
+// LoadConfig reads a run config file (at most limitio.ConfigLimit bytes)
+// and parses it (see ParseConfig).
 func LoadConfig(path string) (*Config, error) {
-	data, err := readLimited(path, MaxConfigBytes, "run config")
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a search config")
 	if err != nil {
 		return nil, err
 	}
 	return ParseConfig(data, path)
-}
-
-// readLimited reads the regular file at path whole, refusing one larger
-// than limit bytes (a device, a FIFO or a huge file fails at once).
-func readLimited(path string, limit int64, what string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (a %s config must be a file)", path, what)
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, larger than the %d-byte limit for a %s", path, st.Size(), limit, what)
-	}
-	data := make([]byte, st.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && st.Size() > 0 {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return data, nil
 }
 
 // ParseConfig decodes a run config strictly (an unknown key, a wrong type

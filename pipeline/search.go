@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/search"
 )
 
@@ -171,14 +172,11 @@ func (r *Run) saveFront(f *Front) error {
 	return writeJSON(filepath.Join(r.Config.RunDir, FrontFile), f)
 }
 
-// MaxFrontBytes bounds the size of a front file read back.
-const MaxFrontBytes = 64 << 20
-
 // LoadFront reads the front a search saved in runDir: finished, or
 // interrupted (Partial).
 func LoadFront(runDir string) (*Front, error) {
 	path := filepath.Join(runDir, FrontFile)
-	data, err := readLimited(path, MaxFrontBytes, "front file")
+	data, err := limitio.ReadFile(path, limitio.VocabLimit, "front file")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no front saved (has a search run in %s?): %w", path, runDir, err)

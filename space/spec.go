@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/edgenas/edgenas/internal/fielderr"
+	"github.com/edgenas/edgenas/internal/limitio"
 )
 
 // ErrInvalid marks a Spec or an Arch that breaks a rule of the space; the
@@ -87,7 +87,7 @@ func ParseSpec(data []byte) (Spec, error) {
 
 // LoadSpec reads and parses a YAML spec file; errors name the file.
 func LoadSpec(path string) (Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a search space spec")
 	if err != nil {
 		return Spec{}, err
 	}

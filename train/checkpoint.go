@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/safetensors"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -129,8 +130,13 @@ func oldDir(dir string) string {
 	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old")
 }
 
-// replaceDir fills a new temporary directory and swaps it in for dir.
+// replaceDir fills a new temporary directory and swaps it in for dir. An
+// existing dir must be a directory: a symbolic link or a file there is
+// refused (wrapping atomicfile.ErrRefused), never replaced.
 func replaceDir(dir string, fill func(tmp string) error) (err error) {
+	if _, err := atomicfile.CheckDir(dir); err != nil {
+		return err
+	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
@@ -195,7 +201,7 @@ func syncDirectory(dir string) {
 // readState reads StateFile of a last checkpoint.
 func readState(dir string) (*trainState, error) {
 	path := filepath.Join(dir, StateFile)
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a checkpoint state")
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/yamlconf"
 	"github.com/edgenas/edgenas/train/demotask"
 	"github.com/edgenas/edgenas/transformer"
@@ -225,7 +226,7 @@ func ParseConfig(data []byte, name string) (Config, error) {
 
 // LoadConfig reads and parses a training YAML file (see ParseConfig).
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a training config")
 	if err != nil {
 		return Config{}, err
 	}

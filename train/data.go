@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/train/demotask"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
@@ -29,9 +30,6 @@ const Unlabelled = -1
 
 // ErrData is wrapped by every error about the content of a data file.
 var ErrData = errors.New("invalid data")
-
-// maxTSVLine is the longest line ReadTSV accepts, in bytes.
-const maxTSVLine = 1 << 20
 
 // ReadTSV reads a GLUE-style TSV file: a header line naming the columns,
 // with a text column called "sentence" (as GLUE writes it), "text" or
@@ -65,7 +63,7 @@ func lineScanner(r io.Reader, name string, numLabels int) (func(line int, format
 		return nil, nil, fmt.Errorf("%s: %d labels: want at least 0: %w", name, numLabels, ErrData)
 	}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxTSVLine)
+	sc.Buffer(make([]byte, 0, 64<<10), limitio.LineLimit)
 	return bad, sc, nil
 }
 
@@ -129,7 +127,7 @@ func ParseTSV(r io.Reader, name string, numLabels int) ([]Example, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, bad(line+1, "line longer than %d bytes", maxTSVLine)
+			return nil, bad(line+1, "line is longer than the %s limit", limitio.Size(limitio.LineLimit))
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

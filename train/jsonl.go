@@ -9,6 +9,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/edgenas/edgenas/internal/limitio"
 )
 
 // jsonlRow is one line of a JSONL data file.
@@ -72,7 +74,7 @@ func ParseJSONL(r io.Reader, name string, numLabels int) ([]Example, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, bad(line+1, "line longer than %d bytes", maxTSVLine)
+			return nil, bad(line+1, "line is longer than the %s limit", limitio.Size(limitio.LineLimit))
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

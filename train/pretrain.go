@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/safetensors"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -440,7 +441,7 @@ func (p *pretrainer) pretrainStep(b *tokenizer.Batch, targets []int) (loss float
 // readPretrainState reads the state of the pretraining stage of runDir.
 func readPretrainState(runDir string) (*pretrainState, error) {
 	path := filepath.Join(runDir, PretrainDir, StateFile)
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a pretraining state")
 	if err != nil {
 		return nil, err
 	}

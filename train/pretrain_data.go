@@ -9,11 +9,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
-
-// maxTextLine is the longest line ReadText accepts, in bytes.
-const maxTextLine = 1 << 20
 
 // wikiTextMarks undoes WikiText's tokenization: its separators inside
 // numbers and hyphenated words, and its unknown-word token.
@@ -37,7 +35,7 @@ func ReadText(path string) ([]string, error) {
 // longer than 1 MiB is an error naming its line and wrapping [ErrData].
 func ParseText(r io.Reader, name string) ([]string, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxTextLine)
+	sc.Buffer(make([]byte, 0, 64<<10), limitio.LineLimit)
 	var out []string
 	line := 0
 	for sc.Scan() {
@@ -50,7 +48,7 @@ func ParseText(r io.Reader, name string) ([]string, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("%s:%d: line longer than %d bytes: %w", name, line+1, maxTextLine, ErrData)
+			return nil, fmt.Errorf("%s:%d: line is longer than the %s limit: %w", name, line+1, limitio.Size(limitio.LineLimit), ErrData)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/safetensors"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -37,7 +38,7 @@ func TestParseText(t *testing.T) {
 	if ids := tok.Encode("[UNK] good", "", 0).IDs; ids[1] != tok.UNKID() {
 		t.Errorf("[UNK] encodes as %v", ids)
 	}
-	long := strings.Repeat("x", maxTextLine+1)
+	long := strings.Repeat("x", limitio.LineLimit+1)
 	if _, err := ParseText(strings.NewReader("a\n"+long), "big.txt"); !errors.Is(err, ErrData) || !strings.Contains(err.Error(), "big.txt:2") {
 		t.Errorf("long line: %v", err)
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 
 	"github.com/edgenas/edgenas/internal/fielderr"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/qgemm"
 )
 
@@ -177,7 +177,7 @@ func ParseConfig(data []byte) (Config, error) {
 
 // LoadConfig reads and validates a config.json; errors name the file.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a model config")
 	if err != nil {
 		return Config{}, err
 	}

@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/transformer/safetensors"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
 
 // File names of a model directory in the Hugging Face layout.
@@ -29,12 +32,23 @@ var ErrMissingTensor = errors.New("missing tensor")
 // ErrShape is returned when a tensor's shape disagrees with config.json.
 var ErrShape = errors.New("tensor shape disagrees with config.json")
 
+// ErrUnusedTensor is returned when a checkpoint holds tensors that the
+// config does not use and that belong to no known extra head: weights that
+// would be silently dropped, e.g. a layer past num_hidden_layers.
+var ErrUnusedTensor = errors.New("tensor not used by config.json")
+
+// ErrNotFinite is returned when a weight tensor holds a NaN or an infinity.
+var ErrNotFinite = errors.New("weight is not finite")
+
 // Load reads a model directory holding config.json and model.safetensors, as
 // written by Hugging Face transformers for BertModel or
 // BertForSequenceClassification (tensor names with or without the "bert."
 // prefix, LayerNorm as weight/bias or gamma/beta) or by Save. F32, F16 and
-// BF16 tensors are accepted. Tensors of other heads (cls.*, position_ids)
-// are ignored.
+// BF16 tensors are accepted. Tensors of the pretraining heads (cls.*) and
+// position_ids or token_type_ids buffers are ignored; any other tensor the
+// config does not use (a layer past num_hidden_layers, an unknown name) is
+// an error wrapping ErrUnusedTensor, and a NaN or infinite weight one
+// wrapping ErrNotFinite, each naming the tensor.
 func Load(dir string) (*Model, error) {
 	cfgPath := filepath.Join(dir, ConfigFile)
 	cfg, err := LoadConfig(cfgPath)
@@ -42,6 +56,12 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	wPath := filepath.Join(dir, WeightsFile)
+	if st, err := os.Stat(wPath); err == nil && st.Mode().IsRegular() {
+		if limit := maxWeightsBytes(cfg); float64(st.Size()) > limit {
+			return nil, fmt.Errorf("%s: file is larger than the %s a model of config.json's shape can take (with F64 weights and the pretraining heads): %w",
+				wPath, limitio.Size(int64(limit)), limitio.ErrTooLarge)
+		}
+	}
 	f, err := safetensors.ReadFile(wPath)
 	if err != nil {
 		return nil, err
@@ -51,6 +71,27 @@ func Load(dir string) (*Model, error) {
 		return nil, fmt.Errorf("%s: %w", wPath, err)
 	}
 	return m, nil
+}
+
+// maxWeightsBytes bounds the size of a model.safetensors for a valid cfg:
+// every weight of the model with a pooler and classifier in F64, the
+// pretraining heads (cls.*) and buffers Load ignores, 8 bytes a value, plus
+// the largest header safetensors reads. A larger file is refused before it
+// is read, so a huge or sparse file cannot exhaust memory. It is a float64
+// because a hostile config's bound overflows int64.
+func maxWeightsBytes(cfg Config) float64 {
+	var n float64
+	build(cfg, true, true, false).slots(func(s *slot) {
+		k := 1.0
+		for _, d := range s.shape {
+			k *= float64(d)
+		}
+		n += 2 * k // a quantized weight's scales take at most one value per value
+	})
+	v, h := float64(cfg.VocabSize), float64(cfg.HiddenSize)
+	n += v*h + v + h*h + 3*h + 2*h + 2          // cls.predictions and cls.seq_relationship
+	n += 2 * float64(cfg.MaxPositionEmbeddings) // position_ids and token_type_ids
+	return 8*n + float64(safetensors.MaxHeaderSize) + 8
 }
 
 // maxReported bounds how many tensor problems one error lists.
@@ -68,7 +109,7 @@ func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	find := func(name string) (safetensors.Tensor, bool) {
+	lookup := func(name string) (safetensors.Tensor, bool) {
 		for _, cand := range aliases(name) {
 			if t, ok := f.Get(cand); ok {
 				return t, true
@@ -76,8 +117,16 @@ func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 		}
 		return safetensors.Tensor{}, false
 	}
-	_, pooler := find("bert.pooler.dense.weight")
-	_, classifier := find("classifier.weight")
+	used := make(map[string]bool)
+	find := func(name string) (safetensors.Tensor, bool) {
+		t, ok := lookup(name)
+		if ok {
+			used[t.Name] = true
+		}
+		return t, ok
+	}
+	_, pooler := lookup("bert.pooler.dense.weight")
+	_, classifier := lookup("classifier.weight")
 	var errs []error
 	more := 0
 	report := func(err error) {
@@ -93,6 +142,9 @@ func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 			report(err)
 		}
 	})
+	if err := unusedTensors(cfg, f, used); err != nil {
+		report(err)
+	}
 	if more > 0 {
 		errs = append(errs, fmt.Errorf("and %d more tensor problems", more))
 	}
@@ -116,6 +168,77 @@ func FromTensors(cfg Config, f *safetensors.File) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// checkFinite fails on the first NaN or infinity of v, naming its index.
+func checkFinite(v []float32) error {
+	for i, x := range v {
+		if x-x != 0 { // NaN for NaN and ±Inf, 0 for every finite x
+			return fmt.Errorf("value %d is %v: %w", i, x, ErrNotFinite)
+		}
+	}
+	return nil
+}
+
+// unusedTensors fails when f holds tensors that were not used and are not
+// of a known extra head, naming the first few and counting the rest; when
+// some belong to layers past the config's, the error says so.
+func unusedTensors(cfg Config, f *safetensors.File, used map[string]bool) error {
+	var names []string
+	deepest := -1
+	for _, t := range f.Tensors {
+		if used[t.Name] || ignoredTensor(t.Name) {
+			continue
+		}
+		names = append(names, t.Name)
+		if i, ok := layerIndex(t.Name); ok && i >= cfg.NumHiddenLayers {
+			deepest = max(deepest, i)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	list := make([]string, 0, min(len(names), maxNamed))
+	for _, n := range names[:min(len(names), maxNamed)] {
+		list = append(list, strconv.Quote(n))
+	}
+	msg := strings.Join(list, ", ")
+	if len(names) > maxNamed {
+		msg += fmt.Sprintf(" and %d more", len(names)-maxNamed)
+	}
+	hint := "want only the tensors of the model config.json describes"
+	if deepest >= 0 {
+		hint = fmt.Sprintf("config.json has num_hidden_layers %d but the weights hold %d layers (encoder.layer.0 to encoder.layer.%d)",
+			cfg.NumHiddenLayers, deepest+1, deepest)
+	}
+	return fmt.Errorf("%d tensors %s: %s: %w", len(names), msg, hint, ErrUnusedTensor)
+}
+
+// maxNamed bounds how many unused tensors an error names.
+const maxNamed = 5
+
+// ignoredTensor reports whether a tensor the model does not use is
+// expected in a Hugging Face checkpoint: the pretraining heads of
+// BertForMaskedLM and BertForPreTraining (cls.*) and the position_ids and
+// token_type_ids buffers of older transformers versions.
+func ignoredTensor(name string) bool {
+	base := strings.TrimPrefix(name, "bert.")
+	return strings.HasPrefix(name, "cls.") ||
+		base == "embeddings.position_ids" || base == "embeddings.token_type_ids"
+}
+
+// layerIndex returns N of a tensor name holding "encoder.layer.N.".
+func layerIndex(name string) (int, bool) {
+	_, rest, ok := strings.Cut(name, "encoder.layer.")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(num)
+	return i, err == nil
 }
 
 // scaleSuffix ends the name of the F32 scales tensor of a quantized weight.
@@ -182,6 +305,9 @@ func (s *slot) fill(find func(string) (safetensors.Tensor, bool)) error {
 		v, err := t.Float32()
 		if err != nil {
 			return err
+		}
+		if err := checkFinite(v); err != nil {
+			return wrap(err)
 		}
 		if s.bits == 16 {
 			if v, err = roundHalf(v); err != nil {
@@ -309,10 +435,53 @@ func (m *Model) Tensors() ([]safetensors.Tensor, error) {
 	return ts, nil
 }
 
-// Save writes m to dir (created if needed) as config.json and
-// model.safetensors in F32, each file replaced atomically. Reading it back
-// with Load gives a model with bit-identical outputs.
+// ErrNotModelDir is returned by Save for an existing directory that is not
+// a model directory: one holding files a model directory does not hold.
+var ErrNotModelDir = errors.New("not a model directory")
+
+// modelDirFiles are the files a model directory written by edgenas holds:
+// the model, its tokenizer, train's checkpoint files and an ONNX export.
+var modelDirFiles = map[string]bool{
+	ConfigFile: true, WeightsFile: true,
+	tokenizer.VocabFile: true, tokenizer.TokenizerJSONFile: true, tokenizer.TokenizerConfigFile: true,
+	"training.json": true, "optimizer.safetensors": true, "state.json": true,
+	"model.onnx": true,
+}
+
+// checkModelDir fails unless dir is missing, empty or a model directory:
+// every entry one of modelDirFiles or a temporary file atomicfile left.
+// Anything but a directory at dir (a file, a symbolic link) is refused.
+func checkModelDir(dir string) error {
+	exists, err := atomicfile.CheckDir(dir)
+	if err != nil || !exists {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if (modelDirFiles[name] && e.Type().IsRegular()) || (strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")) {
+			continue
+		}
+		return fmt.Errorf("%s exists and is not a model directory written by edgenas (it holds %q); choose another directory or remove it: %w",
+			dir, name, ErrNotModelDir)
+	}
+	return nil
+}
+
+// Save writes m to dir as config.json and model.safetensors in F32, each
+// file replaced atomically. dir is created if needed; an existing dir must
+// be a model directory (holding only a model's, its tokenizer's and
+// train's checkpoint files, or nothing) and is refused otherwise with an
+// error wrapping ErrNotModelDir, so Save never mixes a model into
+// unrelated files. Reading it back with Load gives a model with
+// bit-identical outputs.
 func (m *Model) Save(dir string) error {
+	if err := checkModelDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/edgenas/edgenas/internal/atomicfile"
 )
 
 // demoTeacherYAML is configs/demo-teacher.yaml without its comments; the
@@ -91,7 +93,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	teacherCfg := filepath.Join(*dir, "demo-teacher.yaml")
 	teacher := strings.Replace(demoTeacherYAML, "run_dir: runs/demo-teacher", "run_dir: "+filepath.Join(*dir, "teacher"), 1)
-	if err := os.WriteFile(teacherCfg, []byte(teacher), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(teacherCfg, []byte(teacher)); err != nil {
 		return err
 	}
 	search := strings.Replace(demoSearchYAML, "train: configs/demo-teacher.yaml", "train: "+teacherCfg, 1)
@@ -100,7 +102,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		search = strings.Replace(search, "max_evaluations: 64", fmt.Sprintf("max_evaluations: %d", *evals), 1)
 	}
 	searchCfg := filepath.Join(*dir, "demo.yaml")
-	if err := os.WriteFile(searchCfg, []byte(search), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(searchCfg, []byte(search)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "edgenas demo: configs written to %s and %s\n", teacherCfg, searchCfg)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -94,16 +96,25 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("encode", stderr)
 	dir := fs.String("model", "", "model directory: config.json, model.safetensors and vocab.txt or tokenizer.json (required)")
 	pair := fs.String("pair", "", "optional second sentence")
-	maxLen := fs.Int("max-len", 128, "truncate to this many tokens")
+	maxLen := fs.Int("max-len", 128, "truncate to this many tokens (at most the model's max_position_embeddings, the default's bound)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" || fs.NArg() == 0 {
 		return fmt.Errorf("%w: edgenas encode -model DIR [-pair TEXT] TEXT...", errUsage)
 	}
+	if err := flagRange("max-len", *maxLen, 2, maxFlagSeq); err != nil {
+		return err
+	}
 	m, err := transformer.Load(*dir)
 	if err != nil {
 		return err
+	}
+	if !flagSet(fs, "max-len") {
+		*maxLen = min(*maxLen, m.Config.MaxPositionEmbeddings)
+	}
+	if err := flagRange("max-len", *maxLen, 2, m.Config.MaxPositionEmbeddings); err != nil {
+		return fmt.Errorf("%w (the model's max_position_embeddings)", err)
 	}
 	tok, err := tokenizer.Load(*dir)
 	if err != nil {
@@ -208,8 +219,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runs < 7 || *warmup < 1 || *batch < 1 || *seq < 1 || *threads < 1 {
-		return fmt.Errorf("%w: want -runs ≥ 7, -warmup ≥ 1, -batch ≥ 1, -seq ≥ 1, -threads ≥ 1", errUsage)
+	if err := errors.Join(
+		flagRange("runs", *runs, 7, 10000),
+		flagRange("warmup", *warmup, 1, 1000),
+		flagRange("batch", *batch, 1, 1024),
+		flagRange("seq", *seq, 1, maxFlagSeq),
+		flagRange("threads", *threads, 1, 256),
+	); err != nil {
+		return err
 	}
 	var m *transformer.Model
 	var err error
@@ -223,6 +240,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := flagRange("seq", *seq, 1, m.Config.MaxPositionEmbeddings); err != nil {
+		return fmt.Errorf("%w (the model's max_position_embeddings)", err)
+	}
 	st, err := timeForward(m, *batch, *seq, *warmup, *runs, *threads)
 	if err != nil {
 		return err
@@ -234,6 +254,25 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  peak memory of one forward pass: %.1f MiB\n", float64(st.PeakBytes)/(1<<20))
 	fmt.Fprintf(stdout, "  %.2f GFLOP/s (matrix products only)\n", float64(m.FLOPs(*batch, *seq))/st.Median.Seconds()/1e9)
 	return nil
+}
+
+// maxFlagSeq bounds the sequence length flags before a model says more.
+const maxFlagSeq = 1 << 16
+
+// flagRange checks that the integer flag -name is in [lo, hi]; otherwise
+// the error, wrapping errUsage, names the flag and the range.
+func flagRange(name string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%w: -%s %d: want an integer in [%d, %d]", errUsage, name, v, lo, hi)
+	}
+	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // timeForward measures m's forward latency with the local device (no drift

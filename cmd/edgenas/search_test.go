@@ -112,7 +112,7 @@ func TestSearchConfigErrors(t *testing.T) {
 		name, extra string
 		want        []string
 	}{
-		{"unknown key", "serach: {}\n", []string{"search.yaml", "line 19", "serach"}},
+		{"unknown key", "serach: {}\n", []string{"search.yaml:19", "serach"}},
 		{"every problem at once", "compress: {share: median}\n", []string{"compress.share"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,7 +74,7 @@ func TestTrainErrors(t *testing.T) {
 		{"no config", []string{"train"}, 2, "usage"},
 		{"stray argument", []string{"train", "-c", bad, "extra"}, 2, "usage"},
 		{"missing file", []string{"train", "-c", filepath.Join(dir, "none.yaml")}, 1, "none.yaml"},
-		{"unknown key", []string{"train", "-c", bad}, 1, "line 3"},
+		{"unknown key", []string{"train", "-c", bad}, 1, "bad.yaml:3"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/edgenas/edgenas/internal/limitio"
 )
 
 // File names Load looks for in a model directory.
@@ -23,7 +25,7 @@ const (
 // Tokenizer with opts, as New does. Errors name the file and the 1-based line,
 // e.g. `vocab.txt: line 12: duplicate token "foo" (first at line 3)`.
 func LoadVocab(path string, opts Options) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.VocabLimit, "a vocabulary")
 	if err != nil {
 		return nil, fmt.Errorf("load vocab: %w", err)
 	}
@@ -98,7 +100,7 @@ func Load(dir string) (*Tokenizer, error) {
 // at path, or DefaultOptions alone when there is no such file.
 func readTokenizerConfig(path string) (Options, error) {
 	opts := DefaultOptions()
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "a tokenizer config")
 	if errors.Is(err, fs.ErrNotExist) {
 		return opts, nil
 	}

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
+
+	"github.com/edgenas/edgenas/internal/limitio"
 )
 
 // LoadTokenizerJSON reads a Hugging Face tokenizer.json with a WordPiece
@@ -30,7 +31,7 @@ import (
 // sparse ids are errors naming the file and line. The truncation section is
 // ignored: Encode's maxLen decides.
 func LoadTokenizerJSON(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.VocabLimit, "a tokenizer")
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
