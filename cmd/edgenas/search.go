@@ -210,7 +210,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		return cfg.lines.At(cfg.file, "space", "%v", err)
 	}
 	fmt.Fprintf(stderr, "search space: %s architectures\n", sp.Size())
-	cache, ev, gate, log := wb.cache, wb.ev, wb.gate, wb.log
+	cache, ev, log := wb.cache, wb.ev, wb.log
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -230,7 +230,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	out, err := search.Run(ctx, cfg.Search, sp, ev,
-		search.WithDB(cache.DB()), search.WithGate(gate), search.WithRegisterer(reg), search.WithLogger(log),
+		search.WithDB(cache.DB()), search.WithRegisterer(reg), search.WithLogger(log),
 		search.WithProgress(func(e search.Event) { printEvent(stderr, e) }))
 	if err != nil {
 		if out != nil {
@@ -334,7 +334,7 @@ func (wb *workbench) newEvaluator(ctx context.Context, mode compress.ShareMode) 
 		return compress.Apply(wb.teacher, a, wb.imp, compress.Options{Share: mode})
 	}
 	return evaluator.New(ctx, wb.teacher, wb.tok, wb.dev, build, wb.device, wb.cache, wb.cfg.Evaluator,
-		evaluator.WithGate(wb.gate), evaluator.WithBuilderKey("compress share="+string(mode)))
+		evaluator.WithGate(wb.gate), evaluator.WithLogger(wb.log), evaluator.WithBuilderKey("compress share="+string(mode)))
 }
 
 // evaluate scores a on every example with students built with share mode
