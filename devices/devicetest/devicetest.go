@@ -147,8 +147,10 @@ func Models(t testing.TB) (small, large *transformer.Model) {
 // shows it, or an error saying how it does not; small and large are the
 // models of Models.
 type Check struct {
+	// Name is the subtest name Conformance gives the check.
 	Name string
-	Run  func(ctx context.Context, d devices.Device, small, large *transformer.Model) error
+	// Run checks d, measuring small and large as it needs.
+	Run func(ctx context.Context, d devices.Device, small, large *transformer.Model) error
 }
 
 // Checks returns the behaviour every Device must show, in the order
