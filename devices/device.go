@@ -11,7 +11,12 @@ import (
 
 // Device is where latency comes from: it runs a model and measures it.
 // Implementations must be safe for concurrent use; measurements on one
-// device never overlap (a device serializes them).
+// device never overlap (a device serializes them), and each brackets its
+// timed work with StartMeasure while it holds that serialization, so a
+// caller can watch them (see Trace). A device that cannot be reached or
+// does not answer in time returns an error wrapping ErrUnavailable. A
+// device whose measurements need the machine quiet says so by
+// implementing Exclusive.
 type Device interface {
 	// Name is a short human name of the device, e.g. "local".
 	Name() string
@@ -25,6 +30,76 @@ type Device interface {
 
 // ErrWorkload marks a Workload that cannot be measured.
 var ErrWorkload = errors.New("invalid workload")
+
+// ErrUnavailable marks a measurement that failed because the device is
+// gone or unreachable (a remote agent down, a timeout): the same
+// measurement may succeed later, so callers may retry it. Devices return
+// it wrapped with what failed.
+var ErrUnavailable = errors.New("device unavailable")
+
+// Exclusive is implemented by a device that declares whether its
+// measurements need the machine they run on to be quiet: the local device
+// times models on the CPUs the rest of the process uses, so nothing else
+// of the process may run while it measures; a remote device measures
+// elsewhere and does not.
+type Exclusive interface {
+	// MeasuresAlone reports whether nothing else of this process may run
+	// while the device measures.
+	MeasuresAlone() bool
+}
+
+// MeasuresAlone reports whether d declares, through Exclusive, that it
+// measures alone; a device that does not implement Exclusive does not.
+func MeasuresAlone(d Device) bool {
+	e, ok := d.(Exclusive)
+	return ok && e.MeasuresAlone()
+}
+
+// Trace holds hooks a device calls around the timed work of every
+// measurement (for the local device its reference and timed runs; for a
+// remote one, from sending the request to receiving the answer), in the
+// manner of net/http/httptrace. Either hook may be nil. Hooks run on the
+// measuring goroutine while the device holds its serialization, so they
+// must not call back into the device.
+type Trace struct {
+	// MeasureStart is called when a measurement's timed work begins.
+	MeasureStart func()
+	// MeasureDone is called when it ends, whether or not it succeeded.
+	MeasureDone func()
+}
+
+type traceKey struct{}
+
+// WithTrace returns a copy of ctx carrying t: measurements made with it
+// report to t's hooks.
+func WithTrace(ctx context.Context, t *Trace) context.Context {
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
+// ContextTrace returns the Trace ctx carries, or nil.
+func ContextTrace(ctx context.Context) *Trace {
+	t, _ := ctx.Value(traceKey{}).(*Trace)
+	return t
+}
+
+// StartMeasure calls the MeasureStart hook of ctx's Trace, if any, and
+// returns the function that calls its MeasureDone hook. A device brackets
+// the timed work of each measurement with it:
+//
+//	defer devices.StartMeasure(ctx)()
+func StartMeasure(ctx context.Context) (done func()) {
+	t := ContextTrace(ctx)
+	if t == nil {
+		return func() {}
+	}
+	if t.MeasureStart != nil {
+		t.MeasureStart()
+	}
+	if t.MeasureDone == nil {
+		return func() {}
+	}
+	return t.MeasureDone
+}
 
 // MinRuns is the smallest number of timed runs a measurement may take.
 const MinRuns = 7

@@ -9,4 +9,15 @@
 // that is corrupt or of another version is a miss, logged, never returned.
 // Caches are safe for concurrent use; a BoltCache file belongs to one
 // process.
+//
+// A failed evaluation says why: ErrBuild (building the student failed; not
+// worth retrying) or ErrMeasure (the device failed; the device's error is
+// wrapped too, so errors.Is(err, devices.ErrUnavailable) tells a transient
+// outage a caller may retry). A Result the cache fails to store is logged
+// and kept in memory, and the evaluation succeeds.
+//
+// An Evaluator is safe for concurrent use. Building and scoring hold its
+// Gate shared; a measurement holds it exclusively only when the device
+// measures alone (devices.MeasuresAlone), so measurements on a remote
+// device run beside other work.
 package evaluator

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -19,6 +20,16 @@ import (
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
+
+// ErrBuild marks an evaluation that failed because building the student
+// failed: a property of the architecture (or a bug), not worth retrying.
+var ErrBuild = errors.New("building the student failed")
+
+// ErrMeasure marks an evaluation that failed because the device failed to
+// measure the student. The device's error is wrapped too, so
+// errors.Is(err, devices.ErrUnavailable) says whether the device was
+// merely unreachable.
+var ErrMeasure = errors.New("measuring the student failed")
 
 // Builder builds the student an architecture describes (compress.Apply
 // bound to a teacher, in production; a fake in tests).
@@ -94,10 +105,14 @@ type split struct {
 }
 
 // Evaluator turns architectures into Results. It is safe for concurrent
-// use: evaluations of different architectures run in parallel (accuracy
-// scoring), latency measurements never overlap, and while one runs no
-// other stage of any evaluation does (the machine is quiet for timing).
-// Concurrent requests for the same architecture are computed once.
+// use: evaluations of different architectures run in parallel (building
+// and accuracy scoring). When the device measures alone
+// (devices.MeasuresAlone, e.g. the local device), no other stage of any
+// evaluation sharing its Gate runs during a measurement (the machine is
+// quiet for timing); otherwise (a remote device) measurements run beside
+// building and scoring. Concurrent requests for the same architecture are
+// computed once. A Result whose cache write failed is kept in memory and
+// served from there.
 type Evaluator struct {
 	cfg         Config
 	build       Builder
@@ -108,12 +123,16 @@ type Evaluator struct {
 	builderKey  string
 	sub, full   *split
 
-	// gate is held shared by building and scoring and exclusively by
-	// latency measurement.
-	gate *Gate
+	// gate is held shared by building and scoring and, when the device
+	// measures alone, exclusively by latency measurement.
+	gate  *Gate
+	alone bool
+	log   *slog.Logger
 
 	mu       sync.Mutex
 	inflight map[CacheKey]*call
+	// kept holds the Results the cache failed to store.
+	kept map[CacheKey]Result
 }
 
 // call is one evaluation in progress that others may wait for.
@@ -132,10 +151,15 @@ type Option func(*Evaluator)
 func WithBuilderKey(k string) Option { return func(e *Evaluator) { e.builderKey = k } }
 
 // WithGate makes the Evaluator hold g shared while it builds and scores a
-// student and exclusively while it measures latency; give a search the same
-// Gate so nothing of it runs during a measurement. Without it the
-// Evaluator uses a Gate of its own.
+// student and, when its device measures alone, exclusively while it
+// measures latency; give the evaluators of one machine the same Gate so
+// none of them builds or scores during another's measurement. Without it
+// the Evaluator uses a Gate of its own.
 func WithGate(g *Gate) Option { return func(e *Evaluator) { e.gate = g } }
+
+// WithLogger logs what the Evaluator survives (a failed cache write) to l
+// (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(e *Evaluator) { e.log = l } }
 
 // New prepares an Evaluator: it tokenizes the examples (a label of -1
 // means unlabelled; either all are labelled or none), scores the teacher on
@@ -169,7 +193,8 @@ func New(ctx context.Context, teacher *transformer.Model, tok *tokenizer.Tokeniz
 	if err != nil {
 		return nil, fmt.Errorf("evaluator: teacher digest: %w", err)
 	}
-	e := &Evaluator{cfg: cfg, build: build, dev: dev, cache: cache, fingerprint: fp, teacherKey: tkey, inflight: map[CacheKey]*call{}, gate: new(Gate)}
+	e := &Evaluator{cfg: cfg, build: build, dev: dev, cache: cache, fingerprint: fp, teacherKey: tkey, inflight: map[CacheKey]*call{}, kept: map[CacheKey]Result{},
+		gate: new(Gate), alone: devices.MeasuresAlone(dev), log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -212,6 +237,10 @@ func (e *Evaluator) newSplit(teacher *transformer.Model, tok *tokenizer.Tokenize
 }
 
 // Evaluate scores a on the subsample, measures it, and caches the Result.
+// A failed evaluation's error wraps ErrBuild or ErrMeasure (and the
+// device's error, e.g. devices.ErrUnavailable) when building or measuring
+// failed; it is never cached. A failed cache write is logged and the
+// Result kept in memory: the evaluation still succeeds.
 func (e *Evaluator) Evaluate(ctx context.Context, a space.Arch) (Result, error) {
 	return e.evaluate(ctx, a, e.sub)
 }
@@ -249,6 +278,12 @@ func (e *Evaluator) Fingerprint() string { return e.fingerprint }
 
 func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Result, error) {
 	key := e.cacheKey(a, s)
+	e.mu.Lock()
+	r, ok := e.kept[key]
+	e.mu.Unlock()
+	if ok {
+		return r, nil
+	}
 	if r, ok, err := e.cache.Get(key); err != nil {
 		return Result{}, err
 	} else if ok {
@@ -268,10 +303,17 @@ func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Resul
 	e.inflight[key] = c
 	e.mu.Unlock()
 	c.res, c.err = e.compute(ctx, a, s)
+	var keep bool
 	if c.err == nil {
-		c.err = e.cache.Put(key, c.res)
+		if err := e.cache.Put(key, c.res); err != nil {
+			e.log.Warn("evaluator: cache write failed; the result is kept in memory", "arch", a.Key(), "err", err)
+			keep = true
+		}
 	}
 	e.mu.Lock()
+	if keep {
+		e.kept[key] = c.res
+	}
 	delete(e.inflight, key)
 	e.mu.Unlock()
 	close(c.done)
@@ -286,7 +328,10 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 		t0 := time.Now()
 		var err error
 		if student, err = e.build(ctx, a); err != nil {
-			return fmt.Errorf("build %s: %w", a.Key(), err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("build %s: %w", a.Key(), ctx.Err())
+			}
+			return fmt.Errorf("%w: %s: %w", ErrBuild, a.Key(), err)
 		}
 		r.Stages.Build = time.Since(t0)
 		t0 = time.Now()
@@ -310,14 +355,12 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 	w = w.WithDefaults()
 	r.FLOPs = student.FLOPs(w.Batch, w.SeqLen)
 	t0 := time.Now()
-	release, err := e.gate.Exclusive(ctx)
+	m, err := e.measure(ctx, student, w)
 	if err != nil {
-		return Result{}, err
-	}
-	m, err := e.dev.Measure(ctx, student, w)
-	release()
-	if err != nil {
-		return Result{}, fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), err)
+		if ctx.Err() != nil {
+			return Result{}, fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), ctx.Err())
+		}
+		return Result{}, fmt.Errorf("%w: %s on %s: %w", ErrMeasure, a.Key(), e.dev.Name(), err)
 	}
 	r.Stages.Latency = time.Since(t0)
 	r.Latency = m
@@ -325,7 +368,21 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 	return r, nil
 }
 
-// shared runs f while no latency measurement runs.
+// measure runs the device's measurement, holding the gate exclusively
+// when the device measures alone.
+func (e *Evaluator) measure(ctx context.Context, student *transformer.Model, w devices.Workload) (devices.Measurement, error) {
+	if e.alone {
+		release, err := e.gate.Exclusive(ctx)
+		if err != nil {
+			return devices.Measurement{}, err
+		}
+		defer release()
+	}
+	return e.dev.Measure(ctx, student, w)
+}
+
+// shared runs f while no latency measurement that needs the machine
+// alone runs.
 func (e *Evaluator) shared(ctx context.Context, f func() error) error {
 	release, err := e.gate.Shared(ctx)
 	if err != nil {

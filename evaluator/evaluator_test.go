@@ -1,9 +1,14 @@
 package evaluator
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,13 +144,15 @@ func TestUnlabelledScoresAgreement(t *testing.T) {
 	}
 }
 
-// watchDevice wraps a device and records whether a build ran during a
-// measurement.
+// watchDevice wraps a device, declares that it measures alone, and
+// records whether a build ran during a measurement.
 type watchDevice struct {
 	devices.Device
 	measuring atomic.Bool
 	overlaps  atomic.Int64
 }
+
+func (w *watchDevice) MeasuresAlone() bool { return true }
 
 func (w *watchDevice) Measure(ctx context.Context, m *transformer.Model, wl devices.Workload) (devices.Measurement, error) {
 	w.measuring.Store(true)
@@ -236,6 +243,156 @@ func TestCorruptEntryIsRecomputed(t *testing.T) {
 	}
 	if f.builds.Load() != 1 || cache.Stats().Rejected != 1 {
 		t.Fatalf("builds %d, stats %+v", f.builds.Load(), cache.Stats())
+	}
+}
+
+// remoteDevice is a device that does not measure alone: its first
+// measurement waits until a build starts and ends during it.
+type remoteDevice struct {
+	devicetest.Fake
+	measuring chan struct{} // closed when the first measurement starts
+	built     chan struct{} // closed when a build has run during it
+	once      sync.Once
+}
+
+func (r *remoteDevice) MeasuresAlone() bool { return false }
+
+func (r *remoteDevice) Measure(ctx context.Context, m *transformer.Model, w devices.Workload) (devices.Measurement, error) {
+	r.once.Do(func() { close(r.measuring) })
+	select {
+	case <-r.built:
+	case <-ctx.Done():
+		return devices.Measurement{}, fmt.Errorf("no build ran during the measurement: %w", ctx.Err())
+	}
+	return r.Fake.Measure(ctx, m, w)
+}
+
+// TestRemoteMeasuresBesideBuilds evaluates two archs at once on a device
+// that does not measure alone: the second is built while the first is
+// measured. Holding the gate exclusively around that measurement would
+// deadlock both until the deadline.
+func TestRemoteMeasuresBesideBuilds(t *testing.T) {
+	f := newFixture(t)
+	dev := &remoteDevice{measuring: make(chan struct{}), built: make(chan struct{})}
+	first, second := arch(32), arch(8)
+	build := func(ctx context.Context, a space.Arch) (*transformer.Model, error) {
+		if a.Key() == second.Key() {
+			select {
+			case <-dev.measuring:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			defer close(dev.built)
+		}
+		return f.build(ctx, a)
+	}
+	e, err := New(context.Background(), f.teacher, f.tok, f.ex, build, dev, &MemCache{}, Config{Subsample: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a deadlock guard, not a speed check
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, a := range []space.Arch{first, second} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Evaluate(ctx, a); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := dev.Measures(); n != 2 {
+		t.Errorf("%d measurements, want 2", n)
+	}
+}
+
+func TestEvaluateErrors(t *testing.T) {
+	f := newFixture(t)
+	broken := func(context.Context, space.Arch) (*transformer.Model, error) { return nil, errors.New("no such layer") }
+	for _, tc := range []struct {
+		name   string
+		build  Builder
+		dev    *devicetest.Fake
+		is     []error
+		isNot  []error
+		then   bool // the next Evaluate succeeds (the failure was not cached)
+		reason string
+	}{
+		{"build fails", broken, &devicetest.Fake{}, []error{ErrBuild}, []error{ErrMeasure, devices.ErrUnavailable}, false, "no such layer"},
+		{"device unavailable", f.build, &devicetest.Fake{FailFirst: 1}, []error{ErrMeasure, devices.ErrUnavailable}, []error{ErrBuild}, true, "simulated outage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(context.Background(), f.teacher, f.tok, f.ex, tc.build, tc.dev, &MemCache{}, Config{Subsample: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.Evaluate(context.Background(), arch(32))
+			if err == nil || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.reason)
+			}
+			for _, target := range tc.is {
+				if !errors.Is(err, target) {
+					t.Errorf("%v is not %v", err, target)
+				}
+			}
+			for _, target := range tc.isNot {
+				if errors.Is(err, target) {
+					t.Errorf("%v is %v", err, target)
+				}
+			}
+			if tc.then {
+				if _, err := e.Evaluate(context.Background(), arch(32)); err != nil {
+					t.Errorf("after the failure: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// putFailingCache is a MemCache whose writes fail.
+type putFailingCache struct {
+	MemCache
+	gets atomic.Int64
+}
+
+func (c *putFailingCache) Get(k CacheKey) (Result, bool, error) {
+	c.gets.Add(1)
+	return c.MemCache.Get(k)
+}
+
+func (c *putFailingCache) Put(CacheKey, Result) error { return errors.New("disk full") }
+
+func TestFailedCacheWriteKeepsResult(t *testing.T) {
+	f := newFixture(t)
+	dev := &devicetest.Fake{}
+	cache := &putFailingCache{}
+	var log bytes.Buffer
+	e, err := New(context.Background(), f.teacher, f.tok, f.ex, f.build, dev, cache, Config{Subsample: 16},
+		WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.Evaluate(context.Background(), arch(32))
+	if err != nil {
+		t.Fatalf("the evaluation succeeded but returned %v", err)
+	}
+	if first.Latency.Median <= 0 {
+		t.Fatalf("implausible result %+v", first)
+	}
+	if !strings.Contains(log.String(), "disk full") {
+		t.Errorf("the failed write was not logged: %q", log.String())
+	}
+	again, err := e.Evaluate(context.Background(), arch(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.builds.Load() != 1 || dev.Measures() != 1 || again.Latency != first.Latency {
+		t.Errorf("second evaluation built %d times, measured %d times: not served from memory", f.builds.Load(), dev.Measures())
+	}
+	if n := cache.gets.Load(); n != 1 {
+		t.Errorf("the cache was read %d times, want 1 (the kept result is consulted first)", n)
 	}
 }
 

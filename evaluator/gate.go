@@ -5,18 +5,19 @@ import (
 	"sync"
 )
 
-// Gate keeps latency measurements alone on the machine. Work that may run
-// alongside other work (building a student, scoring its accuracy, the
-// search's own bookkeeping) holds the gate shared; a latency measurement
-// holds it exclusively, which waits until no shared holder is left and
-// keeps new ones waiting until it is released. So measurements never
-// overlap each other, and while one runs nothing else of the search runs.
+// Gate keeps latency measurements that need the machine quiet alone on it.
+// Work that may run alongside other work (building a student, scoring its
+// accuracy) holds the gate shared; a measurement on a device that measures
+// alone (devices.MeasuresAlone) holds it exclusively, which waits until no
+// shared holder is left and keeps new ones waiting until it is released.
+// So such measurements never overlap each other or the evaluators' other
+// work; a device that does not measure alone (a remote one) measures
+// without the gate, beside everything else.
 //
 // The Evaluator holds it shared while it builds and scores a student,
 // releases it, then takes it exclusively around the latency measurement
-// only (never Exclusive while holding Shared: that waits for itself). A
-// search gives the same Gate to its Evaluator (WithGate) and holds it shared
-// while it does its own work, never while it waits for an evaluation.
+// only (never Exclusive while holding Shared: that waits for itself).
+// Several evaluators on one machine share one Gate (WithGate).
 //
 // A waiting Exclusive has priority over new Shared holders. The zero Gate
 // is ready to use; a nil *Gate grants everything at once. Safe for

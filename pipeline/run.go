@@ -150,7 +150,7 @@ func (r *Run) Evaluator(ctx context.Context, o compress.Options) (*evaluator.Eva
 		return compress.Apply(r.Teacher, a, r.Importance, o)
 	}
 	ev, err := evaluator.New(ctx, r.Teacher, r.Tokenizer, r.Dev, build, r.Device, r.cache, r.Config.Evaluator,
-		evaluator.WithGate(r.gate), evaluator.WithBuilderKey(o.Key()))
+		evaluator.WithGate(r.gate), evaluator.WithBuilderKey(o.Key()), evaluator.WithLogger(r.log))
 	if err != nil {
 		return nil, err
 	}

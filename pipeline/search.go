@@ -90,7 +90,7 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 			return nil, err
 		}
 	}
-	opts := []search.Option{search.WithDB(r.cache.DB()), search.WithRunID(r.ID), search.WithGate(r.gate), search.WithLogger(r.log)}
+	opts := []search.Option{search.WithDB(r.cache.DB()), search.WithRunID(r.ID), search.WithLogger(r.log)}
 	if o.Registerer != nil {
 		opts = append(opts, search.WithRegisterer(o.Registerer))
 	}

@@ -55,6 +55,9 @@ const (
 	DefaultPatience         = 10
 	DefaultSoftWeight       = 0.07
 	DefaultHardWeight       = 1.0
+	DefaultRetryAttempts    = 5
+	DefaultInitialBackoff   = time.Second
+	DefaultMaxBackoff       = 30 * time.Second
 	// DefaultTargetFraction is the share of the reference (teacher) latency
 	// and size that the reward targets when no target is configured.
 	DefaultTargetFraction = 0.5
@@ -107,6 +110,26 @@ type Config struct {
 	// this latency and size) and the base of the default reward targets.
 	// Zero fields take the teacher's (see WithTeacher).
 	Reference Reference `yaml:"reference" json:"reference"`
+	// Retry says how an evaluation that failed for a transient reason is
+	// retried. Like Parallelism it changes how a run goes, never what it
+	// finds, so it may change between resumes.
+	Retry Retry `yaml:"retry" json:"retry,omitzero"`
+}
+
+// Retry bounds the retries of an evaluation that failed transiently: the
+// device was unavailable (devices.ErrUnavailable) or failed to measure
+// (evaluator.ErrMeasure, except an invalid workload). The attempts wait
+// InitialBackoff, then twice as long each time up to MaxBackoff. A run
+// whose evaluation still fails after MaxAttempts attempts stops with the
+// error, after saving.
+type Retry struct {
+	// MaxAttempts is how many times one evaluation is tried, the first
+	// included; default 5. 1 disables retrying.
+	MaxAttempts int `yaml:"max_attempts" json:"max_attempts"`
+	// InitialBackoff is the wait before the first retry; default 1s.
+	InitialBackoff time.Duration `yaml:"initial_backoff" json:"initial_backoff"`
+	// MaxBackoff caps the wait between attempts; default 30s.
+	MaxBackoff time.Duration `yaml:"max_backoff" json:"max_backoff"`
 }
 
 // Budget says when a search stops; the first limit reached wins. Limits
@@ -208,6 +231,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Budget.Patience == 0 {
 		c.Budget.Patience = DefaultPatience
+	}
+	if c.Retry.MaxAttempts == 0 {
+		c.Retry.MaxAttempts = DefaultRetryAttempts
+	}
+	if c.Retry.InitialBackoff == 0 {
+		c.Retry.InitialBackoff = DefaultInitialBackoff
+	}
+	if c.Retry.MaxBackoff == 0 {
+		c.Retry.MaxBackoff = max(DefaultMaxBackoff, c.Retry.InitialBackoff)
 	}
 	c.Reward.Latency = c.Reward.Latency.withDefaults()
 	c.Reward.Size = c.Reward.Size.withDefaults()
@@ -327,6 +359,15 @@ func (c Config) Validate() error {
 	}
 	if !(r.MinAccuracy >= 0) || math.IsInf(r.MinAccuracy, 0) {
 		add("reward.min_accuracy", "%v, want ≥ 0 (0: none)", r.MinAccuracy)
+	}
+	if c.Retry.MaxAttempts < 1 {
+		add("retry.max_attempts", "%d, want ≥ 1 (1: no retry)", c.Retry.MaxAttempts)
+	}
+	if c.Retry.InitialBackoff < 0 {
+		add("retry.initial_backoff", "%v, want > 0", c.Retry.InitialBackoff)
+	}
+	if c.Retry.MaxBackoff < c.Retry.InitialBackoff {
+		add("retry.max_backoff", "%v, want ≥ retry.initial_backoff (%v)", c.Retry.MaxBackoff, c.Retry.InitialBackoff)
 	}
 	if c.Reference.Latency < 0 {
 		add("reference.latency", "%v, want ≥ 0 (0: the teacher's)", c.Reference.Latency)

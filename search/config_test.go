@@ -21,7 +21,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	c := DefaultConfig()
 	if c.Strategy != StrategyGA || c.PopulationSize != DefaultPopulationSize || c.Budget.MaxEvaluations != DefaultMaxEvaluations ||
-		c.Budget.Patience != DefaultPatience || c.Reward.Latency.Mode != ModeSoft || c.Reward.Size.Weight != DefaultSoftWeight || c.SampleSize != 4 {
+		c.Budget.Patience != DefaultPatience || c.Reward.Latency.Mode != ModeSoft || c.Reward.Size.Weight != DefaultSoftWeight || c.SampleSize != 4 ||
+		c.Retry != (Retry{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}) {
 		t.Errorf("defaults %+v", c)
 	}
 	c = Config{Reference: Reference{Latency: 10 * time.Millisecond, SizeBytes: 1000}, Reward: RewardConfig{Latency: Objective{Mode: ModeHard}}}.WithDefaults()
@@ -46,6 +47,9 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 			"reward.size.weight: NaN", "reward.min_accuracy", "reward.max_size_bytes"}},
 		{"tournament too large", Config{PopulationSize: 4, TournamentSize: 4}, []string{"tournament_size: 4, want 1..population_size−1 (3)"}},
 		{"sample too large", Config{Strategy: StrategyRegularizedEvolution, PopulationSize: 4, SampleSize: 5}, []string{"sample_size: 5"}},
+		{"retry", Config{Retry: Retry{MaxAttempts: -1, InitialBackoff: -time.Second, MaxBackoff: -2 * time.Second}},
+			[]string{"retry.max_attempts: -1", "retry.initial_backoff: -1s", "retry.max_backoff: -2s"}},
+		{"backoff cap below the first", Config{Retry: Retry{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, []string{"retry.max_backoff: 1s, want ≥ retry.initial_backoff (1m0s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -86,6 +90,7 @@ reward:
 reference:
   latency: 30ms
   size_bytes: 17000000
+retry: {max_attempts: 3, initial_backoff: 2s, max_backoff: 1m}
 `
 	var c Config
 	dec := yaml.NewDecoder(strings.NewReader(src))
@@ -97,7 +102,8 @@ reference:
 		t.Fatal(err)
 	}
 	if c.Strategy != StrategyNSGA2 || c.Seed != 42 || c.Budget.MaxDuration != 2*time.Hour || c.Budget.Patience != -1 ||
-		c.Reward.TargetLatency != 15*time.Millisecond || c.Reward.Size.Weight != 0.1 || c.Reference.SizeBytes != 17000000 {
+		c.Reward.TargetLatency != 15*time.Millisecond || c.Reward.Size.Weight != 0.1 || c.Reference.SizeBytes != 17000000 ||
+		c.Retry != (Retry{MaxAttempts: 3, InitialBackoff: 2 * time.Second, MaxBackoff: time.Minute}) {
 		t.Errorf("decoded %+v", c)
 	}
 }

@@ -39,13 +39,13 @@
 // # Concurrency
 //
 // Run works on the calling goroutine and calls Evaluate from up to
-// Config.Parallelism goroutines at once. Everything else (proposals,
-// archive, persistence, events) happens on the calling goroutine, one step
-// at a time, holding the evaluator.Gate (WithGate) shared. A Gate keeps latency
-// measurements alone: an evaluator holds it shared while it builds and
-// scores a student and exclusively while it measures latency, so
-// measurements never overlap each other or any other work of the search.
-// The Archive is not safe for concurrent use; Gate is; Run may be called
+// Config.Parallelism goroutines at once, retrying transient failures
+// there (Config.Retry). Everything else (proposals, archive, persistence,
+// events) happens on the calling goroutine, one step at a time. Keeping
+// latency measurements alone is the device's and the evaluator's business
+// (devices.Exclusive, evaluator.Gate), not the search's: its bookkeeping is
+// brief and a remote device's measurements need no quiet machine.
+// The Archive is not safe for concurrent use; Run may be called
 // concurrently for different run IDs in different databases (bbolt allows
 // one writer per file at a time, so runs sharing a file take turns).
 package search

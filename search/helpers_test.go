@@ -2,13 +2,15 @@ package search
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/evaluator"
@@ -63,21 +65,17 @@ func model(a space.Arch) (acc float64, lat time.Duration, size int64) {
 	return acc, lat, size
 }
 
-// fakeEval is a deterministic Evaluator. With a gate it holds it shared
-// for its "accuracy" stage and exclusively for its "latency" stage, and it
-// records any overlap it sees.
+// fakeEval is a deterministic Evaluator. Each call takes delay; fail, when
+// set, may fail the n-th call (from 1) for a key instead.
 type fakeEval struct {
-	delay time.Duration // per stage
-	gate  *evaluator.Gate
-	fail  string // key that fails
+	delay time.Duration
+	fail  func(key string, n int) error
 
 	calls     atomic.Int64
 	mu        sync.Mutex
 	seen      map[string]int
-	acc, lat  int // stages in progress
-	maxAcc    int
-	overlaps  []string
-	onMeasure func() // called inside the exclusive stage
+	active    int // calls in progress
+	maxActive int
 }
 
 func (f *fakeEval) Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error) {
@@ -88,58 +86,25 @@ func (f *fakeEval) Evaluate(ctx context.Context, a space.Arch) (evaluator.Result
 		f.seen = map[string]int{}
 	}
 	f.seen[key]++
+	n := f.seen[key]
+	f.active++
+	f.maxActive = max(f.maxActive, f.active)
 	f.mu.Unlock()
-	if key == f.fail {
-		return evaluator.Result{}, fmt.Errorf("fake failure")
-	}
-	stage := func(exclusive bool) error {
-		var release func()
-		var err error
-		if exclusive {
-			release, err = f.gate.Exclusive(ctx)
-		} else {
-			release, err = f.gate.Shared(ctx)
-		}
-		if err != nil {
-			return err
-		}
-		defer release()
+	defer func() {
 		f.mu.Lock()
-		if exclusive {
-			f.lat++
-			if f.lat > 1 || f.acc > 0 {
-				f.overlaps = append(f.overlaps, fmt.Sprintf("measurement with %d measurements and %d accuracy stages", f.lat, f.acc))
-			}
-		} else {
-			f.acc++
-			f.maxAcc = max(f.maxAcc, f.acc)
-			if f.lat > 0 {
-				f.overlaps = append(f.overlaps, "accuracy stage during a measurement")
-			}
-		}
+		f.active--
 		f.mu.Unlock()
-		if exclusive && f.onMeasure != nil {
-			f.onMeasure()
+	}()
+	if f.fail != nil {
+		if err := f.fail(key, n); err != nil {
+			return evaluator.Result{}, err
 		}
+	}
+	if f.delay > 0 {
 		select {
 		case <-time.After(f.delay):
 		case <-ctx.Done():
-		}
-		f.mu.Lock()
-		if exclusive {
-			f.lat--
-		} else {
-			f.acc--
-		}
-		f.mu.Unlock()
-		return ctx.Err()
-	}
-	if f.delay > 0 || f.gate != nil {
-		if err := stage(false); err != nil {
-			return evaluator.Result{}, err
-		}
-		if err := stage(true); err != nil {
-			return evaluator.Result{}, err
+			return evaluator.Result{}, ctx.Err()
 		}
 	}
 	acc, lat, size := model(a)
@@ -149,6 +114,63 @@ func (f *fakeEval) Evaluate(ctx context.Context, a space.Arch) (evaluator.Result
 		SizeBytes:        size,
 		EvaluatorVersion: evaluator.Version,
 	}, nil
+}
+
+// failKey fails every call for key with err.
+func failKey(key string, err error) func(string, int) error {
+	return func(k string, _ int) error {
+		if k == key {
+			return err
+		}
+		return nil
+	}
+}
+
+// sleeps records the backoffs a run waits, without waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+// option makes Run record its backoffs in s instead of sleeping.
+func (s *sleeps) option() Option {
+	return func(o *options) {
+		o.sleep = func(ctx context.Context, d time.Duration) error {
+			s.mu.Lock()
+			s.d = append(s.d, d)
+			s.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+}
+
+// gather returns the value (or the sample count) of every metric in reg.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "edgenas_") {
+			t.Errorf("metric %s lacks the edgenas_ prefix", mf.GetName())
+		}
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) > 0 {
+				t.Errorf("%s has labels %v", mf.GetName(), m.GetLabel())
+			}
+			switch {
+			case m.Counter != nil:
+				got[mf.GetName()] = m.Counter.GetValue()
+			case m.Gauge != nil:
+				got[mf.GetName()] = m.Gauge.GetValue()
+			case m.Histogram != nil:
+				got[mf.GetName()] = float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return got
 }
 
 // teacherResult is the fake teacher's result.

@@ -15,6 +15,7 @@ type metrics struct {
 	frontSize   prometheus.Gauge
 	bestReward  prometheus.Gauge
 	duration    prometheus.Histogram
+	retries     prometheus.Counter
 }
 
 // newMetrics creates the collectors and registers them with reg (nil:
@@ -47,6 +48,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Wall time of one evaluation as the search saw it (cache hits included).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 12),
 		}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgenas_search_evaluation_retries_total",
+			Help: "Evaluations the search retried after a transient failure (device unavailable or failing to measure).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -58,6 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.frontSize = register(reg, m.frontSize, &err)
 	m.bestReward = register(reg, m.bestReward, &err)
 	m.duration = register(reg, m.duration, &err)
+	m.retries = register(reg, m.retries, &err)
 	return m, err
 }
 

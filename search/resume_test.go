@@ -61,7 +61,7 @@ func TestHelperSearchProcess(t *testing.T) {
 	}
 	defer f.Close()
 	sp := testSpace(t)
-	ev := &loggingEval{inner: &fakeEval{delay: 5 * time.Millisecond}, f: f}
+	ev := &loggingEval{inner: &fakeEval{delay: 10 * time.Millisecond}, f: f}
 	out, err := Run(context.Background(), killTestConfig(os.Getenv(helperEnv)), sp, ev,
 		WithStateFile(os.Getenv("EDGENAS_SEARCH_DB")), WithTeacher(teacherResult(sp)))
 	if err != nil {

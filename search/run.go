@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/space"
 )
@@ -18,7 +20,9 @@ import (
 // Evaluator turns an architecture into measured numbers. evaluator's
 // implementation is the real one; tests use fakes. Evaluate must be safe
 // for concurrent use (the search calls it from up to Config.Parallelism
-// goroutines) and should return ctx's error promptly when ctx ends.
+// goroutines) and should return ctx's error promptly when ctx ends. An
+// error wrapping devices.ErrUnavailable or evaluator.ErrMeasure is
+// transient and retried (Config.Retry); any other error stops the run.
 type Evaluator interface {
 	Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error)
 }
@@ -117,11 +121,24 @@ type options struct {
 	db       *bolt.DB
 	path     string
 	runID    string
-	gate     *evaluator.Gate
 	reg      prometheus.Registerer
 	progress func(Event)
 	teacher  *evaluator.Result
 	log      *slog.Logger
+	// sleep waits d or until ctx ends (tests replace it).
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// sleep waits d, or returns ctx's error when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // DefaultRunID is the run ID when WithRunID is not given.
@@ -139,10 +156,6 @@ func WithStateFile(path string) Option { return func(o *options) { o.path = path
 // WithRunID names the run in its database (default DefaultRunID). Run
 // resumes a persisted run of that name, or starts it.
 func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
-
-// WithGate gives the search the Gate its evaluator shares, so the search's
-// own work stops while a latency measurement runs.
-func WithGate(g *evaluator.Gate) Option { return func(o *options) { o.gate = g } }
 
 // WithRegisterer registers the search's metrics with reg.
 func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
@@ -173,11 +186,16 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 //
 // When ctx ends, Run stops launching evaluations, cancels those in flight
 // (their results are not kept), saves, and returns the Outcome with
-// StopCanceled and a nil error. An evaluation error, a storage error or a
-// Result the reward cannot judge stops the run with that error, after
-// saving; the Outcome so far is returned with it.
+// StopCanceled and a nil error. An evaluation that fails transiently (the
+// device unavailable or failing to measure) is retried with exponential
+// backoff as Config.Retry says; a failure is never recorded as a result.
+// An evaluation still failing after the last attempt, any other
+// evaluation error (e.g. evaluator.ErrBuild: a valid architecture that
+// cannot be built is a bug), a storage error or a Result the reward
+// cannot judge stops the run with that error, after saving; the Outcome
+// so far is returned with it.
 func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ...Option) (*Outcome, error) {
-	o := options{runID: DefaultRunID}
+	o := options{runID: DefaultRunID, sleep: sleep}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -206,7 +224,7 @@ func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ..
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
-	r := &runner{opts: o, sp: sp, ev: ev, store: st, metrics: m, gate: o.gate}
+	r := &runner{opts: o, sp: sp, ev: ev, store: st, metrics: m}
 	if err := r.init(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -222,7 +240,6 @@ type runner struct {
 	ev      Evaluator
 	store   store
 	metrics *metrics
-	gate    *evaluator.Gate
 
 	cfg     Config // resolved
 	st      *runState
@@ -237,7 +254,9 @@ type runner struct {
 
 func (r *runner) init(ctx context.Context, cfg Config) error {
 	cfg = cfg.WithDefaults()
-	id := identity(cfg, r.sp.Spec())
+	idc := cfg
+	idc.Retry = Retry{} // how failures are retried is not part of what the run is
+	id := identity(idc, r.sp.Spec())
 	st, recs, err := r.store.load()
 	if err != nil {
 		return err
@@ -250,8 +269,9 @@ func (r *runner) init(ctx context.Context, cfg Config) error {
 		if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 			return fmt.Errorf("resume run %q: random state: %w", r.opts.runID, err)
 		}
-		// The budget and parallelism are the caller's; the rest as persisted.
-		st.Config.Budget, st.Config.Parallelism = cfg.Budget, cfg.Parallelism
+		// The budget, parallelism and retries are the caller's; the rest as
+		// persisted.
+		st.Config.Budget, st.Config.Parallelism, st.Config.Retry = cfg.Budget, cfg.Parallelism, cfg.Retry
 		st.Stop = ""
 		r.opts.log.Info("resuming run", "run", r.opts.runID, "generation", st.Generation, "evaluations", len(recs))
 	} else {
@@ -260,7 +280,7 @@ func (r *runner) init(ctx context.Context, cfg Config) error {
 		if ref.Latency <= 0 || ref.SizeBytes <= 0 {
 			t := r.opts.teacher
 			if t == nil {
-				res, err := r.ev.Evaluate(ctx, r.sp.TeacherArch())
+				res, err := r.evaluate(ctx, cfg.Retry, r.sp.TeacherArch())
 				if err != nil {
 					return fmt.Errorf("evaluate the teacher for the reference point (or set reference.latency and reference.size_bytes): %w", err)
 				}
@@ -336,14 +356,33 @@ func (r *runner) stopReason(ctx context.Context) StopReason {
 	return ""
 }
 
-// shared runs f holding the gate shared.
-func (r *runner) shared(ctx context.Context, f func() error) error {
-	release, err := r.gate.Shared(context.WithoutCancel(ctx))
-	if err != nil {
-		return err
+// retryable says whether an evaluation error is transient: the device was
+// unavailable or failed to measure. An invalid workload fails the same way
+// every time.
+func retryable(err error) bool {
+	return errors.Is(err, devices.ErrUnavailable) ||
+		errors.Is(err, evaluator.ErrMeasure) && !errors.Is(err, devices.ErrWorkload)
+}
+
+// evaluate calls the Evaluator, retrying a transient failure as rc says.
+// It runs on evaluation goroutines: it only reads the runner.
+func (r *runner) evaluate(ctx context.Context, rc Retry, a space.Arch) (evaluator.Result, error) {
+	backoff := rc.InitialBackoff
+	for attempt := 1; ; attempt++ {
+		res, err := r.ev.Evaluate(ctx, a)
+		if err == nil || ctx.Err() != nil || !retryable(err) {
+			return res, err
+		}
+		if attempt >= rc.MaxAttempts {
+			return evaluator.Result{}, fmt.Errorf("gave up after %d attempts (retry.max_attempts): %w", attempt, err)
+		}
+		r.metrics.retries.Inc()
+		r.opts.log.Warn("evaluation failed, retrying", "arch", a.Key(), "attempt", attempt, "backoff", backoff, "err", err)
+		if err := r.opts.sleep(ctx, backoff); err != nil {
+			return evaluator.Result{}, err
+		}
+		backoff = min(2*backoff, rc.MaxBackoff)
 	}
-	defer release()
-	return f()
 }
 
 func (r *runner) loop(ctx context.Context) error {
@@ -352,22 +391,7 @@ func (r *runner) loop(ctx context.Context) error {
 			return r.finish(reason)
 		}
 		if r.st.Pending == nil {
-			err := r.shared(ctx, func() error {
-				keep, off, err := r.strat.propose(r.st.Population, r.rng)
-				if err != nil {
-					return fmt.Errorf("generation %d: propose: %w", r.st.Generation, err)
-				}
-				p := &pending{Keep: keep, Offspring: make([]string, len(off))}
-				for i, a := range off {
-					p.Offspring[i] = a.Key()
-				}
-				r.st.Pending = p
-				if r.st.RNG, err = r.pcg.MarshalBinary(); err != nil {
-					return err
-				}
-				return r.save()
-			})
-			if err != nil {
+			if err := r.propose(); err != nil {
 				return err
 			}
 		}
@@ -379,38 +403,59 @@ func (r *runner) loop(ctx context.Context) error {
 		if reason != "" {
 			return r.finish(reason)
 		}
-		err = r.shared(ctx, func() error {
-			p := r.st.Pending
-			fresh := 0
-			for _, k := range p.Offspring {
-				if c, ok := r.archive.Get(k); ok && c.Generation == r.st.Generation {
-					fresh++
-				}
-			}
-			r.st.Population = r.strat.commit(p.Keep, p.Offspring)
-			r.st.Pending = nil
-			r.hv = r.archive.Hypervolume(r.cfg.Reference)
-			r.st.History = append(r.st.History, HVPoint{Generation: r.st.Generation, Evaluations: r.archive.Len(), Hypervolume: r.hv, FrontSize: r.archive.FrontSize()})
-			if r.hv > r.st.BestHV {
-				r.st.BestHV, r.st.Stale = r.hv, 0
-			} else {
-				r.st.Stale++
-			}
-			if fresh == 0 {
-				r.st.Idle++
-			} else {
-				r.st.Idle = 0
-			}
-			r.st.Generation++
-			return r.save()
-		})
-		if err != nil {
+		if err := r.commit(); err != nil {
 			return err
 		}
 		r.metrics.generations.Inc()
 		r.opts.log.Info("generation done", "generation", r.st.Generation-1, "evaluations", r.archive.Len(), "hypervolume", r.hv, "front", r.archive.FrontSize())
 		r.emit(Event{Kind: EventGeneration, Generation: r.st.Generation - 1})
 	}
+}
+
+// propose proposes the next generation's batch and persists it with the
+// random source's state.
+func (r *runner) propose() error {
+	keep, off, err := r.strat.propose(r.st.Population, r.rng)
+	if err != nil {
+		return fmt.Errorf("generation %d: propose: %w", r.st.Generation, err)
+	}
+	p := &pending{Keep: keep, Offspring: make([]string, len(off))}
+	for i, a := range off {
+		p.Offspring[i] = a.Key()
+	}
+	r.st.Pending = p
+	if r.st.RNG, err = r.pcg.MarshalBinary(); err != nil {
+		return err
+	}
+	return r.save()
+}
+
+// commit applies the completed batch to the population and the history and
+// persists the generation.
+func (r *runner) commit() error {
+	p := r.st.Pending
+	fresh := 0
+	for _, k := range p.Offspring {
+		if c, ok := r.archive.Get(k); ok && c.Generation == r.st.Generation {
+			fresh++
+		}
+	}
+	r.st.Population = r.strat.commit(p.Keep, p.Offspring)
+	r.st.Pending = nil
+	r.hv = r.archive.Hypervolume(r.cfg.Reference)
+	r.st.History = append(r.st.History, HVPoint{Generation: r.st.Generation, Evaluations: r.archive.Len(), Hypervolume: r.hv, FrontSize: r.archive.FrontSize()})
+	if r.hv > r.st.BestHV {
+		r.st.BestHV, r.st.Stale = r.hv, 0
+	} else {
+		r.st.Stale++
+	}
+	if fresh == 0 {
+		r.st.Idle++
+	} else {
+		r.st.Idle = 0
+	}
+	r.st.Generation++
+	return r.save()
 }
 
 func (r *runner) finish(reason StopReason) error {
@@ -464,7 +509,7 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 			inflight++
 			go func() {
 				t := time.Now()
-				res, err := r.ev.Evaluate(ctx, j.arch)
+				res, err := r.evaluate(ctx, r.cfg.Retry, j.arch)
 				results <- done{job: j, res: res, err: err, dur: time.Since(t)}
 			}()
 		}
@@ -479,7 +524,7 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 			}
 			continue
 		}
-		if err := r.record(ctx, d); err != nil && firstErr == nil {
+		if err := r.record(d); err != nil && firstErr == nil {
 			firstErr = err
 		}
 		if d := r.cfg.Budget.MaxDuration; d > 0 && r.now() >= d {
@@ -500,7 +545,7 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 }
 
 // record archives and persists one completed evaluation.
-func (r *runner) record(ctx context.Context, d done) error {
+func (r *runner) record(d done) error {
 	key := d.arch.Key()
 	res := d.res
 	if res.Key == "" {
@@ -512,24 +557,16 @@ func (r *runner) record(ctx context.Context, d done) error {
 	if len(res.Arch.Layers) == 0 {
 		res.Arch = d.arch
 	}
-	var c Candidate
-	var onFront bool
-	err := r.shared(ctx, func() error {
-		s, err := r.cfg.Reward.Score(res)
-		if err != nil {
-			return err
-		}
-		c = Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot}
-		r.st.Elapsed = r.now()
-		if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res}); err != nil {
-			return err
-		}
-		_, onFront = r.archive.Insert(c)
-		return nil
-	})
+	s, err := r.cfg.Reward.Score(res)
 	if err != nil {
 		return err
 	}
+	c := Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot}
+	r.st.Elapsed = r.now()
+	if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res}); err != nil {
+		return err
+	}
+	_, onFront := r.archive.Insert(c)
 	r.metrics.evaluations.Inc()
 	r.metrics.duration.Observe(d.dur.Seconds())
 	if b := best(r.archive); b != nil {

@@ -8,14 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -91,32 +89,14 @@ func TestRunNeverEvaluatesTwice(t *testing.T) {
 	}
 }
 
-func TestRunParallelismAndGate(t *testing.T) {
-	g := new(evaluator.Gate)
-	var busy atomic.Int32 // the search's own work seen from inside a measurement
-	f := &fakeEval{delay: 2 * time.Millisecond, gate: g}
-	f.onMeasure = func() {
-		// While we hold the gate exclusively, the search cannot hold it
-		// shared: trying must fail at once.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Microsecond)
-		defer cancel()
-		if rel, err := g.Shared(ctx); err == nil {
-			busy.Add(1)
-			rel()
-		}
-	}
-	out := run(t, Config{Parallelism: 3, Budget: Budget{MaxEvaluations: 30}}, f, WithGate(g))
+func TestRunParallelism(t *testing.T) {
+	f := &fakeEval{delay: 2 * time.Millisecond}
+	out := run(t, Config{Parallelism: 3, Budget: Budget{MaxEvaluations: 30}}, f)
 	if out.Evaluations != 30 {
 		t.Fatalf("%d evaluations", out.Evaluations)
 	}
-	if len(f.overlaps) > 0 {
-		t.Errorf("overlaps: %v", f.overlaps)
-	}
-	if busy.Load() > 0 {
-		t.Errorf("shared gate granted during a measurement %d times", busy.Load())
-	}
-	if f.maxAcc != 3 {
-		t.Errorf("at most %d accuracy stages ran at once, want 3", f.maxAcc)
+	if f.maxActive != 3 {
+		t.Errorf("at most %d evaluations ran at once, want 3", f.maxActive)
 	}
 }
 
@@ -282,7 +262,7 @@ func TestRunEvaluatesTeacherForReference(t *testing.T) {
 func TestRunEvaluationError(t *testing.T) {
 	sp := testSpace(t)
 	probe := run(t, Config{Budget: Budget{MaxEvaluations: 5}}, &fakeEval{})
-	f := &fakeEval{fail: probe.Candidates[3].Key}
+	f := &fakeEval{fail: failKey(probe.Candidates[3].Key, errors.New("fake failure"))}
 	out, err := Run(context.Background(), Config{Budget: Budget{MaxEvaluations: 5}}, sp, f, WithTeacher(teacherResult(sp)))
 	if err == nil || !strings.Contains(err.Error(), "fake failure") {
 		t.Fatalf("got %v", err)
@@ -319,35 +299,14 @@ func TestRunEventsAndMetrics(t *testing.T) {
 	if evals != 40 || gens != out.Generations || fronts == 0 {
 		t.Errorf("%d evaluation, %d generation, %d front events", evals, gens, fronts)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		if !strings.HasPrefix(mf.GetName(), "edgenas_") {
-			t.Errorf("metric %s lacks the edgenas_ prefix", mf.GetName())
-		}
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) > 0 {
-				t.Errorf("%s has labels %v", mf.GetName(), m.GetLabel())
-			}
-			switch {
-			case m.Counter != nil:
-				got[mf.GetName()] = m.Counter.GetValue()
-			case m.Gauge != nil:
-				got[mf.GetName()] = m.Gauge.GetValue()
-			case m.Histogram != nil:
-				got[mf.GetName()] = float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
+	got := gather(t, reg)
 	want := map[string]float64{
 		"edgenas_search_evaluations_total":           40,
 		"edgenas_search_evaluation_duration_seconds": 40,
 		"edgenas_search_front_size":                  float64(len(out.Front)),
 		"edgenas_search_best_reward":                 out.Best.Reward,
 		"edgenas_search_generations_total":           float64(out.Generations),
+		"edgenas_search_evaluation_retries_total":    0,
 	}
 	for k, v := range want {
 		if got[k] != v {

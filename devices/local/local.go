@@ -6,8 +6,9 @@
 // devices.MinRuns timed runs, and re-measurement when the spread is too
 // large. Between candidates it times a fixed reference model, so drift of
 // the machine (a noisy neighbour, thermal throttling) shows in every
-// Measurement instead of silently bending a ranking. A Local is safe for
-// concurrent use.
+// Measurement instead of silently bending a ranking. A Local measures
+// alone (devices.Exclusive): nothing else of the process should run while
+// it times a model. A Local is safe for concurrent use.
 package local
 
 import (
@@ -67,7 +68,10 @@ type Local struct {
 	scratch []time.Duration
 }
 
-var _ devices.Device = (*Local)(nil)
+var (
+	_ devices.Device    = (*Local)(nil)
+	_ devices.Exclusive = (*Local)(nil)
+)
 
 // New returns a Local device; it builds the reference model when cfg has none.
 func New(cfg Config) (*Local, error) {
@@ -96,6 +100,10 @@ func New(cfg Config) (*Local, error) {
 
 // Name returns "local".
 func (l *Local) Name() string { return "local" }
+
+// MeasuresAlone returns true: a Local times models on the CPUs the rest of
+// the process uses, so other work would bend its timings.
+func (l *Local) MeasuresAlone() bool { return true }
 
 // Fingerprint names the CPU model, the number of CPUs Go may use, the
 // architecture, the vector extensions the kernels select on and the engine
@@ -177,6 +185,7 @@ func (l *Local) Measure(ctx context.Context, m *transformer.Model, w devices.Wor
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer devices.StartMeasure(ctx)()
 	var out devices.Measurement
 	if l.cfg.Reference != nil {
 		ref, err := l.time(ctx, l.cfg.Reference, devices.Workload{Batch: 1, SeqLen: 64, Threads: 1, Warmup: 2, Runs: devices.MinRuns})

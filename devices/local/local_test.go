@@ -64,6 +64,16 @@ func TestMeasureReportsAttemptsDriftAndMemory(t *testing.T) {
 	t.Logf("tiny %v, peak %d B; mini %v, peak %d B, drift %.1f%%", m.Stats, m.PeakBytes, l.Stats, l.PeakBytes, l.DriftPercent)
 }
 
+func TestLocalMeasuresAlone(t *testing.T) {
+	d, err := New(Config{NoReference: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !devices.MeasuresAlone(d) {
+		t.Fatal("the local device does not declare that it measures alone")
+	}
+}
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := New(Config{MaxAttempts: -1}); err == nil {
 		t.Fatal("accepted max_attempts -1")
@@ -80,6 +90,29 @@ func BenchmarkMeasure(b *testing.B) {
 		if _, err := d.Measure(context.Background(), small, devices.Workload{SeqLen: 32}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCostRatio measures BERT-tiny and BERT-mini shapes and reports
+// the ratio of their medians (mini/tiny; BERT-mini does about 8× the work,
+// target ≥ 2): that a costlier model measures slower is a speed property
+// of the machine, held here rather than by a timed test.
+func BenchmarkCostRatio(b *testing.B) {
+	d, err := New(Config{NoReference: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	small, large := devicetest.Models(b)
+	for b.Loop() {
+		s, err := d.Measure(context.Background(), small, devices.Workload{SeqLen: 128})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := d.Measure(context.Background(), large, devices.Workload{SeqLen: 128})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(l.Median)/float64(s.Median), "mini/tiny")
 	}
 }
 
