@@ -1,0 +1,164 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgenas/edgenas/compress"
+	"github.com/edgenas/edgenas/devices/devicetest"
+	"github.com/edgenas/edgenas/search"
+	"github.com/edgenas/edgenas/train"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
+)
+
+// openTiny opens a run of the tiny teacher (trained on first use) with a
+// fake device; extra is appended to the search config.
+func openTiny(t *testing.T, dir, extra string) *Run {
+	t.Helper()
+	cfg, err := LoadConfig(writeConfigs(t, dir, extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(context.Background(), cfg, Options{Device: &devicetest.Fake{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// TestImportanceSettings: importance is computed at the evaluator's
+// max_len unless importance.max_len says otherwise (its data digest is of
+// the examples tokenized at that length).
+func TestImportanceSettings(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, extra string
+		maxLen      int
+	}{
+		{"evaluator max_len", "", 16},
+		{"own max_len and batch", "importance: {examples: 32, max_len: 8, batch: 4}\n", 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+			os.MkdirAll(sub, 0o755)
+			extra := tc.extra
+			r := openTiny(t, sub, "")
+			if extra != "" { // replace the base's importance section
+				r.Close()
+				data, _ := os.ReadFile(filepath.Join(sub, "search.yaml"))
+				os.WriteFile(filepath.Join(sub, "search.yaml"), []byte(strings.Replace(string(data), "importance: {examples: 32}\n", extra, 1)), 0o644)
+				cfg, err := LoadConfig(filepath.Join(sub, "search.yaml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r, err = Open(context.Background(), cfg, Options{Device: &devicetest.Fake{}}); err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+			}
+			tr, _, err := train.DemoExamples(r.Config.Data.Demo.Generator())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var texts []string
+			var labels []int
+			for _, e := range tr[:32] {
+				texts, labels = append(texts, e.Text), append(labels, e.Label)
+			}
+			b := r.Tokenizer.EncodeBatch(texts, nil, tc.maxLen)
+			if want := compress.DataDigest([]*tokenizer.Batch{&b}, labels); r.Importance.Data != want {
+				t.Errorf("importance data digest %s, want that of the examples at max_len %d (%s)", r.Importance.Data, tc.maxLen, want)
+			}
+		})
+	}
+}
+
+// TestBaselinesFollowTheSpace: the baselines are measured at the space's
+// sequence lengths (the demo config's 32, not a fixed 64 and 128).
+func TestBaselinesFollowTheSpace(t *testing.T) {
+	r := openTiny(t, t.TempDir(), "")
+	rows, err := r.Baselines(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 5 || rows[0].Technique != "teacher" {
+		t.Fatalf("rows %+v", rows)
+	}
+	for _, row := range rows {
+		if len(row.Latency) != 1 || row.Latency[0].SeqLen != 16 || row.Latency[0].MS <= 0 || row.Examples != 48 {
+			t.Errorf("%s %s: latency %+v, %d examples; want one measurement at seq 16 on all 48", row.Technique, row.Strength, row.Latency, row.Examples)
+		}
+	}
+}
+
+// TestRetrainedTeacherStartsANewRun: the run ID covers the teacher, so a
+// teacher retrained in the same directory starts a new run instead of
+// resuming the old archive; the same teacher resumes.
+func TestRetrainedTeacherStartsANewRun(t *testing.T) {
+	dir := t.TempDir()
+	r := openTiny(t, dir, "")
+	ctx := context.Background()
+	f, err := r.Search(ctx, SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := r.ID
+	r.Close()
+	if f.Evaluations != 5 || f.Partial || len(f.Members) == 0 || f.Members[0].Full == nil {
+		t.Fatalf("front %+v", f)
+	}
+	loaded, err := LoadFront(filepath.Join(dir, "run"))
+	if err != nil || loaded.RunID != first || len(loaded.Members) != len(f.Members) {
+		t.Fatalf("LoadFront: %+v, %v", loaded, err)
+	}
+	// Same teacher: same run, resumed (nothing evaluated again).
+	r = openTiny(t, dir, "")
+	if r.ID != first {
+		t.Fatalf("same teacher, run ID %s then %s", first, r.ID)
+	}
+	evals := 0
+	if _, err := r.Search(ctx, SearchOptions{Progress: func(e search.Event) { evals += countEval(e) }}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if evals != 0 {
+		t.Errorf("the resumed run evaluated %d candidates again", evals)
+	}
+	// Retrain the teacher with another seed in the same place.
+	if err := os.RemoveAll(filepath.Join(dir, "teacher")); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "teacher.yaml"))
+	os.WriteFile(filepath.Join(dir, "teacher.yaml"), append(data, []byte("seed: 99\n")...), 0o644)
+	cfg, err := LoadConfig(filepath.Join(dir, "search.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = Open(ctx, cfg, Options{Device: &devicetest.Fake{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.ID == first {
+		t.Fatal("a retrained teacher kept the run ID")
+	}
+	evals = 0
+	f, err = r.Search(ctx, SearchOptions{Progress: func(e search.Event) { evals += countEval(e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evals != 5 || f.RunID != r.ID {
+		t.Errorf("the new teacher's run evaluated %d candidates (want 5, a new run), run %s", evals, f.RunID)
+	}
+}
+
+func countEval(e search.Event) int {
+	if e.Kind == search.EventEvaluation {
+		return 1
+	}
+	return 0
+}
