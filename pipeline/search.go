@@ -123,7 +123,13 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 		if m.Full != nil {
 			continue
 		}
-		full, err := ev.EvaluateFull(ctx, m.Result.Arch)
+		var full evaluator.Result
+		err := cfg.Search.Retry.Do(ctx, nil, func() (err error) {
+			full, err = ev.EvaluateFull(ctx, m.Result.Arch)
+			return err
+		}, func(attempt int, backoff time.Duration, err error) {
+			r.log.Warn("rescoring failed, retrying", "arch", m.Key, "attempt", attempt, "backoff", backoff, "err", err)
+		})
 		if err != nil {
 			f.Partial = true
 			if serr := r.saveFront(f); serr != nil {

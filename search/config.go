@@ -132,6 +132,20 @@ type Retry struct {
 	MaxBackoff time.Duration `yaml:"max_backoff" json:"max_backoff"`
 }
 
+// withDefaults returns r with every zero field set to its default.
+func (r Retry) withDefaults() Retry {
+	if r.MaxAttempts == 0 {
+		r.MaxAttempts = DefaultRetryAttempts
+	}
+	if r.InitialBackoff == 0 {
+		r.InitialBackoff = DefaultInitialBackoff
+	}
+	if r.MaxBackoff == 0 {
+		r.MaxBackoff = max(DefaultMaxBackoff, r.InitialBackoff)
+	}
+	return r
+}
+
 // Budget says when a search stops; the first limit reached wins. Limits
 // count over the whole run, across resumes.
 type Budget struct {
@@ -232,15 +246,7 @@ func (c Config) WithDefaults() Config {
 	if c.Budget.Patience == 0 {
 		c.Budget.Patience = DefaultPatience
 	}
-	if c.Retry.MaxAttempts == 0 {
-		c.Retry.MaxAttempts = DefaultRetryAttempts
-	}
-	if c.Retry.InitialBackoff == 0 {
-		c.Retry.InitialBackoff = DefaultInitialBackoff
-	}
-	if c.Retry.MaxBackoff == 0 {
-		c.Retry.MaxBackoff = max(DefaultMaxBackoff, c.Retry.InitialBackoff)
-	}
+	c.Retry = c.Retry.withDefaults()
 	c.Reward.Latency = c.Reward.Latency.withDefaults()
 	c.Reward.Size = c.Reward.Size.withDefaults()
 	if c.Reward.TargetLatency == 0 && c.Reference.Latency > 0 {

@@ -129,8 +129,8 @@ type options struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// sleep waits d, or returns ctx's error when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleepCtx waits d, or returns ctx's error when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -195,7 +195,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // cannot judge stops the run with that error, after saving; the Outcome
 // so far is returned with it.
 func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ...Option) (*Outcome, error) {
-	o := options{runID: DefaultRunID, sleep: sleep}
+	o := options{runID: DefaultRunID, sleep: sleepCtx}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -356,33 +356,57 @@ func (r *runner) stopReason(ctx context.Context) StopReason {
 	return ""
 }
 
-// retryable says whether an evaluation error is transient: the device was
+// Retryable says whether an evaluation error is transient: the device was
 // unavailable or failed to measure. An invalid workload fails the same way
 // every time.
-func retryable(err error) bool {
+func Retryable(err error) bool {
 	return errors.Is(err, devices.ErrUnavailable) ||
 		errors.Is(err, evaluator.ErrMeasure) && !errors.Is(err, devices.ErrWorkload)
+}
+
+// Do calls f until it succeeds, fails with an error that is not
+// Retryable, ctx ends, or rc's attempts (after defaults) are spent,
+// waiting with exponential backoff between attempts; onRetry, when not
+// nil, hears of each retry. sleep waits (nil: a timer).
+func (rc Retry) Do(ctx context.Context, sleep func(context.Context, time.Duration) error, f func() error, onRetry func(attempt int, backoff time.Duration, err error)) error {
+	rc = rc.withDefaults()
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	backoff := rc.InitialBackoff
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || ctx.Err() != nil || !Retryable(err) {
+			return err
+		}
+		if attempt >= rc.MaxAttempts {
+			return fmt.Errorf("gave up after %d attempts (retry.max_attempts): %w", attempt, err)
+		}
+		if onRetry != nil {
+			onRetry(attempt, backoff, err)
+		}
+		if err := sleep(ctx, backoff); err != nil {
+			return err
+		}
+		backoff = min(2*backoff, rc.MaxBackoff)
+	}
 }
 
 // evaluate calls the Evaluator, retrying a transient failure as rc says.
 // It runs on evaluation goroutines: it only reads the runner.
 func (r *runner) evaluate(ctx context.Context, rc Retry, a space.Arch) (evaluator.Result, error) {
-	backoff := rc.InitialBackoff
-	for attempt := 1; ; attempt++ {
-		res, err := r.ev.Evaluate(ctx, a)
-		if err == nil || ctx.Err() != nil || !retryable(err) {
-			return res, err
-		}
-		if attempt >= rc.MaxAttempts {
-			return evaluator.Result{}, fmt.Errorf("gave up after %d attempts (retry.max_attempts): %w", attempt, err)
-		}
+	var res evaluator.Result
+	err := rc.Do(ctx, r.opts.sleep, func() (err error) {
+		res, err = r.ev.Evaluate(ctx, a)
+		return err
+	}, func(attempt int, backoff time.Duration, err error) {
 		r.metrics.retries.Inc()
 		r.opts.log.Warn("evaluation failed, retrying", "arch", a.Key(), "attempt", attempt, "backoff", backoff, "err", err)
-		if err := r.opts.sleep(ctx, backoff); err != nil {
-			return evaluator.Result{}, err
-		}
-		backoff = min(2*backoff, rc.MaxBackoff)
+	})
+	if err != nil {
+		return evaluator.Result{}, err
 	}
+	return res, nil
 }
 
 func (r *runner) loop(ctx context.Context) error {
