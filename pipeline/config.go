@@ -157,7 +157,7 @@ func (c *Config) validate() error {
 		if *p.v == "" {
 			continue
 		}
-		v, err := expandVars(*p.v)
+		v, err := yamlconf.ExpandEnv(*p.v)
 		if err != nil {
 			bad(p.field, "%v", err)
 			*p.v = ""
@@ -282,20 +282,4 @@ func checkListen(addr string) error {
 		return fmt.Errorf("%q: port %q, want 0..65535", addr, port)
 	}
 	return nil
-}
-
-// expandVars expands ${VAR} and $VAR, failing on a variable that is unset.
-func expandVars(s string) (string, error) {
-	var missing []string
-	out := os.Expand(s, func(k string) string {
-		v, ok := os.LookupEnv(k)
-		if !ok {
-			missing = append(missing, k)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("%q uses unset environment variable(s) %v", s, missing)
-	}
-	return out, nil
 }

@@ -8,53 +8,8 @@ import (
 	"testing"
 
 	"github.com/edgenas/edgenas/internal/fielderr"
+	"github.com/edgenas/edgenas/pipeline/pipelinetest"
 )
-
-// tinyTeacherYAML trains a tiny demo teacher in a few steps.
-const tinyTeacherYAML = `model: {shape: custom, layers: 2, hidden: 16, heads: 2, ffn: 32, max_position: 32}
-data:
-  demo: {seed: 2, train: 64, dev: 32}
-max_seq_len: 32
-batch_size: 16
-max_steps: 6
-lr: 1e-3
-eval_every: 3
-threads: 1
-`
-
-// writeConfigs writes the tiny teacher's training config and a search
-// config over it into dir (search body = base plus extra lines); it
-// returns the search config's path.
-func writeConfigs(t testing.TB, dir, extra string) string {
-	t.Helper()
-	teacher := filepath.Join(dir, "teacher.yaml")
-	if err := os.WriteFile(teacher, []byte(tinyTeacherYAML+"run_dir: "+filepath.Join(dir, "teacher")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	body := `teacher: {train: ` + teacher + `}
-data:
-  demo: {seed: 2, train: 64, dev: 48}
-importance: {examples: 32}
-space:
-  heads: [1, 2]
-  ffn: [8, 16, 32]
-  bits: [32, 8]
-  seq_len: [16]
-evaluator: {subsample: 24, max_len: 16}
-device:
-  local: {max_attempts: 1, no_reference: true}
-search:
-  strategy: regularized-evolution
-  seed: 3
-  population_size: 4
-  budget: {max_evaluations: 5}
-run_dir: ` + filepath.Join(dir, "run") + "\n" + extra
-	cfg := filepath.Join(dir, "search.yaml")
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 func TestShippedConfigsParse(t *testing.T) {
 	t.Setenv("EDGENAS_TESTDATA", t.TempDir())
@@ -81,7 +36,7 @@ func TestShippedConfigsParse(t *testing.T) {
 func TestConfigProblemsAllAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.Unsetenv("EDGENAS_SURELY_UNSET")
-	cfg := writeConfigs(t, dir, `metrics: {listen: "localhost:99999"}
+	cfg := pipelinetest.WriteConfigs(t, dir, `metrics: {listen: "localhost:99999"}
 compress: {int4_group: 48}
 `)
 	data, _ := os.ReadFile(cfg)
@@ -141,7 +96,7 @@ compress: {int4_group: 48}
 
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
-	writeConfigs(t, dir, "")
+	pipelinetest.WriteConfigs(t, dir, "")
 	teacherYAML := filepath.Join(dir, "teacher.yaml")
 	for _, tc := range []struct {
 		name, body string

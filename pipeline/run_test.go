@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices/devicetest"
+	"github.com/edgenas/edgenas/pipeline/pipelinetest"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -18,7 +19,7 @@ import (
 // fake device; extra is appended to the search config.
 func openTiny(t *testing.T, dir, extra string) *Run {
 	t.Helper()
-	cfg, err := LoadConfig(writeConfigs(t, dir, extra))
+	cfg, err := LoadConfig(pipelinetest.WriteConfigs(t, dir, extra))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -276,7 +275,7 @@ func (c Config) Validate() error {
 	if !(finite(m.InitStd) && m.InitStd >= 0 && m.InitStd <= 1) {
 		bad("model.init_std", "want a number in [0, 1], got %v", m.InitStd)
 	}
-	if _, err := expandEnv(m.Vocab); err != nil {
+	if _, err := yamlconf.ExpandEnv(m.Vocab); err != nil {
 		bad("model.vocab", "%v", err)
 	}
 
@@ -295,7 +294,7 @@ func (c Config) Validate() error {
 		bad("model.vocab", "required with TSV data: a vocab.txt (e.g. ${EDGENAS_TESTDATA}/bert-base-uncased-vocab/vocab.txt)")
 	}
 	for field, p := range map[string]string{"data.train": d.Train, "data.dev": d.Dev, "run_dir": c.RunDir} {
-		if _, err := expandEnv(p); err != nil {
+		if _, err := yamlconf.ExpandEnv(p); err != nil {
 			bad(field, "%v", err)
 		}
 	}
@@ -351,7 +350,7 @@ func (c Config) Validate() error {
 		for i, path := range p.Text {
 			if strings.TrimSpace(path) == "" {
 				bad("pretrain.text", "entry %d: empty path", i+1)
-			} else if _, err := expandEnv(path); err != nil {
+			} else if _, err := yamlconf.ExpandEnv(path); err != nil {
 				bad("pretrain.text", "entry %d: %v", i+1, err)
 			}
 		}
@@ -405,24 +404,6 @@ func cmpOr(v, def int) int {
 		return def
 	}
 	return v
-}
-
-// expandEnv replaces ${VAR} and $VAR in s by the environment variable's
-// value; an unset variable is an error naming it.
-func expandEnv(s string) (string, error) {
-	var missing []string
-	out := os.Expand(s, func(name string) string {
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return "", fmt.Errorf("environment variable %s is not set (in %q)", strings.Join(slices.Compact(missing), ", "), s)
-	}
-	return out, nil
 }
 
 // Resolved returns c with every default filled in and the environment
@@ -484,7 +465,7 @@ func (c Config) Resolved() (Config, error) {
 	var err error
 	expand := func(p *string) {
 		if err == nil {
-			*p, err = expandEnv(*p)
+			*p, err = yamlconf.ExpandEnv(*p)
 		}
 	}
 	expand(&r.Model.Vocab)

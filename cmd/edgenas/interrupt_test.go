@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgenas/edgenas/pipeline/pipelinetest"
 )
 
 // cliEnv makes the test binary act as the edgenas command (TestMain), so
@@ -37,7 +39,7 @@ func cliCommand(args ...string) *exec.Cmd {
 // with the front rescored on every example.
 func TestInterruptedSearch(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeSearchConfig(t, dir, "")
+	cfg := pipelinetest.WriteConfigs(t, dir, "")
 	// A first, short run trains the teacher, so the interrupted run spends
 	// its time searching.
 	if code, _, stderr := runCLI(t, "search", "-c", cfg); code != 0 {

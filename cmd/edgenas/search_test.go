@@ -6,44 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// writeSearchConfig writes a tiny teacher's training config and a search
-// config that trains it on demand, into dir; it returns the search config.
-func writeSearchConfig(t *testing.T, dir, extra string) string {
-	t.Helper()
-	teacher := filepath.Join(dir, "teacher.yaml")
-	if err := os.WriteFile(teacher, []byte(tinyTrainConfig+"run_dir: "+filepath.Join(dir, "teacher")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "search.yaml")
-	body := `teacher: {train: ` + teacher + `}
-data:
-  demo: {seed: 2, train: 64, dev: 48}
-importance: {examples: 32}
-space:
-  heads: [1, 2]
-  ffn: [8, 16, 32]
-  bits: [32]
-  seq_len: [16]
-evaluator: {subsample: 24, max_len: 16}
-device:
-  local: {max_attempts: 1, no_reference: true}
-search:
-  strategy: regularized-evolution
-  seed: 3
-  population_size: 4
-  budget: {max_evaluations: 5}
-run_dir: ` + filepath.Join(dir, "run") + "\n" + extra
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
+	"github.com/edgenas/edgenas/pipeline/pipelinetest"
+)
 
 func TestSearch(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeSearchConfig(t, dir, "")
+	cfg := pipelinetest.WriteConfigs(t, dir, "")
 	code, out, stderr := runCLI(t, "search", "-c", cfg)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -116,7 +85,7 @@ func TestSearchConfigErrors(t *testing.T) {
 		{"every problem at once", "compress: {share: median}\n", []string{"compress.share"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := writeSearchConfig(t, dir, tc.extra)
+			cfg := pipelinetest.WriteConfigs(t, dir, tc.extra)
 			code, _, stderr := runCLI(t, "search", "-c", cfg)
 			if code != 2 {
 				t.Fatalf("exit %d, want 2 (config error): %s", code, stderr)

@@ -6,24 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// tinyTrainConfig is a demo run of a few steps on a tiny model.
-const tinyTrainConfig = `model: {shape: custom, layers: 1, hidden: 16, heads: 2, ffn: 32, max_position: 32}
-data:
-  demo: {seed: 2, train: 64, dev: 32}
-max_seq_len: 32
-batch_size: 16
-max_steps: 6
-lr: 1e-3
-eval_every: 3
-threads: 1
-`
+	"github.com/edgenas/edgenas/pipeline/pipelinetest"
+)
 
 func TestTrain(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tiny.yaml")
-	if err := os.WriteFile(cfg, []byte(tinyTrainConfig), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(pipelinetest.TeacherYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runDir := filepath.Join(dir, "run")
@@ -94,7 +84,7 @@ func TestTrainWithPretraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "pre.yaml")
-	yaml := tinyTrainConfig + "pretrain: {text: [" + text + "], steps: 5, batch_size: 8, max_seq_len: 16, lr: 1e-3}\n"
+	yaml := pipelinetest.TeacherYAML + "pretrain: {text: [" + text + "], steps: 5, batch_size: 8, max_seq_len: 16, lr: 1e-3}\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +110,7 @@ func TestTrainWithPretraining(t *testing.T) {
 	}
 	// Without a pretrain section the line has no pretraining fields.
 	plain := filepath.Join(dir, "plain.yaml")
-	os.WriteFile(plain, []byte(tinyTrainConfig), 0o644)
+	os.WriteFile(plain, []byte(pipelinetest.TeacherYAML), 0o644)
 	if _, out, _ := runCLI(t, "train", "-c", plain, "--run-dir", filepath.Join(dir, "run2")); strings.Contains(out, "pretrain") {
 		t.Errorf("summary without pretraining: %s", out)
 	}

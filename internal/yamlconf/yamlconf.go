@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -141,4 +143,22 @@ func collect(n *yaml.Node, prefix string, lines Lines) {
 			collect(n.Content[i+1], path, lines)
 		}
 	}
+}
+
+// ExpandEnv replaces ${VAR} and $VAR in s by the environment variable's
+// value; an unset variable is an error naming it.
+func ExpandEnv(s string) (string, error) {
+	var missing []string
+	out := os.Expand(s, func(name string) string {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return "", fmt.Errorf("environment variable %s is not set (in %q)", strings.Join(slices.Compact(missing), ", "), s)
+	}
+	return out, nil
 }
