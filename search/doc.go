@@ -19,7 +19,7 @@
 //     Model doing constrained non-dominated sorting and crowding distance),
 //     "regularized-evolution" (aging evolution) and "random".
 //   - Run: the loop, the budget and stop rules, parallel evaluation, the
-//     run state in bbolt and resume, progress Events and Prometheus
+//     run state in a Store (the run directory's bbolt file) and resume, progress Events and Prometheus
 //     metrics.
 //
 // # Determinism and resume
@@ -46,6 +46,6 @@
 // scores a student and exclusively while it measures latency, so
 // measurements never overlap each other or any other work of the search.
 // The Archive is not safe for concurrent use; Gate is; Run may be called
-// concurrently for different run IDs in different databases (bbolt allows
-// one writer per file at a time, so runs sharing a file take turns).
+// concurrently for different run IDs, in one Store or several (the bbolt
+// file allows one writer at a time, so runs sharing a file take turns).
 package search
