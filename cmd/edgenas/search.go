@@ -225,12 +225,12 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "metrics: http://%s/metrics\n", ln.Addr())
 	}
 	if *fresh {
-		if err := search.DeleteRun(cache.DB(), search.DefaultRunID); err != nil && !errors.Is(err, search.ErrNoRun) {
+		if err := search.DeleteRun(search.NewFileStore(cache.File()), search.DefaultRunID); err != nil && !errors.Is(err, search.ErrNoRun) {
 			return err
 		}
 	}
 	out, err := search.Run(ctx, cfg.Search, sp, ev,
-		search.WithDB(cache.DB()), search.WithGate(gate), search.WithRegisterer(reg), search.WithLogger(log),
+		search.WithStore(search.NewFileStore(cache.File())), search.WithGate(gate), search.WithRegisterer(reg), search.WithLogger(log),
 		search.WithProgress(func(e search.Event) { printEvent(stderr, e) }))
 	if err != nil {
 		if out != nil {
