@@ -3,10 +3,13 @@
 // search's run state share one open File, because bbolt locks its file to
 // one process.
 //
-// Open checks the whole file before bbolt touches it (bbolt panics, or
-// faults on unmapped memory, on some damaged pages): a damaged file is an
+// Open reads and checks the whole file, holding its lock, before bbolt
+// touches it (bbolt panics, or faults on unmapped memory, on some damaged
+// pages; its own Tx.Check reads pages the same way): a damaged file is an
 // error wrapping ErrDamaged that names the damage and the way out, never a
-// crash. Repair moves a damaged file aside and salvages, page by page and
+// crash. The check is a walk of the tree as bbolt reads it, written
+// against the file layout of bbolt v1.5.0 (layout.go) with every offset
+// bounds-checked. Repair moves a damaged file aside and salvages, page by page and
 // without trusting the file's tree or freelist, every record that still
 // verifies: records are sealed (Seal) with a checksum over their domain,
 // key and payload, so a raw scan can tell a good record from garbage.

@@ -31,14 +31,8 @@ type File struct {
 // waits at most a second for another process's lock, then fails with
 // ErrLocked.
 func Open(path string) (*File, error) {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if len(data) > 0 {
-		if _, err := check(data); err != nil {
-			return nil, damagedError(path, err)
-		}
+	if err := checkFile(path); err != nil {
+		return nil, err
 	}
 	db, err := openBolt(path)
 	if err != nil {
@@ -47,6 +41,35 @@ func Open(path string) (*File, error) {
 	return &File{db: db, path: path}, nil
 }
 
+// checkFile checks the file at path, if there is one, holding its lock so
+// that no other process writes it meanwhile. The lock is dropped before
+// bbolt takes it again: a process that takes it in between makes bbolt
+// fail with ErrLocked, so nobody writes the file between the check and
+// bbolt reading it.
+func checkFile(path string) error {
+	release, err := lockFile(path, lockWait)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // bbolt creates it
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if len(data) > 0 {
+		if _, err := check(data); err != nil {
+			return damagedError(path, err)
+		}
+	}
+	return nil
+}
+
+// lockWait is how long Open waits for another process's lock.
+const lockWait = time.Second
+
 // openBolt opens path with bbolt, turning a panic into ErrDamaged.
 func openBolt(path string) (db *bolt.DB, err error) {
 	defer func() {
@@ -54,7 +77,7 @@ func openBolt(path string) (db *bolt.DB, err error) {
 			db, err = nil, damagedError(path, fmt.Errorf("%v", p))
 		}
 	}()
-	db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: lockWait})
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)

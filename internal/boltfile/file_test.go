@@ -67,6 +67,9 @@ func TestBucket(t *testing.T) {
 		if _, err := Open(f.Path()); !errors.Is(err, ErrLocked) {
 			t.Errorf("second Open: %v", err)
 		}
+		if _, err := Repair(f.Path(), nil); !errors.Is(err, ErrLocked) {
+			t.Errorf("Repair of a file in use: %v", err)
+		}
 	})
 }
 

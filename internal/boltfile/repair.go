@@ -54,7 +54,8 @@ type RepairReport struct {
 	Salvaged []Salvaged `json:"salvaged"`
 }
 
-// Repair repairs the bbolt file at path, which no process may hold open. A
+// Repair repairs the bbolt file at path; it fails with ErrLocked while a
+// process holds the file (a search using it). A
 // file that Open accepts is left alone (Healthy). Otherwise Repair scans
 // the file page by page for leaf pages, without trusting its meta pages,
 // tree or freelist, offers every key/value pair found to every salvager,
@@ -65,6 +66,11 @@ func Repair(path string, log *slog.Logger, salvagers ...Salvager) (RepairReport,
 		log = slog.New(slog.DiscardHandler)
 	}
 	rep := RepairReport{Path: path}
+	release, err := lockFile(path, 0)
+	if err != nil {
+		return rep, fmt.Errorf("repair %s: %w", path, err)
+	}
+	defer release()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return rep, fmt.Errorf("repair %s: %w", path, err)
