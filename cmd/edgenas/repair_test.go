@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/boltfile"
 )
 
@@ -25,6 +26,12 @@ func TestRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cache, err := evaluator.OpenBoltCache(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := cache.Stats().Entries
+	cache.Close()
 
 	t.Run("Healthy", func(t *testing.T) {
 		code, out, stderr := runCLI(t, "repair", runDir)
@@ -40,9 +47,10 @@ func TestRepair(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		damage func([]byte) []byte
+		all    bool // every page holding records is intact
 	}{
-		{"TruncatedHalf", func(d []byte) []byte { return d[:len(d)/2+100] }},
-		{"MetaPagesZeroed", func(d []byte) []byte { clear(d[:2*os.Getpagesize()]); return d }},
+		{"TruncatedHalf", func(d []byte) []byte { return d[:len(d)/2+100] }, false},
+		{"MetaPagesZeroed", func(d []byte) []byte { clear(d[:2*os.Getpagesize()]); return d }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(path, tc.damage(append([]byte(nil), data...)), 0o644); err != nil {
@@ -66,12 +74,18 @@ func TestRepair(t *testing.T) {
 			if _, err := os.Stat(rep.MovedTo); err != nil {
 				t.Errorf("damaged file not kept: %v", err)
 			}
+			if tc.all && (rep.Salvaged[0].Recovered != entries || rep.Salvaged[1].Recovered != 1) {
+				t.Errorf("intact pages, yet salvaged %+v of %d cache entries and one run", rep.Salvaged, entries)
+			}
 			code, _, stderr = runCLI(t, "search", "-c", cfg)
 			if code != 0 {
 				t.Fatalf("search after repair: exit %d: %s", code, stderr)
 			}
 			if strings.Contains(stderr, "damaged") {
 				t.Errorf("search after repair still sees damage:\n%s", stderr)
+			}
+			if tc.all && strings.Contains(stderr, "eval ") {
+				t.Errorf("the recovered finished run evaluated again:\n%s", stderr)
 			}
 		})
 	}
