@@ -214,6 +214,9 @@ func decodeRecord(key, value []byte) (record, error) {
 // save order, following the chain back from st through byChain
 // (evaluation records by their chain value).
 func chainOf(st *stateRecord, byChain map[string]*evalEnvelope) ([]*evalEnvelope, error) {
+	if st.Evals > len(byChain) {
+		return nil, fmt.Errorf("the state was saved with %d evaluation records, %d are found", st.Evals, len(byChain))
+	}
 	out := make([]*evalEnvelope, st.Evals)
 	c := st.Chain
 	for n := st.Evals - 1; n >= 0; n-- {
