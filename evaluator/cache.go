@@ -1,20 +1,21 @@
 package evaluator
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/edgenas/edgenas/internal/boltfile"
 )
 
 // Cache stores evaluation Results by CacheKey. Implementations are safe for
-// concurrent use. Get never returns a Result it cannot vouch for: a corrupt
-// or old-version entry is a miss.
+// concurrent use. Get never returns a Result it cannot vouch for: an
+// entry whose checksum does not verify (edited, damaged, or stored under
+// another key), or of an old version, is a miss.
 type Cache interface {
 	// Get returns the Result stored under k and whether there was one.
 	Get(k CacheKey) (Result, bool, error)
@@ -27,30 +28,45 @@ type Cache interface {
 // CacheStats counts cache traffic since the cache was opened.
 type CacheStats struct {
 	Hits, Misses int64
-	// Rejected counts entries found but not returned (corrupt or of an old
-	// version); each is also a miss.
+	// Rejected counts entries found but not returned (failing their
+	// checksum, corrupt or of an old version); each is also a miss.
 	Rejected int64
 	// Entries is the number of stored Results.
 	Entries int
 }
 
 // entryVersion is the version of the stored entry format; entries of any
-// other version are recomputed.
-const entryVersion = 1
+// other version are recomputed. Version 2 seals every entry with a
+// checksum over its key and content.
+const entryVersion = 2
 
-// entry is what the cache stores per key.
+// entryDomain names cache entries in their seal (see boltfile.Seal).
+const entryDomain = "edgenas/evaluator-result"
+
+// entry is what the cache stores per key, sealed under the key.
 type entry struct {
 	V      int    `json:"v"`
 	Result Result `json:"result"`
 }
 
-// encodeEntry and decodeEntry are the one stored form shared by every cache.
-func encodeEntry(r Result) ([]byte, error) { return json.Marshal(entry{V: entryVersion, Result: r}) }
+// encodeEntry and decodeEntry are the one stored form shared by every
+// cache and by the salvage of a damaged file.
+func encodeEntry(k CacheKey, r Result) ([]byte, error) {
+	data, err := json.Marshal(entry{V: entryVersion, Result: r})
+	if err != nil {
+		return nil, err
+	}
+	return boltfile.Seal(entryDomain, k[:], data), nil
+}
 
 // errStale marks an entry that decodes but may not be returned.
 var errStale = errors.New("stale cache entry")
 
-func decodeEntry(data []byte) (Result, error) {
+func decodeEntry(k CacheKey, stored []byte) (Result, error) {
+	data, err := boltfile.Unseal(entryDomain, k[:], stored)
+	if err != nil {
+		return Result{}, fmt.Errorf("corrupt cache entry: %w", err)
+	}
 	var e entry
 	if err := json.Unmarshal(data, &e); err != nil {
 		return Result{}, fmt.Errorf("corrupt cache entry: %w", err)
@@ -78,7 +94,7 @@ func (c *counters) lookup(log *slog.Logger, k CacheKey, data []byte) (Result, bo
 		c.misses.Add(1)
 		return Result{}, false
 	}
-	r, err := decodeEntry(data)
+	r, err := decodeEntry(k, data)
 	if err != nil {
 		c.misses.Add(1)
 		c.rejected.Add(1)
@@ -113,7 +129,7 @@ func (c *MemCache) Get(k CacheKey) (Result, bool, error) {
 
 // Put implements Cache.
 func (c *MemCache) Put(k CacheKey, r Result) error {
-	data, err := encodeEntry(r)
+	data, err := encodeEntry(k, r)
 	if err != nil {
 		return err
 	}
@@ -147,14 +163,16 @@ func logger(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// resultsBucket is the bbolt bucket of cached Results.
-var resultsBucket = []byte("results")
+// resultsBucket is the bucket of cached Results in the bbolt file.
+const resultsBucket = "results"
 
-// BoltCache is a Cache in a bbolt file. bbolt locks the file to one
-// process: only the process running a search opens its cache.
+// BoltCache is a Cache in a bbolt file (see internal/boltfile). bbolt
+// locks the file to one process: only the process running a search opens
+// its cache.
 type BoltCache struct {
-	db  *bolt.DB
-	log *slog.Logger
+	file    *boltfile.File
+	results *boltfile.Bucket
+	log     *slog.Logger
 	counters
 }
 
@@ -162,38 +180,23 @@ var _ Cache = (*BoltCache)(nil)
 
 // OpenBoltCache opens (creating if needed) the cache file at path. It
 // waits at most a second for another process's lock and then fails saying
-// so. log receives rejected entries; nil discards.
+// so; a damaged file fails with an error wrapping boltfile.ErrDamaged that
+// says how to repair it. log receives rejected entries; nil discards.
 func OpenBoltCache(path string, log *slog.Logger) (*BoltCache, error) {
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	f, err := boltfile.Open(path)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("open cache %s: another process holds it (only the process running a search may open its cache)", path)
-		}
-		return nil, fmt.Errorf("open cache %s: %w", path, err)
+		return nil, fmt.Errorf("open cache: %w", err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(resultsBucket)
-		return err
-	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open cache %s: %w", path, err)
-	}
-	return &BoltCache{db: db, log: logger(log)}, nil
+	return &BoltCache{file: f, results: f.Bucket(resultsBucket), log: logger(log)}, nil
 }
 
-// DB returns the underlying database, so the search can keep its run state
-// in the same file under its own buckets.
-func (c *BoltCache) DB() *bolt.DB { return c.db }
+// File returns the open bbolt file, so the search can keep its run state
+// in it (search.NewFileStore): one process, one open handle.
+func (c *BoltCache) File() *boltfile.File { return c.file }
 
 // Get implements Cache.
 func (c *BoltCache) Get(k CacheKey) (Result, bool, error) {
-	var data []byte
-	err := c.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(resultsBucket).Get(k[:]); v != nil {
-			data = append([]byte(nil), v...) // v is valid only inside the transaction
-		}
-		return nil
-	})
+	data, err := c.results.Get(k[:])
 	if err != nil {
 		return Result{}, false, fmt.Errorf("cache get: %w", err)
 	}
@@ -203,7 +206,7 @@ func (c *BoltCache) Get(k CacheKey) (Result, bool, error) {
 
 // Put implements Cache; the write is durable when Put returns.
 func (c *BoltCache) Put(k CacheKey, r Result) error {
-	data, err := encodeEntry(r)
+	data, err := encodeEntry(k, r)
 	if err != nil {
 		return err
 	}
@@ -211,18 +214,59 @@ func (c *BoltCache) Put(k CacheKey, r Result) error {
 }
 
 func (c *BoltCache) putRaw(k CacheKey, data []byte) error {
-	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(resultsBucket).Put(k[:], data) })
+	return c.results.Put(map[string][]byte{string(k[:]): data})
 }
 
 // Stats implements Cache.
 func (c *BoltCache) Stats() CacheStats {
-	n := 0
-	_ = c.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(resultsBucket).Stats().KeyN
-		return nil
-	})
+	n, _ := c.results.Len() // a read error leaves the count at 0; Get reports it
 	return c.stats(n)
 }
 
-// Close closes the file.
-func (c *BoltCache) Close() error { return c.db.Close() }
+// Close closes the file, and with it anything else built on it.
+func (c *BoltCache) Close() error { return c.file.Close() }
+
+// CacheSalvager returns the boltfile.Salvager of cache entries: a repair
+// keeps every entry whose checksum verifies and whose version is current,
+// and writes them back under their keys.
+func CacheSalvager() boltfile.Salvager {
+	return &cacheSalvager{kept: map[string][]byte{}, bad: map[string]bool{}}
+}
+
+type cacheSalvager struct {
+	kept map[string][]byte
+	bad  map[string]bool
+}
+
+func (s *cacheSalvager) Offer(key, value []byte) {
+	if !boltfile.Sealed(entryDomain, value) {
+		return
+	}
+	var k CacheKey
+	if len(key) != len(k) {
+		s.bad[string(key)] = true
+		return
+	}
+	copy(k[:], key)
+	if _, err := decodeEntry(k, value); err != nil {
+		s.bad[string(key)] = true
+		return
+	}
+	s.kept[string(key)] = bytes.Clone(value)
+}
+
+func (s *cacheSalvager) Restore(f *boltfile.File) (boltfile.Salvaged, error) {
+	out := boltfile.Salvaged{What: "cache entries", Recovered: len(s.kept)}
+	for k := range s.bad {
+		if s.kept[k] == nil {
+			out.Rejected++
+		}
+	}
+	if out.Rejected > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d entries did not verify and will be recomputed when needed", out.Rejected))
+	}
+	if len(s.kept) == 0 {
+		return out, nil
+	}
+	return out, f.Bucket(resultsBucket).Put(s.kept)
+}

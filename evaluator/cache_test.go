@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/internal/boltfile"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -61,28 +64,43 @@ func cacheConformance(t *testing.T, open func(log *slog.Logger) rawPutter) {
 			t.Fatalf("stats %+v", s)
 		}
 	})
-	t.Run("RejectsCorruptAndOld", func(t *testing.T) {
+	t.Run("RejectsCorruptEditedAndOld", func(t *testing.T) {
 		var logBuf bytes.Buffer
 		c := open(slog.New(slog.NewTextHandler(&logBuf, nil)))
-		old := sampleResult("old")
-		old.EvaluatorVersion = "evaluator-0"
-		oldData, _ := encodeEntry(old)
-		for name, data := range map[string][]byte{
-			"corrupt":       []byte("{not json"),
-			"old evaluator": oldData,
-			"old format":    []byte(`{"v":0,"result":{}}`),
-		} {
-			k := NewCacheKey(name, "", "", "", Version)
-			c.putRawForTest(k, data)
+		cases := []struct {
+			name string
+			data func(k CacheKey) []byte
+		}{
+			{"corrupt", func(CacheKey) []byte { return []byte("{not json") }},
+			{"old evaluator", func(k CacheKey) []byte {
+				old := sampleResult("old")
+				old.EvaluatorVersion = "evaluator-0"
+				data, _ := encodeEntry(k, old)
+				return data
+			}},
+			{"old format", func(CacheKey) []byte { return []byte(`{"v":1,"result":{}}`) }},
+			{"edited accuracy", func(k CacheKey) []byte {
+				data, _ := encodeEntry(k, sampleResult("edited"))
+				return bytes.Replace(data, []byte(`"accuracy":0.875`), []byte(`"accuracy":0.975`), 1)
+			}},
+			{"under another key", func(CacheKey) []byte {
+				data, _ := encodeEntry(NewCacheKey("elsewhere", "", "", "", Version), sampleResult("elsewhere"))
+				return data
+			}},
+		}
+		for _, tc := range cases {
+			k := NewCacheKey(tc.name, "", "", "", Version)
+			c.putRawForTest(k, tc.data(k))
 			if _, ok, err := c.Get(k); ok || err != nil {
-				t.Errorf("%s entry returned: ok=%v err=%v", name, ok, err)
+				t.Errorf("%s entry returned: ok=%v err=%v", tc.name, ok, err)
 			}
 		}
-		if s := c.Stats(); s.Rejected != 3 || s.Misses != 3 {
-			t.Errorf("stats %+v, want 3 rejected misses", s)
+		n := int64(len(cases))
+		if s := c.Stats(); s.Rejected != n || s.Misses != n {
+			t.Errorf("stats %+v, want %d rejected misses", s, n)
 		}
-		if n := strings.Count(logBuf.String(), "cache entry rejected"); n != 3 {
-			t.Errorf("%d rejections logged, want 3:\n%s", n, logBuf.String())
+		if got := strings.Count(logBuf.String(), "cache entry rejected"); got != int(n) {
+			t.Errorf("%d rejections logged, want %d:\n%s", got, n, logBuf.String())
 		}
 		k := NewCacheKey("corrupt", "", "", "", Version)
 		if err := c.Put(k, sampleResult("new")); err != nil {
@@ -192,4 +210,129 @@ func BenchmarkBoltCacheGet(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// TestBoltCacheEditedOnDisk edits the accuracy of a stored entry in the
+// bbolt file itself: the entry is a miss, counted, logged and never
+// served, and the recomputed Result is.
+func TestBoltCacheEditedOnDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cache.db")
+	c, err := OpenBoltCache(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := NewCacheKey("a1|x", "t", "d", "dev", Version)
+	if err := c.Put(k, sampleResult("a1|x")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	db, err := bolt.Open(path, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(resultsBucket))
+		v := bytes.Clone(b.Get(k[:]))
+		edited := bytes.Replace(v, []byte(`"accuracy":0.875`), []byte(`"accuracy":0.999`), 1)
+		if bytes.Equal(v, edited) {
+			t.Fatalf("accuracy not found in the stored entry %q", v)
+		}
+		return b.Put(k[:], edited)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var logBuf bytes.Buffer
+	c, err = OpenBoltCache(path, slog.New(slog.NewTextHandler(&logBuf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r, ok, err := c.Get(k); ok || err != nil {
+		t.Fatalf("edited entry served: accuracy %v, err %v", r.Accuracy, err)
+	}
+	if s := c.Stats(); s.Rejected != 1 || s.Misses != 1 || s.Hits != 0 {
+		t.Errorf("stats %+v, want one rejected miss", s)
+	}
+	if !strings.Contains(logBuf.String(), "cache entry rejected") || !strings.Contains(logBuf.String(), "checksum mismatch") {
+		t.Errorf("rejection not logged with its reason:\n%s", logBuf.String())
+	}
+	recomputed := sampleResult("a1|x")
+	recomputed.Accuracy = 0.5
+	if err := c.Put(k, recomputed); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := c.Get(k); !ok || err != nil || r.Accuracy != 0.5 {
+		t.Errorf("recomputed entry: ok=%v err=%v accuracy %v", ok, err, r.Accuracy)
+	}
+}
+
+// TestCacheSalvager offers a salvager good, edited, stale and foreign
+// pairs: it keeps exactly the good entries, byte for byte.
+func TestCacheSalvager(t *testing.T) {
+	good := NewCacheKey("good", "", "", "", Version)
+	goodData, _ := encodeEntry(good, sampleResult("good"))
+	edited := NewCacheKey("edited", "", "", "", Version)
+	editedData, _ := encodeEntry(edited, sampleResult("edited"))
+	editedData = bytes.Replace(editedData, []byte("0.875"), []byte("0.975"), 1)
+	stale := NewCacheKey("stale", "", "", "", Version)
+	old := sampleResult("stale")
+	old.EvaluatorVersion = "evaluator-0"
+	staleData, _ := encodeEntry(stale, old)
+
+	s := CacheSalvager()
+	for _, p := range []struct {
+		name string
+		k    CacheKey
+		v    []byte
+	}{
+		{"good", good, goodData}, {"good again (a stale page's copy)", good, goodData},
+		{"edited", edited, editedData}, {"stale", stale, staleData},
+		{"foreign record", NewCacheKey("x", "", "", "", Version), []byte("not ours")},
+	} {
+		s.Offer(p.k[:], p.v)
+	}
+	s.Offer([]byte("short key"), goodData)
+	f, err := boltfile.Open(filepath.Join(t.TempDir(), "cache.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := s.Restore(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Recovered != 1 || got.Rejected != 3 {
+		t.Errorf("salvaged %+v, want 1 recovered, 3 rejected", got)
+	}
+	if v, _ := f.Bucket(resultsBucket).Get(good[:]); !bytes.Equal(v, goodData) {
+		t.Errorf("restored entry differs: %q", v)
+	}
+	if n, _ := f.Bucket(resultsBucket).Len(); n != 1 {
+		t.Errorf("%d entries restored", n)
+	}
+}
+
+// FuzzDecodeEntry decodes arbitrary stored bytes: never a panic, and a
+// Result only from an entry that verifies under its key.
+func FuzzDecodeEntry(f *testing.F) {
+	k := NewCacheKey("a", "b", "c", "d", Version)
+	good, _ := encodeEntry(k, sampleResult("a"))
+	f.Add(good)
+	f.Add([]byte(`{"v":1,"result":{}}`))
+	f.Add(good[:40])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := decodeEntry(k, data)
+		if err != nil {
+			return
+		}
+		if _, err := boltfile.Unseal(entryDomain, k[:], data); err != nil {
+			t.Fatalf("decoded an entry that does not verify: %v", err)
+		}
+		if r.EvaluatorVersion != Version {
+			t.Fatalf("decoded a stale entry %q", r.EvaluatorVersion)
+		}
+	})
 }

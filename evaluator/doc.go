@@ -5,10 +5,16 @@
 //
 // The cache (Cache; BoltCache on disk, MemCache in memory) is keyed by
 // CacheKey: the architecture's canonical key, the digests of the teacher and
-// of the data, the device fingerprint and the evaluator Version. An entry
-// that is corrupt or of another version is a miss, logged, never returned.
-// Caches are safe for concurrent use; a BoltCache file belongs to one
-// process.
+// of the data, the builder's options, the evaluator settings and the
+// measurement workload (SettingsKey), the device fingerprint and the
+// evaluator Version. Every
+// entry is sealed with a checksum over its key and content: an entry that
+// fails it (edited, damaged, copied under another key), is corrupt or is of
+// another version is a miss, logged, never returned. Caches are safe for
+// concurrent use; a BoltCache file (internal/boltfile) belongs to one
+// process, which shares it with the search's run state (BoltCache.File);
+// CacheSalvager keeps the entries that verify when a damaged file is
+// repaired.
 //
 // A failed evaluation says why: ErrBuild (building the student failed; not
 // worth retrying) or ErrMeasure (the device failed; the device's error is

@@ -19,6 +19,8 @@ import (
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/internal/boltfile"
+	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
 	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer"
@@ -311,4 +313,12 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return atomicfile.WriteBytes(path, append(data, '\n'))
+}
+
+// Repair repairs the candidate cache and run state of runDir (CacheFile):
+// a damaged file is moved aside, never deleted, and every cache entry and
+// run state that still verifies is copied into a fresh one; a healthy file
+// is left alone. A file a running search holds is refused.
+func Repair(runDir string, log *slog.Logger) (boltfile.RepairReport, error) {
+	return boltfile.Repair(filepath.Join(runDir, CacheFile), log, evaluator.CacheSalvager(), search.RunSalvager())
 }

@@ -85,12 +85,13 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	if err != nil {
 		return nil, err
 	}
+	store := search.NewFileStore(r.cache.File())
 	if o.Fresh {
-		if err := search.DeleteRun(r.cache.DB(), r.ID); err != nil && !errors.Is(err, search.ErrNoRun) {
+		if err := search.DeleteRun(store, r.ID); err != nil && !errors.Is(err, search.ErrNoRun) {
 			return nil, err
 		}
 	}
-	opts := []search.Option{search.WithDB(r.cache.DB()), search.WithRunID(r.ID), search.WithLogger(r.log)}
+	opts := []search.Option{search.WithStore(store), search.WithRunID(r.ID), search.WithLogger(r.log)}
 	if o.Registerer != nil {
 		opts = append(opts, search.WithRegisterer(o.Registerer))
 	}

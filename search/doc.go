@@ -19,7 +19,7 @@
 //     Model doing constrained non-dominated sorting and crowding distance),
 //     "regularized-evolution" (aging evolution) and "random".
 //   - Run: the loop, the budget and stop rules, parallel evaluation, the
-//     run state in bbolt and resume, progress Events and Prometheus
+//     run state in a Store (the run directory's bbolt file) and resume, progress Events and Prometheus
 //     metrics.
 //
 // # Determinism and resume

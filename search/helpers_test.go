@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/boltfile"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -178,4 +179,16 @@ func teacherResult(sp *space.Space) evaluator.Result {
 	a := sp.TeacherArch()
 	acc, lat, size := model(a)
 	return evaluator.Result{Key: a.Key(), Arch: a, Accuracy: acc, Latency: devices.Measurement{Stats: devices.Stats{Median: lat}}, SizeBytes: size}
+}
+
+// openStore opens the bbolt file at path as a run Store, closed when the
+// test ends.
+func openStore(t *testing.T, path string) Store {
+	t.Helper()
+	f, err := boltfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return NewFileStore(f)
 }

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/internal/boltfile"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -63,7 +62,7 @@ func TestHelperSearchProcess(t *testing.T) {
 	sp := testSpace(t)
 	ev := &loggingEval{inner: &fakeEval{delay: 10 * time.Millisecond}, f: f}
 	out, err := Run(context.Background(), killTestConfig(os.Getenv(helperEnv)), sp, ev,
-		WithStateFile(os.Getenv("EDGENAS_SEARCH_DB")), WithTeacher(teacherResult(sp)))
+		WithStore(openStore(t, os.Getenv("EDGENAS_SEARCH_DB"))), WithTeacher(teacherResult(sp)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +99,12 @@ func recorded(t *testing.T, path string) *Outcome {
 	if _, err := os.Stat(path); os.IsNotExist(err) {
 		return nil
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	f, err := boltfile.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	out, err := LoadOutcome(db, DefaultRunID)
+	defer f.Close()
+	out, err := LoadOutcome(NewFileStore(f), DefaultRunID)
 	if err != nil {
 		return nil
 	}

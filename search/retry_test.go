@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/evaluator"
@@ -72,10 +71,10 @@ func TestRunGivesUpAfterRetryBound(t *testing.T) {
 	probe := run(t, cfg, &fakeEval{})
 	key := probe.Candidates[2].Key
 	sp := testSpace(t)
-	path := filepath.Join(t.TempDir(), "run.db")
+	st := openStore(t, filepath.Join(t.TempDir(), "run.db"))
 	f := &fakeEval{fail: failKey(key, unavailable)}
 	var s sleeps
-	out, err := Run(context.Background(), cfg, sp, f, WithStateFile(path), WithTeacher(teacherResult(sp)), s.option())
+	out, err := Run(context.Background(), cfg, sp, f, WithStore(st), WithTeacher(teacherResult(sp)), s.option())
 	if !errors.Is(err, devices.ErrUnavailable) || !strings.Contains(err.Error(), "gave up after 4 attempts") || !strings.Contains(err.Error(), key) {
 		t.Fatalf("got %v, want devices.ErrUnavailable after 4 attempts naming %s", err, key)
 	}
@@ -90,17 +89,12 @@ func TestRunGivesUpAfterRetryBound(t *testing.T) {
 	}
 	// Everything completed was saved: the run resumes once the device is
 	// back and finds what a run without the outage finds.
-	db, err := bolt.Open(path, 0o644, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, err := LoadOutcome(db, DefaultRunID)
-	db.Close()
+	saved, err := LoadOutcome(st, DefaultRunID)
 	if err != nil || saved.Evaluations != out.Evaluations {
 		t.Fatalf("saved outcome: %v evaluations, %v", saved, err)
 	}
 	back := &fakeEval{}
-	resumed, err := Run(context.Background(), cfg, sp, back, WithStateFile(path), s.option())
+	resumed, err := Run(context.Background(), cfg, sp, back, WithStore(st), s.option())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,15 +135,15 @@ func TestRunDoesNotRetryPermanentFailures(t *testing.T) {
 // TestResumeWithOtherRetry changes the retry policy between resumes: it
 // is how the run goes, not what it is.
 func TestResumeWithOtherRetry(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "run.db")
+	st := openStore(t, filepath.Join(t.TempDir(), "run.db"))
 	sp := testSpace(t)
 	cfg := Config{Budget: Budget{MaxEvaluations: 5}}
-	if _, err := Run(context.Background(), cfg, sp, &fakeEval{}, WithStateFile(path), WithTeacher(teacherResult(sp))); err != nil {
+	if _, err := Run(context.Background(), cfg, sp, &fakeEval{}, WithStore(st), WithTeacher(teacherResult(sp))); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Budget.MaxEvaluations = 8
 	cfg.Retry = Retry{MaxAttempts: 2, InitialBackoff: time.Millisecond}
-	out, err := Run(context.Background(), cfg, sp, &fakeEval{}, WithStateFile(path))
+	out, err := Run(context.Background(), cfg, sp, &fakeEval{}, WithStore(st))
 	if err != nil {
 		t.Fatal(err)
 	}

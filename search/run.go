@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/evaluator"
@@ -118,8 +117,7 @@ type Event struct {
 type Option func(*options)
 
 type options struct {
-	db       *bolt.DB
-	path     string
+	store    Store
 	runID    string
 	reg      prometheus.Registerer
 	progress func(Event)
@@ -144,16 +142,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // DefaultRunID is the run ID when WithRunID is not given.
 const DefaultRunID = "default"
 
-// WithDB persists the run in db (e.g. evaluator.BoltCache.DB()) under
-// RunsBucket. Without WithDB or WithStateFile the run lives in memory and
+// WithStore persists the run in s (e.g. NewFileStore of the file the
+// evaluator's cache is in). Without WithStore the run lives in memory and
 // cannot be resumed.
-func WithDB(db *bolt.DB) Option { return func(o *options) { o.db = db } }
+func WithStore(s Store) Option { return func(o *options) { o.store = s } }
 
-// WithStateFile persists the run in the bbolt file at path, which Run
-// opens (creating it) and closes.
-func WithStateFile(path string) Option { return func(o *options) { o.path = path } }
-
-// WithRunID names the run in its database (default DefaultRunID). Run
+// WithRunID names the run in its Store (default DefaultRunID; not empty,
+// no NUL). Run
 // resumes a persisted run of that name, or starts it.
 func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
 
@@ -176,7 +171,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // Run searches sp with ev under cfg and returns what it found.
 //
-// With WithDB or WithStateFile the run is persisted after every
+// With WithStore the run is persisted after every
 // evaluation and every generation; calling Run again with the same run ID
 // resumes it: no completed evaluation is lost or repeated, and the run
 // continues exactly as it would have (same seed, same proposals), so an
@@ -208,17 +203,12 @@ func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ..
 	if sp == nil || ev == nil {
 		panic("search.Run: nil space or evaluator")
 	}
+	if err := checkRunID(o.runID); err != nil {
+		return nil, err
+	}
 	var st store = memStore{}
-	switch {
-	case o.db != nil:
-		st = &boltStore{db: o.db, id: []byte(o.runID)}
-	case o.path != "":
-		db, err := bolt.Open(o.path, 0o644, &bolt.Options{Timeout: time.Second})
-		if err != nil {
-			return nil, fmt.Errorf("open run state %s: %w", o.path, err)
-		}
-		defer db.Close()
-		st = &boltStore{db: db, id: []byte(o.runID)}
+	if o.store != nil {
+		st = &runStore{s: o.store, id: o.runID}
 	}
 	m, err := newMetrics(o.reg)
 	if err != nil {
@@ -275,7 +265,7 @@ func (r *runner) init(ctx context.Context, cfg Config) error {
 		st.Stop = ""
 		r.opts.log.Info("resuming run", "run", r.opts.runID, "generation", st.Generation, "evaluations", len(recs))
 	} else {
-		st = &runState{Version: stateVersion, Identity: id}
+		st = &runState{Identity: id}
 		ref := cfg.Reference
 		if ref.Latency <= 0 || ref.SizeBytes <= 0 {
 			t := r.opts.teacher

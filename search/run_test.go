@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/edgenas/edgenas/space"
 )
@@ -35,7 +34,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-func run(t *testing.T, cfg Config, ev Evaluator, opts ...Option) *Outcome {
+func run(t testing.TB, cfg Config, ev Evaluator, opts ...Option) *Outcome {
 	t.Helper()
 	sp := testSpace(t)
 	out, err := Run(context.Background(), cfg, sp, ev, append([]Option{WithTeacher(teacherResult(sp))}, opts...)...)
@@ -156,7 +155,7 @@ func TestRunCancelThenResume(t *testing.T) {
 		t.Run(s, func(t *testing.T) {
 			cfg := Config{Strategy: s, Seed: 3, Parallelism: 2, Budget: Budget{MaxEvaluations: 50, Patience: -1}}
 			want := run(t, cfg, &fakeEval{})
-			path := filepath.Join(t.TempDir(), "run.db")
+			store := openStore(t, filepath.Join(t.TempDir(), "run.db"))
 			sp := testSpace(t)
 			total := 0
 			for round := 0; ; round++ {
@@ -164,7 +163,7 @@ func TestRunCancelThenResume(t *testing.T) {
 				f := &fakeEval{delay: 300 * time.Microsecond}
 				stopAt := 7 + round
 				n := 0
-				out, err := Run(ctx, cfg, sp, f, WithStateFile(path), WithTeacher(teacherResult(sp)), WithProgress(func(e Event) {
+				out, err := Run(ctx, cfg, sp, f, WithStore(store), WithTeacher(teacherResult(sp)), WithProgress(func(e Event) {
 					if e.Kind == EventEvaluation {
 						if n++; n == stopAt {
 							cancel()
@@ -196,49 +195,44 @@ func TestRunCancelThenResume(t *testing.T) {
 }
 
 func TestResumeChecksIdentity(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "run.db")
+	store := openStore(t, filepath.Join(t.TempDir(), "run.db"))
 	sp := testSpace(t)
 	cfg := Config{Budget: Budget{MaxEvaluations: 20}}
-	if _, err := Run(context.Background(), cfg, sp, &fakeEval{}, WithStateFile(path), WithTeacher(teacherResult(sp))); err != nil {
+	if _, err := Run(context.Background(), cfg, sp, &fakeEval{}, WithStore(store), WithTeacher(teacherResult(sp))); err != nil {
 		t.Fatal(err)
 	}
 	bad := cfg
 	bad.Strategy, bad.Seed = StrategyNSGA2, 9
-	_, err := Run(context.Background(), bad, sp, &fakeEval{}, WithStateFile(path))
+	_, err := Run(context.Background(), bad, sp, &fakeEval{}, WithStore(store))
 	if !errors.Is(err, ErrStateMismatch) || !strings.Contains(err.Error(), "strategy") || !strings.Contains(err.Error(), "seed") {
 		t.Fatalf("got %v", err)
 	}
 	// Another run ID is another run.
-	if _, err := Run(context.Background(), bad, sp, &fakeEval{}, WithStateFile(path), WithRunID("other"), WithTeacher(teacherResult(sp))); err != nil {
+	if _, err := Run(context.Background(), bad, sp, &fakeEval{}, WithStore(store), WithRunID("other"), WithTeacher(teacherResult(sp))); err != nil {
 		t.Fatal(err)
 	}
 	// A larger budget continues the same run.
 	more := cfg
 	more.Budget.MaxEvaluations = 35
 	f := &fakeEval{}
-	out, err := Run(context.Background(), more, sp, f, WithStateFile(path))
+	out, err := Run(context.Background(), more, sp, f, WithStore(store))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Evaluations != 35 || f.calls.Load() != 15 {
 		t.Errorf("%d evaluations, %d new calls", out.Evaluations, f.calls.Load())
 	}
-	db, err := bolt.Open(path, 0o644, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	loaded, err := LoadOutcome(db, DefaultRunID)
+	loaded, err := LoadOutcome(store, DefaultRunID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(trace(loaded), trace(out)) {
 		t.Error("LoadOutcome differs from the run's Outcome")
 	}
-	if err := DeleteRun(db, DefaultRunID); err != nil {
+	if err := DeleteRun(store, DefaultRunID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadOutcome(db, DefaultRunID); !errors.Is(err, ErrNoRun) {
+	if _, err := LoadOutcome(store, DefaultRunID); !errors.Is(err, ErrNoRun) {
 		t.Errorf("after DeleteRun: %v", err)
 	}
 }

@@ -106,8 +106,9 @@ func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, std
 	run, err = pipeline.Open(ctx, cfg, pipeline.Options{Progress: stderr, Terminal: train.IsTerminal(stderr),
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
+		interrupted := ctx.Err() != nil
 		stop()
-		if ctx.Err() != nil {
+		if interrupted {
 			return nil, nil, nil, errInterrupted
 		}
 		return nil, nil, nil, err
