@@ -45,6 +45,7 @@ type Config struct {
 	// File is the file the config was read from ("" when parsed from
 	// bytes without a name).
 	File  string         `yaml:"-"`
+	text  []byte         // the file's text
 	lines yamlconf.Lines // the line of every key
 	// dims is the teacher's shape as known before loading it (from its
 	// config.json or its training config).
@@ -134,7 +135,7 @@ func LoadConfig(path string) (*Config, error) {
 // address. Every problem is reported at once, each a *FieldError with its
 // line. name is the file name errors carry.
 func ParseConfig(data []byte, name string) (*Config, error) {
-	c := &Config{File: name}
+	c := &Config{File: name, text: data}
 	var err error
 	if c.lines, err = yamlconf.Decode(data, name, c); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/search"
+	"github.com/edgenas/edgenas/space"
 )
 
 // FrontFile is the file in the run directory that holds the last search's
@@ -43,8 +44,15 @@ type Front struct {
 	Candidates int `json:"candidates"`
 	// Members is the front, by accuracy on the subsample, highest first.
 	Members []Member `json:"front"`
-	// Teacher is the teacher's Result when the search evaluated it.
-	Teacher *evaluator.Result `json:"teacher,omitempty"`
+	// Teacher is the teacher's Result on the subsample when the search
+	// evaluated it; TeacherFull is the teacher on every example, the
+	// reference row of every front table (nil until rescored).
+	Teacher     *evaluator.Result `json:"teacher,omitempty"`
+	TeacherFull *evaluator.Result `json:"teacher_full,omitempty"`
+	// All is every evaluated candidate, in (generation, slot) order.
+	All []search.Candidate `json:"candidates"`
+	// Config is the text of the run's config file.
+	Config string `json:"config"`
 	// History is the hypervolume after every generation.
 	History []search.HVPoint `json:"history"`
 	// Saved is when the file was written.
@@ -119,17 +127,28 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	}
 	// The search scored candidates on a subsample; the front is rescored
 	// on every example (cached like any evaluation).
+	// The teacher is rescored too: it is every table's reference row.
+	type todo struct {
+		key  string
+		arch space.Arch
+		dst  **evaluator.Result
+	}
+	var work []todo
+	if f.TeacherFull == nil {
+		work = append(work, todo{"teacher", r.Space.TeacherArch(), &f.TeacherFull})
+	}
 	for i := range f.Members {
-		m := &f.Members[i]
-		if m.Full != nil {
-			continue
+		if m := &f.Members[i]; m.Full == nil {
+			work = append(work, todo{m.Key, m.Result.Arch, &m.Full})
 		}
+	}
+	for _, w := range work {
 		var full evaluator.Result
 		err := cfg.Search.Retry.Do(ctx, nil, func() (err error) {
-			full, err = ev.EvaluateFull(ctx, m.Result.Arch)
+			full, err = ev.EvaluateFull(ctx, w.arch)
 			return err
 		}, func(attempt int, backoff time.Duration, err error) {
-			r.log.Warn("rescoring failed, retrying", "arch", m.Key, "attempt", attempt, "backoff", backoff, "err", err)
+			r.log.Warn("rescoring failed, retrying", "arch", w.key, "attempt", attempt, "backoff", backoff, "err", err)
 		})
 		if err != nil {
 			f.Partial = true
@@ -141,7 +160,7 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 			}
 			return f, fmt.Errorf("rescore the front on every example: %w", err)
 		}
-		m.Full = &full
+		*w.dst = &full
 		if err := r.saveFront(f); err != nil {
 			return f, err
 		}
@@ -152,7 +171,7 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 // front turns a search outcome into a Front (not yet rescored).
 func (r *Run) front(out *search.Outcome) *Front {
 	f := &Front{RunID: r.ID, RunDir: r.Config.RunDir, Stop: out.Stop, Evaluations: out.Evaluations, Generations: out.Generations,
-		Candidates: len(out.Candidates), Teacher: out.Teacher, History: out.History}
+		Candidates: len(out.Candidates), Teacher: out.Teacher, History: out.History, All: out.Candidates, Config: string(r.Config.text)}
 	for _, c := range out.Front {
 		f.Members = append(f.Members, Member{Candidate: c})
 	}
@@ -161,6 +180,9 @@ func (r *Run) front(out *search.Outcome) *Front {
 
 // adopt takes the rescorings of old for members of f that old rescored.
 func (f *Front) adopt(old *Front) {
+	if f.TeacherFull == nil {
+		f.TeacherFull = old.TeacherFull
+	}
 	full := map[string]*evaluator.Result{}
 	for _, m := range old.Members {
 		if m.Full != nil {
