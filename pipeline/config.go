@@ -1,17 +1,15 @@
 package pipeline
 
 import (
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/internal/limitio"
+	"github.com/edgenas/edgenas/internal/metricsserver"
 	"github.com/edgenas/edgenas/internal/yamlconf"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
@@ -109,12 +107,10 @@ type DeviceConfig struct {
 	Local local.Config `yaml:"local"`
 }
 
-// MetricsConfig exposes Prometheus metrics while the search runs.
-type MetricsConfig struct {
-	// Listen is the address of the /metrics endpoint; a port alone
-	// (":9090") binds loopback only. Empty: no endpoint.
-	Listen string `yaml:"listen"`
-}
+// MetricsConfig exposes Prometheus metrics while the search runs: listen
+// (a port alone, ":9090", binds loopback only; empty: no endpoint) and
+// web_config (the Prometheus web configuration file: TLS and basic auth).
+type MetricsConfig = metricsserver.Config
 
 // LoadConfig reads a run config file (at most limitio.ConfigLimit bytes)
 // and parses it (see ParseConfig).
@@ -214,11 +210,7 @@ func (c *Config) validate() error {
 			bad("evaluator.max_len", "%d, the teacher has %d positions", ml, c.dims.MaxSeq)
 		}
 	}
-	if c.Metrics.Listen != "" {
-		if err := checkListen(c.Metrics.Listen); err != nil {
-			bad("metrics.listen", "%v", err)
-		}
-	}
+	errs = append(errs, fielderr.Prefix("metrics", c.Metrics.Validate())...)
 	if c.RunDir == "" {
 		c.RunDir = filepath.Join("runs", "search")
 	}
@@ -270,17 +262,5 @@ func (c *Config) teacherDims() []error {
 		}
 	}
 	dims(&m)
-	return nil
-}
-
-// checkListen checks a metrics address: host:port or :port, port 0..65535.
-func checkListen(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q: %v (want host:port or :port)", addr, err)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("%q: port %q, want 0..65535", addr, port)
-	}
 	return nil
 }

@@ -50,7 +50,7 @@ type Front struct {
 	Teacher     *evaluator.Result `json:"teacher,omitempty"`
 	TeacherFull *evaluator.Result `json:"teacher_full,omitempty"`
 	// All is every evaluated candidate, in (generation, slot) order.
-	All []search.Candidate `json:"candidates"`
+	All []search.Candidate `json:"all_candidates"`
 	// Config is the text of the run's config file.
 	Config string `json:"config"`
 	// History is the hypervolume after every generation.

@@ -8,20 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/edgenas/edgenas/internal/metricsserver"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/train"
@@ -47,11 +44,16 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.Metrics.Listen != "" {
-		stop, err := serveMetrics(cfg.Metrics.Listen, reg, stderr)
+		addr, stop, err := metricsserver.Start(ctx, cfg.Metrics, reg, nil)
 		if err != nil {
-			return fmt.Errorf("%s: metrics.listen: %w", cfg.File, err)
+			return fmt.Errorf("%s: metrics: %w", cfg.File, err)
 		}
 		defer stop()
+		scheme := "http"
+		if cfg.Metrics.WebConfig != "" {
+			scheme = "http(s)"
+		}
+		fmt.Fprintf(stderr, "metrics: %s://%s%s\n", scheme, addr, metricsserver.Path)
 	}
 	front, err := run.Search(ctx, pipeline.SearchOptions{Fresh: *fresh, Registerer: reg,
 		Progress: func(e search.Event) { printEvent(stderr, e) }})
@@ -68,23 +70,6 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
-}
-
-// serveMetrics serves reg's /metrics on addr (a port alone binds loopback).
-func serveMetrics(addr string, reg *prometheus.Registry, stderr io.Writer) (stop func(), err error) {
-	if strings.HasPrefix(addr, ":") {
-		addr = "127.0.0.1" + addr
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	fmt.Fprintf(stderr, "metrics: http://%s/metrics\n", ln.Addr())
-	return func() { srv.Close() }, nil
 }
 
 // openRun parses a run command's flags (-c FILE among them), loads and

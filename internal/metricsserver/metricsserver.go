@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
 // Path is the only path the server answers; every other path is 404.
@@ -77,16 +79,16 @@ func (c Config) Address() (string, error) {
 func (c Config) Validate() error {
 	var errs []error
 	if _, err := c.Address(); err != nil {
-		errs = append(errs, fmt.Errorf("listen: %w", err))
+		errs = append(errs, fielderr.New("listen", "%v", err))
 	}
 	if c.WebConfig != "" {
 		if c.Listen == "" {
-			errs = append(errs, fmt.Errorf("web_config: %s given without listen", c.WebConfig))
+			errs = append(errs, fielderr.New("web_config", "%s given without listen", c.WebConfig))
 		}
 		if _, err := os.Stat(c.WebConfig); err != nil {
-			errs = append(errs, fmt.Errorf("web_config: %w", err))
+			errs = append(errs, fielderr.New("web_config", "%v", err))
 		} else if err := web.Validate(c.WebConfig); err != nil {
-			errs = append(errs, fmt.Errorf("web_config: %s: %w", c.WebConfig, err))
+			errs = append(errs, fielderr.New("web_config", "%s: %v", c.WebConfig, err))
 		}
 	}
 	return errors.Join(errs...)
