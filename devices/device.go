@@ -104,6 +104,15 @@ func StartMeasure(ctx context.Context) (done func()) {
 // MinRuns is the smallest number of timed runs a measurement may take.
 const MinRuns = 7
 
+// Upper bounds of a Workload: far above any useful value, low enough that
+// a typo cannot exhaust memory or run for days.
+const (
+	MaxBatch   = 1024
+	MaxThreads = 256
+	MaxWarmup  = 1000
+	MaxRuns    = 10000
+)
+
 // Workload is what one measurement runs: a batch of Batch sequences of
 // SeqLen tokens, Warmup untimed runs, then Runs timed runs on Threads
 // intra-op threads. The zero value of each field takes its default.
@@ -144,8 +153,8 @@ func (w Workload) Validate(c *transformer.Config) error {
 	bad := func(field, format string, a ...any) {
 		p = append(p, &fielderr.FieldError{Field: field, Msg: fmt.Sprintf(format, a...), Err: ErrWorkload})
 	}
-	if w.Batch < 1 {
-		bad("batch", "%d, want ≥ 1", w.Batch)
+	if w.Batch < 1 || w.Batch > MaxBatch {
+		bad("batch", "%d, want 1..%d", w.Batch, MaxBatch)
 	}
 	switch {
 	case c != nil && (w.SeqLen < 1 || w.SeqLen > c.MaxPositionEmbeddings):
@@ -153,14 +162,14 @@ func (w Workload) Validate(c *transformer.Config) error {
 	case w.SeqLen < 1:
 		bad("seq_len", "%d, want ≥ 1", w.SeqLen)
 	}
-	if w.Threads < 1 {
-		bad("threads", "%d, want ≥ 1", w.Threads)
+	if w.Threads < 1 || w.Threads > MaxThreads {
+		bad("threads", "%d, want 1..%d", w.Threads, MaxThreads)
 	}
-	if w.Warmup < 0 {
-		bad("warmup", "%d, want ≥ 0", w.Warmup)
+	if w.Warmup < 0 || w.Warmup > MaxWarmup {
+		bad("warmup", "%d, want 0..%d", w.Warmup, MaxWarmup)
 	}
-	if w.Runs < MinRuns {
-		bad("runs", "%d, want ≥ %d (latency is the median of at least %d timed runs)", w.Runs, MinRuns, MinRuns)
+	if w.Runs < MinRuns || w.Runs > MaxRuns {
+		bad("runs", "%d, want %d..%d (latency is the median of at least %d timed runs)", w.Runs, MinRuns, MaxRuns, MinRuns)
 	}
 	return errors.Join(p...)
 }

@@ -87,8 +87,8 @@ func (c Config) Validate() error {
 	if c.MaxLen < 0 || c.MaxLen == 1 {
 		bad("max_len", "%d, want ≥ 2 (0: 128)", c.MaxLen)
 	}
-	if c.Threads < 0 {
-		bad("threads", "%d, want ≥ 1 (0: 1)", c.Threads)
+	if c.Threads < 0 || c.Threads > devices.MaxThreads {
+		bad("threads", "%d, want 1..%d (0: 1)", c.Threads, devices.MaxThreads)
 	}
 	errs = append(errs, fielderr.Prefix("workload", c.Workload.WithDefaults().Validate(nil))...)
 	return errors.Join(errs...)

@@ -63,6 +63,15 @@ const (
 	DefaultTargetFraction = 0.5
 )
 
+// Upper bounds of the sizes a Config may ask for: far above any useful
+// value, low enough that a typo cannot exhaust memory.
+const (
+	// MaxPopulationSize bounds population_size and batch.
+	MaxPopulationSize = 100_000
+	// MaxParallelism bounds parallelism.
+	MaxParallelism = 1024
+)
+
 // ErrInvalidConfig marks a Config that Validate rejects; the error is a
 // *FieldError naming one problem.
 var ErrInvalidConfig = errors.New("invalid search config")
@@ -305,8 +314,8 @@ func (c Config) Validate() error {
 	if !known {
 		add("strategy", "%q is not one of %s", c.Strategy, strings.Join(Strategies, ", "))
 	}
-	if c.PopulationSize < 2 {
-		add("population_size", "%d, want ≥ 2", c.PopulationSize)
+	if c.PopulationSize < 2 || c.PopulationSize > MaxPopulationSize {
+		add("population_size", "%d, want 2..%d", c.PopulationSize, MaxPopulationSize)
 	}
 	for _, f := range []struct {
 		name string
@@ -316,17 +325,21 @@ func (c Config) Validate() error {
 			add(f.name, "%v, want a probability in [0, 1]", f.v)
 		}
 	}
-	if c.Strategy == StrategyGA && (c.TournamentSize < 1 || c.TournamentSize > c.PopulationSize-1) {
+	if c.TournamentSize < 0 {
+		add("tournament_size", "%d, want ≥ 1 (0: %d)", c.TournamentSize, DefaultTournamentSize)
+	} else if c.Strategy == StrategyGA && (c.TournamentSize < 1 || c.TournamentSize > c.PopulationSize-1) {
 		add("tournament_size", "%d, want 1..population_size−1 (%d)", c.TournamentSize, c.PopulationSize-1)
 	}
-	if c.Strategy == StrategyRegularizedEvolution && (c.SampleSize < 1 || c.SampleSize > c.PopulationSize) {
+	if c.SampleSize < 0 {
+		add("sample_size", "%d, want ≥ 1 (0: max(2, population_size/4))", c.SampleSize)
+	} else if c.Strategy == StrategyRegularizedEvolution && (c.SampleSize < 1 || c.SampleSize > c.PopulationSize) {
 		add("sample_size", "%d, want 1..population_size (%d)", c.SampleSize, c.PopulationSize)
 	}
-	if c.Batch < 1 {
-		add("batch", "%d, want ≥ 1", c.Batch)
+	if c.Batch < 1 || c.Batch > MaxPopulationSize {
+		add("batch", "%d, want 1..%d", c.Batch, MaxPopulationSize)
 	}
-	if c.Parallelism < 1 {
-		add("parallelism", "%d, want ≥ 1", c.Parallelism)
+	if c.Parallelism < 1 || c.Parallelism > MaxParallelism {
+		add("parallelism", "%d, want 1..%d", c.Parallelism, MaxParallelism)
 	}
 	if c.Budget.MaxEvaluations < 1 {
 		add("budget.max_evaluations", "%d, want ≥ 1", c.Budget.MaxEvaluations)
@@ -363,8 +376,8 @@ func (c Config) Validate() error {
 	if r.MaxSizeBytes < 0 {
 		add("reward.max_size_bytes", "%d, want ≥ 0 (0: none)", r.MaxSizeBytes)
 	}
-	if !(r.MinAccuracy >= 0) || math.IsInf(r.MinAccuracy, 0) {
-		add("reward.min_accuracy", "%v, want ≥ 0 (0: none)", r.MinAccuracy)
+	if !(r.MinAccuracy >= 0 && r.MinAccuracy <= 1) {
+		add("reward.min_accuracy", "%v, want 0..1 (0: none)", r.MinAccuracy)
 	}
 	if c.Retry.MaxAttempts < 1 {
 		add("retry.max_attempts", "%d, want ≥ 1 (1: no retry)", c.Retry.MaxAttempts)

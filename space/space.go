@@ -80,6 +80,10 @@ func New(spec Spec, t Teacher) (*Space, error) {
 			}
 		}
 	}
+	if len(p) > 0 {
+		// The checks across lists below need every value in range.
+		return nil, p.err()
+	}
 	if len(s.LayerSources) < s.Layers[0] {
 		p.addf("layer_sources", "%d sources cannot serve the smallest layer count %d", len(s.LayerSources), s.Layers[0])
 	}

@@ -373,3 +373,15 @@ func BenchmarkKey(b *testing.B) {
 		_ = a.Key()
 	}
 }
+
+// TestNewNeverPanics: out-of-range values in any list are reported, never
+// used to index (a negative layer count or group size panicked before).
+func TestNewNeverPanics(t *testing.T) {
+	tc := Teacher{Layers: 2, Heads: 2, Hidden: 128, FFN: 512, Vocab: 100, MaxSeq: 64}
+	for _, s := range []Spec{{Layers: []int{-1}}, {ShareGroups: []int{-1}}, {LayerSources: []int{-1}}, {Heads: []int{-1}},
+		{SeqLen: []int{-1}}, {Layers: []int{1 << 40}}, {ShareGroups: []int{1 << 40}}, {EmbeddingRank: []int{-5}}} {
+		if _, err := New(s, tc); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", s, err)
+		}
+	}
+}

@@ -220,11 +220,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := errors.Join(
-		flagRange("runs", *runs, 7, 10000),
-		flagRange("warmup", *warmup, 1, 1000),
-		flagRange("batch", *batch, 1, 1024),
+		flagRange("runs", *runs, devices.MinRuns, devices.MaxRuns),
+		flagRange("warmup", *warmup, 0, devices.MaxWarmup),
+		flagRange("batch", *batch, 1, devices.MaxBatch),
 		flagRange("seq", *seq, 1, maxFlagSeq),
-		flagRange("threads", *threads, 1, 256),
+		flagRange("threads", *threads, 1, devices.MaxThreads),
 	); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -49,28 +50,166 @@ func (l Lines) At(file, field, format string, args ...any) *FieldError {
 	return &FieldError{File: file, Line: l.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// MaxKeys bounds the keys of one mapping: far above any config, low
+// enough that decoding stays fast (yaml.v3 checks each key of a mapping
+// against the others).
+const MaxKeys = 10_000
+
+// MaxProblems bounds the problems one decoding reports; the rest are
+// counted.
+const MaxProblems = 20
+
 // Decode decodes one YAML document from data into v strictly: an unknown
-// key, a value of the wrong type or a second document is an error carrying
-// its line. name is the file name errors carry. An empty document leaves v
-// unchanged. It returns the line of every key.
+// key, a value of the wrong type (a fraction or an out-of-range number for
+// an integer included), a mapping of more than MaxKeys keys or a second
+// document is an error carrying its line. name is the file name errors
+// carry. An empty document leaves v unchanged. It returns the line of
+// every key.
 func Decode(data []byte, name string, v any) (Lines, error) {
+	// The document is parsed into nodes first (linear in its size), so its
+	// shape is checked before the typed decoding, whose time grows with the
+	// square of a mapping's keys.
+	pre := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := pre.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, syntaxError(data, name, err)
+	}
+	var extra yaml.Node
+	if err := pre.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("%s:%d: a second YAML document: want one", name, extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, syntaxError(data, name, err)
+	}
+	if err := tooManyKeys(&root, name); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return nil, syntaxError(data, name, err)
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d: a second YAML document: want one", name, extra.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, syntaxError(data, name, err)
+	var probs []error
+	checkIntegers(&root, reflect.TypeOf(v), "", name, &probs)
+	if err := capProblems(probs); err != nil {
+		return nil, err
 	}
 	lines := Lines{}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err == nil {
-		collect(&root, "", lines)
-	}
+	collect(&root, "", lines)
 	return lines, nil
+}
+
+// tooManyKeys reports the first mapping under n with more than MaxKeys keys.
+func tooManyKeys(n *yaml.Node, name string) error {
+	if n.Kind == yaml.MappingNode && len(n.Content)/2 > MaxKeys {
+		return &FieldError{File: name, Line: n.Line, Msg: fmt.Sprintf("a mapping of %d keys; a config has at most %d", len(n.Content)/2, MaxKeys)}
+	}
+	if n.Kind == yaml.AliasNode {
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := tooManyKeys(c, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkIntegers reports every scalar that yaml.v3 would silently convert
+// into an integer field although it is a fraction or out of the field's
+// range (yaml.v3 truncates 4.5 to 4 and wraps 2^64 into a uint64). It
+// follows the struct fields by their yaml names; aliases are not followed.
+func checkIntegers(n *yaml.Node, t reflect.Type, path, name string, probs *[]error) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			checkIntegers(c, t, path, name, probs)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i].Value, n.Content[i+1]
+			switch t.Kind() {
+			case reflect.Struct:
+				if f, ok := yamlField(t, k); ok {
+					checkIntegers(val, f.Type, join(k), name, probs)
+				}
+			case reflect.Map:
+				checkIntegers(val, t.Elem(), join(k), name, probs)
+			}
+		}
+	case yaml.SequenceNode:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, c := range n.Content {
+				checkIntegers(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), name, probs)
+			}
+		}
+	case yaml.ScalarNode:
+		var bad bool
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			_, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, t.Bits())
+			bad = n.Tag == "!!float" || (n.Tag == "!!int" && err != nil)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			_, err := strconv.ParseUint(strings.ReplaceAll(n.Value, "_", ""), 0, t.Bits())
+			bad = n.Tag == "!!float" || (n.Tag == "!!int" && err != nil)
+		}
+		if bad {
+			*probs = append(*probs, &FieldError{File: name, Line: n.Line, Field: path,
+				Msg: fmt.Sprintf("%s is not an integer that fits (%s)", n.Value, t.Kind())})
+		}
+	}
+}
+
+// yamlField finds the field of struct t that the mapping key k sets,
+// looking into inline structs.
+func yamlField(t reflect.Type, k string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				if g, ok := yamlField(ft, k); ok {
+					return g, true
+				}
+			}
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		if tag == k {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// capProblems joins at most MaxProblems problems and says how many more
+// there were.
+func capProblems(probs []error) error {
+	if len(probs) > MaxProblems {
+		more := len(probs) - MaxProblems
+		probs = append(probs[:MaxProblems:MaxProblems], fmt.Errorf("… and %d more problems", more))
+	}
+	return errors.Join(probs...)
 }
 
 // yamlLine matches the line yaml.v3 puts in its messages.
@@ -98,7 +237,7 @@ func syntaxError(data []byte, name string, err error) error {
 		}
 		out = append(out, fe)
 	}
-	return errors.Join(out...)
+	return capProblems(out)
 }
 
 // firstFailingLine returns the smallest n such that the document's first

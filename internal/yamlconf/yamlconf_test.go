@@ -1,8 +1,11 @@
 package yamlconf
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
 type doc struct {
@@ -51,4 +54,56 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("nil lines without an error")
 		}
 	})
+}
+
+// TestDecodeHostile: what yaml.v3 would silently convert or take long
+// over is refused, each problem with its line, briefly.
+func TestDecodeHostile(t *testing.T) {
+	type ints struct {
+		N  int    `yaml:"n"`
+		U  uint64 `yaml:"u"`
+		L  []int  `yaml:"l"`
+		In *struct {
+			M int8 `yaml:"m"`
+		} `yaml:"in"`
+	}
+	many := strings.Builder{}
+	for i := 0; i < MaxKeys+1; i++ {
+		fmt.Fprintf(&many, "k%d: 1\n", i)
+	}
+	unknown := strings.Builder{}
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&unknown, "k%d: 1\n", i)
+	}
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"fraction into an int", "n: 4.5\n", []string{"c.yaml:1: n: 4.5 is not an integer"}},
+		{"2^64 into a uint64", "n: 1\nu: 18446744073709551616\n", []string{"c.yaml:2: u: 18446744073709551616 is not an integer"}},
+		{"in a list", "l: [1,\n  2.5]\n", []string{"c.yaml:2: l[1]: 2.5"}},
+		{"out of int8", "in: {m: 300}\n", []string{"c.yaml:1:", "300"}},
+		{"a mapping of too many keys", many.String(), []string{"c.yaml:1: ", "keys; a config has at most"}},
+		{"many unknown keys stay short", unknown.String(), []string{"… and 480 more problems"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v ints
+			_, err := Decode([]byte(tc.in), "c.yaml", &v)
+			if err == nil {
+				t.Fatalf("accepted: %+v", v)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", fielderr.Summarize(err.Error(), 500), w)
+				}
+			}
+			if len(err.Error()) > 4096 {
+				t.Errorf("error of %d bytes", len(err.Error()))
+			}
+		})
+	}
+	var v ints
+	if _, err := Decode([]byte("n: 4\nu: 18446744073709551615\nl: [1, 0x10]\nin: {m: -128}\n"), "c.yaml", &v); err != nil || v.U != 1<<64-1 || v.L[1] != 16 {
+		t.Errorf("valid integers: %+v, %v", v, err)
+	}
 }
