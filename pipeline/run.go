@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -198,6 +199,9 @@ func loadTeacher(ctx context.Context, cfg *Config, progress io.Writer, terminal 
 	if err != nil {
 		return nil, nil, fmt.Errorf("teacher: %w", err)
 	}
+	if err := m.Config.CheckTokenizer(tok.VocabSize()); err != nil {
+		return nil, nil, fmt.Errorf("teacher %s: %w", dir, err)
+	}
 	if m.Classifier == nil {
 		return nil, nil, fmt.Errorf("teacher %s: no classification head (want a BertForSequenceClassification checkpoint)", dir)
 	}
@@ -229,7 +233,10 @@ func readExamples(cfg *Config, teacher *transformer.Model) (dev, calib []train.E
 		}
 	}
 	if len(dev) == 0 {
-		return nil, nil, cfg.lines.At(cfg.File, "data", "no examples to score candidates on")
+		return nil, nil, cfg.lines.At(cfg.File, "data.dev", "%s holds no examples to score candidates on", cfg.Data.Dev)
+	}
+	if len(calib) == 0 {
+		return nil, nil, cfg.lines.At(cfg.File, "data.calibration", "%s holds no examples to compute importance on", cmp.Or(cfg.Data.Calibration, cfg.Data.Dev))
 	}
 	return dev, calib, nil
 }

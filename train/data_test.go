@@ -255,3 +255,19 @@ func TestTruncation(t *testing.T) {
 		t.Fatalf("%d tokens, want 10", d.Tokens(0))
 	}
 }
+
+// TestHeaderOnlyDataNamesTheFile: a data file with a header and no
+// examples is an error naming the file and the field.
+func TestHeaderOnlyDataNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "header-only.tsv")
+	good := filepath.Join(dir, "dev.tsv")
+	os.WriteFile(empty, []byte("sentence\tlabel\n"), 0o644)
+	os.WriteFile(good, []byte("sentence\tlabel\na fine film\t1\n"), 0o644)
+	c := Config{}
+	c.Data.Train, c.Data.Dev, c.Data.NumLabels = empty, good, 2
+	_, _, _, err := loadData(c)
+	if !errors.Is(err, ErrData) || !strings.Contains(err.Error(), "data.train: "+empty) {
+		t.Fatalf("got %v, want ErrData naming data.train and %s", err, empty)
+	}
+}

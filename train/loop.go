@@ -187,8 +187,17 @@ func loadData(c Config) (tok *tokenizer.Tokenizer, train, dev []Example, err err
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if len(train) == 0 || len(dev) == 0 {
-		return nil, nil, nil, fmt.Errorf("data: %d train and %d dev examples: want both non-empty: %w", len(train), len(dev), ErrData)
+	for _, split := range []struct {
+		name, file string
+		n          int
+	}{{"train", c.Data.Train, len(train)}, {"dev", c.Data.Dev, len(dev)}} {
+		if split.n > 0 {
+			continue
+		}
+		if split.file == "" {
+			split.file = "the demo data"
+		}
+		return nil, nil, nil, fmt.Errorf("data.%s: %s holds no examples (only a header or blank lines?): %w", split.name, split.file, ErrData)
 	}
 	if c.Model.Vocab != "" {
 		tok, err = tokenizer.LoadVocab(c.Model.Vocab, tokenizer.DefaultOptions())

@@ -163,16 +163,41 @@ func ParseConfig(data []byte) (Config, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Config{}, fmt.Errorf("decode: %w", err)
 	}
-	if c.NumLabels == 0 {
+	// An absent num_labels follows id2label (or BertConfig's default of 2);
+	// one given is validated as given.
+	var given struct {
+		NumLabels *int `json:"num_labels"`
+	}
+	_ = json.Unmarshal(data, &given) // decoded above already
+	if given.NumLabels == nil && c.NumLabels == 0 {
 		c.NumLabels = len(c.ID2Label)
 	}
-	if c.NumLabels == 0 {
+	if given.NumLabels == nil && c.NumLabels == 0 {
 		c.NumLabels = 2 // the BertConfig default
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// MaxVocabPadding is how many more rows a model's word embeddings may have
+// than its tokenizer has tokens: models pad vocab_size up to a multiple of
+// 8, 64 or 128 for faster products; a larger gap means the tokenizer is
+// not the model's.
+const MaxVocabPadding = 128
+
+// CheckTokenizer checks that a tokenizer of size tokens belongs to a
+// model of config c: no token id beyond the embeddings, and no more
+// unused embedding rows than padding explains.
+func (c *Config) CheckTokenizer(size int) error {
+	switch {
+	case size > c.VocabSize:
+		return fmt.Errorf("the tokenizer has %d tokens, more than config.json's vocab_size %d: token ids past %d have no embedding (is it the model's tokenizer?)", size, c.VocabSize, c.VocabSize-1)
+	case c.VocabSize-size >= MaxVocabPadding:
+		return fmt.Errorf("the tokenizer has %d tokens, config.json's vocab_size is %d: more unused embedding rows than padding explains (is it the model's tokenizer?)", size, c.VocabSize)
+	}
+	return nil
 }
 
 // LoadConfig reads and validates a config.json; errors name the file.

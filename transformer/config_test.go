@@ -108,6 +108,14 @@ func TestConfigFieldErrors(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Field != "hidden_act" {
 		t.Fatalf("want a *FieldError for hidden_act, got %v", err)
 	}
+	// num_labels given as 0 is refused (absent, it follows id2label or 2).
+	_, err = ParseConfig([]byte(`{"num_labels":0}`))
+	if !errors.As(err, &fe) || fe.Field != "num_labels" {
+		t.Fatalf("num_labels 0: want a *FieldError for num_labels, got %v", err)
+	}
+	if c, err := ParseConfig([]byte(`{"id2label":{"0":"a","1":"b","2":"c"}}`)); err != nil || c.NumLabels != 3 {
+		t.Fatalf("absent num_labels: %d, %v; want 3 from id2label", c.NumLabels, err)
+	}
 }
 
 func TestLoadConfigNamesFile(t *testing.T) {
@@ -168,5 +176,18 @@ func TestModelDoesNotShareConfig(t *testing.T) {
 	m.Config.Edgenas.Provenance = "changed"
 	if cfg.Edgenas.Layers[0].NumAttentionHeads != 4 || cfg.Edgenas.Provenance != "" {
 		t.Fatal("a model's config aliases the caller's")
+	}
+}
+
+func TestCheckTokenizer(t *testing.T) {
+	c := DefaultConfig()
+	c.VocabSize = 30528 // bert-base-uncased's 30522 padded to a multiple of 64
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{{30528, true}, {30522, true}, {30529, false}, {30528 - MaxVocabPadding, false}, {20, false}} {
+		if err := c.CheckTokenizer(tc.size); (err == nil) != tc.ok {
+			t.Errorf("tokenizer of %d for vocab_size %d: %v, want ok %v", tc.size, c.VocabSize, err, tc.ok)
+		}
 	}
 }

@@ -83,6 +83,9 @@ func TestCLIErrors(t *testing.T) {
 		{"bad shape", []string{"init", "-shape", "huge", "-out", missing}, 2, "unknown shape"},
 		{"missing model", []string{"encode", "-model", missing, "text"}, 1, missing},
 		{"encode without text", []string{"encode", "-model", missing}, 2, "usage"},
+		{"negative std", []string{"init", "-std", "-1", "-out", missing}, 2, "-std -1: want a standard deviation in (0, 1]"},
+		{"NaN std", []string{"init", "-std", "NaN", "-out", missing}, 2, "-std NaN"},
+		{"infinite std", []string{"init", "-std", "Inf", "-out", missing}, 2, "-std +Inf"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

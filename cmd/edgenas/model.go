@@ -41,6 +41,9 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("%w: -out is required", errUsage)
 	}
+	if !(*std > 0 && *std <= 1) {
+		return fmt.Errorf("%w: -std %v: want a standard deviation in (0, 1]", errUsage, *std)
+	}
 	tok, _, err := loadTokenizer(*vocab)
 	if err != nil {
 		return err
@@ -119,6 +122,9 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	tok, err := tokenizer.Load(*dir)
 	if err != nil {
 		return err
+	}
+	if err := m.Config.CheckTokenizer(tok.VocabSize()); err != nil {
+		return fmt.Errorf("%s: %w", *dir, err)
 	}
 	texts := fs.Args()
 	var pairs []string

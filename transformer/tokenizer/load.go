@@ -40,6 +40,9 @@ func LoadVocab(path string, opts Options) (*Tokenizer, error) {
 	return t, nil
 }
 
+// MaxTokenBytes bounds one token of a vocabulary.
+const MaxTokenBytes = 1024
+
 // parseVocab splits vocab.txt bytes into tokens as Hugging Face's load_vocab
 // does (one per line; a final newline does not start another token), also
 // accepting "\r\n" line ends and a leading byte order mark. Lines must be
@@ -56,6 +59,9 @@ func parseVocab(data []byte) ([]string, error) {
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if !utf8.Valid(line) {
 			return nil, fmt.Errorf("line %d: token %q is not valid UTF-8: %w", i+1, line, ErrInvalidVocab)
+		}
+		if len(line) > MaxTokenBytes {
+			return nil, fmt.Errorf("line %d: a token of %d bytes, longer than %d (WordPiece never matches words over 100 characters): %w", i+1, len(line), MaxTokenBytes, ErrInvalidVocab)
 		}
 		vocab = append(vocab, string(line))
 		if !more {

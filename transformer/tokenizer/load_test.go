@@ -415,3 +415,13 @@ func TestLoadRealDir(t *testing.T) {
 		t.Errorf("Encode = %v", got)
 	}
 }
+
+func TestParseVocabRefusesHugeTokens(t *testing.T) {
+	data := []byte("[PAD]\n[UNK]\n" + strings.Repeat("a", MaxTokenBytes+1) + "\n")
+	if _, err := parseVocab(data); !errors.Is(err, ErrInvalidVocab) || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("got %v, want ErrInvalidVocab naming line 3", err)
+	}
+	if v, err := parseVocab([]byte("[PAD]\n" + strings.Repeat("a", MaxTokenBytes) + "\n")); err != nil || len(v) != 2 {
+		t.Fatalf("a token of MaxTokenBytes: %v, %v", len(v), err)
+	}
+}
