@@ -627,7 +627,9 @@ def cache_cases():
         shutil.copy(os.path.join(W, "control-run", "importance.json"), os.path.join(W, run))
         d = search_base(run)
         cfg = write(path("search", name + ".yaml"), yaml_dump(d) + "\n")
-        case(f"search/{name}", "fail", "cache.db", "search", "-c", cfg)
+        # Half the file may cut only pages bbolt has not used yet (the file
+        # grows ahead of its data): then nothing is lost and the search may run.
+        case(f"search/{name}", "okfail" if name == "cache-half" else "fail", "cache.db", "search", "-c", cfg)
     # bbolt keeps two meta pages: one damaged meta page is recovered from.
     run = path("search", "cache-flipped-meta", "run")
     os.makedirs(os.path.join(W, run), exist_ok=True)

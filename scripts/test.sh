@@ -33,6 +33,13 @@ export EDGENAS_ORT_LIB
 go vet -tags ort ./transformer/onnx/
 CGO_ENABLED=1 go test -count=1 -tags ort -run 'TestMatchesONNXRuntime|TestStudentsMatchONNXRuntime' -v ./transformer/onnx/
 
+echo "== hostile inputs through the built binary"
+hostile_log=$(mktemp)
+if ! bash scripts/hostile.sh >"$hostile_log" 2>&1; then
+  grep -v '^clear' "$hostile_log"; rm -f "$hostile_log"; exit 1
+fi
+tail -n 1 "$hostile_log"; rm -f "$hostile_log"
+
 echo "== fuzzing ($FUZZTIME per target)"
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")

@@ -181,23 +181,24 @@ func ParseConfig(data []byte) (Config, error) {
 	return c, nil
 }
 
-// MaxVocabPadding is how many more rows a model's word embeddings may have
-// than its tokenizer has tokens: models pad vocab_size up to a multiple of
-// 8, 64 or 128 for faster products; a larger gap means the tokenizer is
-// not the model's.
-const MaxVocabPadding = 128
-
 // CheckTokenizer checks that a tokenizer of size tokens belongs to a
-// model of config c: no token id beyond the embeddings, and no more
-// unused embedding rows than padding explains.
+// model of config c: no token id beyond the embeddings, and unused
+// embedding rows only as padding explains them (vocab_size is size
+// rounded up to a multiple of 8, 16, 32, 64 or 128, as models pad it for
+// faster products).
 func (c *Config) CheckTokenizer(size int) error {
-	switch {
-	case size > c.VocabSize:
+	if size > c.VocabSize {
 		return fmt.Errorf("the tokenizer has %d tokens, more than config.json's vocab_size %d: token ids past %d have no embedding (is it the model's tokenizer?)", size, c.VocabSize, c.VocabSize-1)
-	case c.VocabSize-size >= MaxVocabPadding:
-		return fmt.Errorf("the tokenizer has %d tokens, config.json's vocab_size is %d: more unused embedding rows than padding explains (is it the model's tokenizer?)", size, c.VocabSize)
 	}
-	return nil
+	if size == c.VocabSize {
+		return nil
+	}
+	for _, m := range []int{8, 16, 32, 64, 128} {
+		if (size+m-1)/m*m == c.VocabSize {
+			return nil
+		}
+	}
+	return fmt.Errorf("the tokenizer has %d tokens, config.json's vocab_size is %d: more unused embedding rows than padding to a multiple of 8..128 explains (is it the model's tokenizer?)", size, c.VocabSize)
 }
 
 // LoadConfig reads and validates a config.json; errors name the file.

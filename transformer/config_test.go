@@ -185,7 +185,7 @@ func TestCheckTokenizer(t *testing.T) {
 	for _, tc := range []struct {
 		size int
 		ok   bool
-	}{{30528, true}, {30522, true}, {30529, false}, {30528 - MaxVocabPadding, false}, {20, false}} {
+	}{{30528, true}, {30522, true}, {30529, false}, {30400, false}, {30500, true}, {30464, false}, {20, false}} {
 		if err := c.CheckTokenizer(tc.size); (err == nil) != tc.ok {
 			t.Errorf("tokenizer of %d for vocab_size %d: %v, want ok %v", tc.size, c.VocabSize, err, tc.ok)
 		}

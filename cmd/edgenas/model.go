@@ -227,7 +227,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := errors.Join(
 		flagRange("runs", *runs, devices.MinRuns, devices.MaxRuns),
-		flagRange("warmup", *warmup, 0, devices.MaxWarmup),
+		flagRange("warmup", *warmup, 1, devices.MaxWarmup),
 		flagRange("batch", *batch, 1, devices.MaxBatch),
 		flagRange("seq", *seq, 1, maxFlagSeq),
 		flagRange("threads", *threads, 1, devices.MaxThreads),

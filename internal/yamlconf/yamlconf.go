@@ -55,17 +55,26 @@ func (l Lines) At(file, field, format string, args ...any) *FieldError {
 // against the others).
 const MaxKeys = 10_000
 
+// MaxItems bounds the lines plus flow-list separators of a document (an
+// upper bound of its keys and list items), checked before parsing so a
+// huge list cannot exhaust memory: far above any config.
+const MaxItems = 100_000
+
 // MaxProblems bounds the problems one decoding reports; the rest are
 // counted.
 const MaxProblems = 20
 
 // Decode decodes one YAML document from data into v strictly: an unknown
 // key, a value of the wrong type (a fraction or an out-of-range number for
-// an integer included), a mapping of more than MaxKeys keys or a second
+// an integer included), more than MaxItems lines and list items, a mapping
+// of more than MaxKeys keys or a second
 // document is an error carrying its line. name is the file name errors
 // carry. An empty document leaves v unchanged. It returns the line of
 // every key.
 func Decode(data []byte, name string, v any) (Lines, error) {
+	if n := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte(",")); n > MaxItems {
+		return nil, &FieldError{File: name, Msg: fmt.Sprintf("%d lines and list items; a config has at most %d", n, MaxItems)}
+	}
 	// The document is parsed into nodes first (linear in its size), so its
 	// shape is checked before the typed decoding, whose time grows with the
 	// square of a mapping's keys.

@@ -85,6 +85,7 @@ func TestDecodeHostile(t *testing.T) {
 		{"out of int8", "in: {m: 300}\n", []string{"c.yaml:1:", "300"}},
 		{"a mapping of too many keys", many.String(), []string{"c.yaml:1: ", "keys; a config has at most"}},
 		{"many unknown keys stay short", unknown.String(), []string{"… and 480 more problems"}},
+		{"a list of two million values", "l: [" + strings.Repeat("1,", 2_000_000) + "1]\n", []string{"c.yaml: 2000001 lines and list items; a config has at most"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v ints
