@@ -8,16 +8,12 @@ import (
 	"testing"
 
 	"github.com/edgenas/edgenas/internal/limitio"
+	"github.com/edgenas/edgenas/internal/limitio/limitiotest"
 )
 
 func TestLoadSpecLimits(t *testing.T) {
 	sparse := filepath.Join(t.TempDir(), "space.yaml")
-	if err := os.WriteFile(sparse, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(sparse, 5<<30); err != nil { // a hole: costs no disk
-		t.Skip("no sparse files:", err)
-	}
+	limitiotest.Sparse(t, sparse)
 	for _, tc := range []struct {
 		name, path string
 	}{

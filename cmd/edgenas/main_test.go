@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/edgenas/edgenas/internal/limitio/limitiotest"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -117,12 +119,7 @@ func TestCLIInputsAndOutputs(t *testing.T) {
 		t.Skip("no FIFOs:", err)
 	}
 	sparse := filepath.Join(root, "huge.yaml")
-	if err := os.WriteFile(sparse, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(sparse, 5<<30); err != nil { // a hole: costs no disk
-		t.Skip("no sparse files:", err)
-	}
+	limitiotest.Sparse(t, sparse)
 	for _, tc := range []struct {
 		name string
 		args []string

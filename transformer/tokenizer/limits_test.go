@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgenas/edgenas/internal/limitio"
+	"github.com/edgenas/edgenas/internal/limitio/limitiotest"
 )
 
 // TestLoadLimits checks that a huge or endless vocabulary, tokenizer or
@@ -16,12 +17,7 @@ import (
 func TestLoadLimits(t *testing.T) {
 	sparse := func(t *testing.T, dir, name string) string {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, 5<<30); err != nil { // a hole: costs no disk
-			t.Skip("no sparse files:", err)
-		}
+		limitiotest.Sparse(t, p)
 		return p
 	}
 	devZero := func(t *testing.T) string {
