@@ -109,8 +109,8 @@ func TestRetrainedTeacherStartsANewRun(t *testing.T) {
 	}
 	first := r.ID
 	r.Close()
-	if f.Evaluations != 5 || f.Partial || len(f.Members) == 0 || f.Members[0].Full == nil || f.TeacherFull == nil ||
-		f.TeacherFull.Examples != 48 || len(f.All) != 5 || !strings.Contains(f.Config, "regularized-evolution") {
+	if f.Evaluations != 5 || f.Partial || len(f.Members) == 0 || f.Members[0].Full == nil || len(f.Teachers) != 1 ||
+		f.Teachers[0].Examples != 48 || f.Teachers[0].Arch.SeqLen != 16 || len(f.All) != 5 || !strings.Contains(f.Config, "regularized-evolution") {
 		t.Fatalf("front %+v", f)
 	}
 	loaded, err := LoadFront(filepath.Join(dir, "run"))

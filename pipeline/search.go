@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,10 +46,12 @@ type Front struct {
 	// Members is the front, by accuracy on the subsample, highest first.
 	Members []Member `json:"front"`
 	// Teacher is the teacher's Result on the subsample when the search
-	// evaluated it; TeacherFull is the teacher on every example, the
-	// reference row of every front table (nil until rescored).
-	Teacher     *evaluator.Result `json:"teacher,omitempty"`
-	TeacherFull *evaluator.Result `json:"teacher_full,omitempty"`
+	// evaluated it.
+	Teacher *evaluator.Result `json:"teacher,omitempty"`
+	// Teachers is the teacher scored on every example and measured at each
+	// sequence length of the space, ascending: the reference rows of every
+	// front table (empty until rescored).
+	Teachers []evaluator.Result `json:"teachers,omitempty"`
 	// All is every evaluated candidate, in (generation, slot) order.
 	All []search.Candidate `json:"all_candidates"`
 	// Config is the text of the run's config file.
@@ -127,19 +130,28 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	}
 	// The search scored candidates on a subsample; the front is rescored
 	// on every example (cached like any evaluation).
-	// The teacher is rescored too: it is every table's reference row.
+	// The teacher is rescored too, at every sequence length: it is every
+	// table's reference row.
 	type todo struct {
 		key  string
 		arch space.Arch
-		dst  **evaluator.Result
+		done func(evaluator.Result)
 	}
 	var work []todo
-	if f.TeacherFull == nil {
-		work = append(work, todo{"teacher", r.Space.TeacherArch(), &f.TeacherFull})
+	for _, seq := range r.Space.Spec().SeqLen {
+		if slices.ContainsFunc(f.Teachers, func(t evaluator.Result) bool { return t.Arch.SeqLen == seq }) {
+			continue
+		}
+		a := r.Space.TeacherArch()
+		a.SeqLen = seq
+		work = append(work, todo{"teacher", a, func(res evaluator.Result) {
+			f.Teachers = append(f.Teachers, res)
+			slices.SortFunc(f.Teachers, func(x, y evaluator.Result) int { return x.Arch.SeqLen - y.Arch.SeqLen })
+		}})
 	}
 	for i := range f.Members {
 		if m := &f.Members[i]; m.Full == nil {
-			work = append(work, todo{m.Key, m.Result.Arch, &m.Full})
+			work = append(work, todo{m.Key, m.Result.Arch, func(res evaluator.Result) { m.Full = &res }})
 		}
 	}
 	for _, w := range work {
@@ -160,7 +172,7 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 			}
 			return f, fmt.Errorf("rescore the front on every example: %w", err)
 		}
-		*w.dst = &full
+		w.done(full)
 		if err := r.saveFront(f); err != nil {
 			return f, err
 		}
@@ -180,8 +192,8 @@ func (r *Run) front(out *search.Outcome) *Front {
 
 // adopt takes the rescorings of old for members of f that old rescored.
 func (f *Front) adopt(old *Front) {
-	if f.TeacherFull == nil {
-		f.TeacherFull = old.TeacherFull
+	if len(f.Teachers) == 0 {
+		f.Teachers = old.Teachers
 	}
 	full := map[string]*evaluator.Result{}
 	for _, m := range old.Members {
