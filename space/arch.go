@@ -179,3 +179,67 @@ func DecodeArch(data []byte) (Arch, error) {
 	}
 	return a, nil
 }
+
+// Describe says a in words, for people: the number of layers, then each
+// run of identical layers with its heads, FFN width, ranks, bit width and
+// sharing, then the embeddings, e.g.
+//
+//	2 layers; layer 1: 2 heads, FFN 64, attention rank 32, FFN rank 64, int8; layer 2: 1 head, FFN 128, fp32; embeddings int8
+//
+// Layers are numbered from 1; the teacher layers they come from are said
+// when they are not the first ones in order.
+func (a Arch) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d layer%s", len(a.Layers), plural(len(a.Layers)))
+	inOrder := true
+	for i, l := range a.Layers {
+		inOrder = inOrder && l.Source == i
+	}
+	for _, g := range a.Groups() {
+		l := a.Layers[g[0]]
+		if g[1]-g[0] == 1 {
+			fmt.Fprintf(&b, "; layer %d: ", g[0]+1)
+		} else {
+			fmt.Fprintf(&b, "; layers %d–%d (one shared set of weights): ", g[0]+1, g[1])
+		}
+		fmt.Fprintf(&b, "%d head%s, FFN %d", l.Heads, plural(l.Heads), l.FFN)
+		if l.AttentionRank > 0 {
+			fmt.Fprintf(&b, ", attention rank %d", l.AttentionRank)
+		}
+		if l.FFNRank > 0 {
+			fmt.Fprintf(&b, ", FFN rank %d", l.FFNRank)
+		}
+		b.WriteString(", " + bitsWord(l.Bits))
+		if !inOrder {
+			var src []string
+			for _, m := range a.Layers[g[0]:g[1]] {
+				src = append(src, fmt.Sprint(m.Source+1))
+			}
+			fmt.Fprintf(&b, ", from teacher layer %s", strings.Join(src, ", "))
+		}
+	}
+	b.WriteString("; embeddings ")
+	if a.EmbeddingRank > 0 {
+		fmt.Fprintf(&b, "factorized at rank %d, ", a.EmbeddingRank)
+	}
+	b.WriteString(bitsWord(a.EmbeddingBits))
+	return b.String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// bitsWord names a weight bit width: fp32, fp16, int8, int4.
+func bitsWord(bits int) string {
+	switch bits {
+	case 32, 0:
+		return "fp32"
+	case 16:
+		return "fp16"
+	}
+	return fmt.Sprintf("int%d", bits)
+}

@@ -129,16 +129,16 @@ func TestInterruptedSearch(t *testing.T) {
 	var fin struct {
 		Partial     bool `json:"partial"`
 		Evaluations int  `json:"evaluations"`
-		Front       []struct {
-			Full *struct{} `json:"full"`
-		} `json:"front"`
+		Rows        []struct {
+			Examples int `json:"examples"`
+		} `json:"rows"`
 	}
-	if err := json.Unmarshal([]byte(out), &fin); err != nil || fin.Partial || fin.Evaluations != front.Evaluations+2 || len(fin.Front) == 0 {
+	if err := json.Unmarshal([]byte(out), &fin); err != nil || fin.Partial || fin.Evaluations != front.Evaluations+2 || len(fin.Rows) < 2 {
 		t.Fatalf("resumed: %+v (%v)\n%s", fin, err, out)
 	}
-	for _, m := range fin.Front {
-		if m.Full == nil {
-			t.Errorf("a front member was not rescored on every example: %s", out)
+	for _, r := range fin.Rows {
+		if r.Examples != 48 {
+			t.Errorf("a row was not rescored on every example: %s", out)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,16 +9,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgenas/edgenas/internal/metricsserver"
 	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/reports"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/train"
 )
@@ -118,36 +116,14 @@ func printEvent(w io.Writer, e search.Event) {
 	}
 }
 
-// printFront prints the front, fastest first, and where the run lives.
+// printFront prints the front table (the teacher first, then the front,
+// fastest first), as JSON with asJSON.
 func printFront(w io.Writer, f *pipeline.Front, asJSON bool) error {
-	members := append([]pipeline.Member(nil), f.Members...)
-	sort.SliceStable(members, func(i, j int) bool { return members[i].Result.Latency.Median < members[j].Result.Latency.Median })
+	t := reports.FrontTable(f)
 	if asJSON {
-		g := *f
-		g.Members = members
-		return json.NewEncoder(w).Encode(g)
+		return t.WriteJSON(w)
 	}
-	partial := ""
-	if f.Partial {
-		partial = " — PARTIAL: the run was interrupted; resume it for the final front"
-	}
-	fmt.Fprintf(w, "Pareto front (%d of %d candidates; stopped: %s after %d generations)%s:\n", len(members), f.Candidates, f.Stop, f.Generations, partial)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "accuracy\tall examples\tlatency ms\tp90 ms\tsize MB\tparams\treward\tarchitecture")
-	for _, m := range members {
-		r := m.Result
-		all := "-"
-		if m.Full != nil {
-			all = fmt.Sprintf("%.4f (%d)", m.Full.Accuracy, m.Full.Examples)
-		}
-		fmt.Fprintf(tw, "%.4f\t%s\t%.3f\t%.3f\t%.2f\t%d\t%.4f\t%s\n", r.Accuracy, all, float64(r.Latency.Median)/1e6,
-			float64(r.Latency.P90)/1e6, float64(r.SizeBytes)/1e6, r.Params, m.Reward, m.Key)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "run directory: %s\n", f.RunDir)
-	return nil
+	return t.WriteText(w)
 }
 
 // errInterrupted marks a command stopped by SIGINT or SIGTERM (exit 130).

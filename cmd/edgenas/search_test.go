@@ -17,7 +17,7 @@ func TestSearch(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"Pareto front", "accuracy", "latency ms", "run directory: " + filepath.Join(dir, "run")} {
+	for _, want := range []string{"Pareto front", "teacher", "accuracy", "latency ms", "speed-up", "run directory: " + filepath.Join(dir, "run")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -34,20 +34,16 @@ func TestSearch(t *testing.T) {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
 	}
 	var res struct {
-		Front []struct {
-			Key    string `json:"key"`
-			Result struct {
-				Accuracy float64 `json:"accuracy"`
-				Latency  struct {
-					Median int64 `json:"median_ns"`
-				} `json:"latency"`
-				SizeBytes int64 `json:"size_bytes"`
-			} `json:"result"`
-			Full *struct {
-				Accuracy float64 `json:"accuracy"`
-				Examples int     `json:"examples"`
-			} `json:"full"`
-		} `json:"front"`
+		Rows []struct {
+			Key       string  `json:"key"`
+			Teacher   bool    `json:"teacher"`
+			Accuracy  float64 `json:"accuracy"`
+			Examples  int     `json:"examples"`
+			LatencyMS float64 `json:"latency_ms"`
+			SizeBytes int64   `json:"size_bytes"`
+			SpeedUp   float64 `json:"speed_up"`
+			Arch      string  `json:"architecture"`
+		} `json:"rows"`
 		RunDir      string `json:"run_dir"`
 		Evaluations int    `json:"evaluations"`
 		Partial     bool   `json:"partial"`
@@ -55,13 +51,15 @@ func TestSearch(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
 	}
-	if len(res.Front) == 0 || res.Evaluations != 5 || res.RunDir != filepath.Join(dir, "run") || res.Partial {
+	if len(res.Rows) < 2 || !res.Rows[0].Teacher || res.Evaluations != 5 || res.RunDir != filepath.Join(dir, "run") || res.Partial {
 		t.Fatalf("--json: %s", out)
 	}
-	for _, f := range res.Front {
-		r := f.Result
-		if r.Accuracy <= 0 || r.Latency.Median <= 0 || r.SizeBytes <= 0 || !strings.HasPrefix(f.Key, "a1|") || f.Full == nil || f.Full.Examples != 48 {
-			t.Errorf("front member %+v", f)
+	for _, r := range res.Rows {
+		if r.Accuracy <= 0 || r.LatencyMS <= 0 || r.SizeBytes <= 0 || r.Examples != 48 || r.SpeedUp <= 0 || !strings.Contains(r.Arch, "layer") {
+			t.Errorf("row %+v", r)
+		}
+		if !r.Teacher && !strings.HasPrefix(r.Key, "a1|") {
+			t.Errorf("row key %q", r.Key)
 		}
 	}
 	if !strings.Contains(stderr, "reusing") {
