@@ -149,9 +149,7 @@ func (r *Run) Evaluator(ctx context.Context, o compress.Options) (*evaluator.Eva
 	if ev := r.evs[o]; ev != nil {
 		return ev, nil
 	}
-	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) {
-		return compress.Apply(r.Teacher, a, r.Importance, o)
-	}
+	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) { return r.Build(a, o) }
 	ev, err := evaluator.New(ctx, r.Teacher, r.Tokenizer, r.Dev, build, r.Device, r.cache, r.Config.Evaluator,
 		evaluator.WithGate(r.gate), evaluator.WithBuilderKey(o.Key()), evaluator.WithLogger(r.log))
 	if err != nil {
@@ -159,6 +157,15 @@ func (r *Run) Evaluator(ctx context.Context, o compress.Options) (*evaluator.Eva
 	}
 	r.evs[o] = ev
 	return ev, nil
+}
+
+// Build builds the student a describes from the run's teacher and
+// importance scores, with students' options o (the run's own:
+// Config.Compress.Options()): the model evaluations score and measure. a
+// may lie outside the run's space (baselines do) but must be a student
+// the teacher can yield.
+func (r *Run) Build(a space.Arch, o compress.Options) (*transformer.Model, error) {
+	return compress.Apply(r.Teacher, a, r.Importance, o)
 }
 
 // Close releases the cache.

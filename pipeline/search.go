@@ -88,7 +88,11 @@ type SearchOptions struct {
 // front so far when there is one.
 func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	cfg := r.Config
-	if err := writeJSON(filepath.Join(cfg.RunDir, RunFile), runInfo{RunID: r.ID, Config: cfg.File, TeacherDigest: r.TeacherDigest,
+	cfgPath, err := filepath.Abs(cfg.File)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(cfg.RunDir, RunFile), runInfo{RunID: r.ID, Config: cfgPath, TeacherDigest: r.TeacherDigest,
 		Evaluator: cfg.Evaluator, Builder: cfg.Compress.Options().Key(), Updated: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
