@@ -21,6 +21,7 @@ import (
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/internal/boltfile"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
 	"github.com/edgenas/edgenas/train"
@@ -335,4 +336,44 @@ func writeJSON(path string, v any) error {
 // is left alone. A file a running search holds is refused.
 func Repair(runDir string, log *slog.Logger) (boltfile.RepairReport, error) {
 	return boltfile.Repair(filepath.Join(runDir, CacheFile), log, evaluator.CacheSalvager(), search.RunSalvager())
+}
+
+// OpenDir reopens the run whose directory is runDir, from the config its
+// run.json names (see Open). It fails when the run the config now
+// describes is not that run (the config, the teacher or the data changed
+// since): its results would not be the ones saved.
+func OpenDir(ctx context.Context, runDir string, opts Options) (*Run, error) {
+	path := filepath.Join(runDir, RunFile)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "run file")
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a run directory (run a search first): %w", runDir, err)
+	}
+	var info runInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg, err := LoadConfig(info.Config)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: its config: %w", runDir, err)
+	}
+	if a, b := filepath.Clean(cfg.RunDir), filepath.Clean(runDir); a != b {
+		if sa, err1 := os.Stat(a); err1 != nil || !sameDir(sa, b) {
+			return nil, fmt.Errorf("run %s: its config %s now names run_dir %s", runDir, info.Config, cfg.RunDir)
+		}
+	}
+	r, err := Open(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if r.ID != info.RunID {
+		r.Close()
+		return nil, fmt.Errorf("run %s is %s, but its config %s now describes run %s (the config, teacher or data changed since)", runDir, info.RunID, info.Config, r.ID)
+	}
+	return r, nil
+}
+
+// sameDir reports whether directory b is the one st describes.
+func sameDir(st os.FileInfo, b string) bool {
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(st, sb)
 }

@@ -117,6 +117,12 @@ func TestRetrainedTeacherStartsANewRun(t *testing.T) {
 	if err != nil || loaded.RunID != first || len(loaded.Members) != len(f.Members) {
 		t.Fatalf("LoadFront: %+v, %v", loaded, err)
 	}
+	// The directory alone reopens the run.
+	byDir, err := OpenDir(ctx, filepath.Join(dir, "run"), Options{Device: &devicetest.Fake{}})
+	if err != nil || byDir.ID != first {
+		t.Fatalf("OpenDir: %v", err)
+	}
+	byDir.Close()
 	// Same teacher: same run, resumed (nothing evaluated again).
 	r = openTiny(t, dir, "")
 	if r.ID != first {
@@ -147,6 +153,13 @@ func TestRetrainedTeacherStartsANewRun(t *testing.T) {
 	defer r.Close()
 	if r.ID == first {
 		t.Fatal("a retrained teacher kept the run ID")
+	}
+	r.Close()
+	if _, err := OpenDir(ctx, filepath.Join(dir, "run"), Options{Device: &devicetest.Fake{}}); err == nil || !strings.Contains(err.Error(), "changed since") {
+		t.Errorf("OpenDir on a run whose teacher changed: %v", err)
+	}
+	if r, err = Open(ctx, cfg, Options{Device: &devicetest.Fake{}}); err != nil {
+		t.Fatal(err)
 	}
 	evals = 0
 	f, err = r.Search(ctx, SearchOptions{Progress: func(e search.Event) { evals += countEval(e) }})
