@@ -150,7 +150,7 @@ func TestRetrainedTeacherStartsANewRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { r.Close() }()
 	if r.ID == first {
 		t.Fatal("a retrained teacher kept the run ID")
 	}
