@@ -73,7 +73,7 @@ func TestInterruptedSearch(t *testing.T) {
 	signalled := false
 	for sc.Scan() {
 		stderr.WriteString(sc.Text() + "\n")
-		if !signalled && strings.HasPrefix(sc.Text(), "eval    8 ") {
+		if !signalled && strings.HasPrefix(sc.Text(), "generation 2:") {
 			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestInterruptedSearch(t *testing.T) {
 		t.Fatalf("the search did not stop after SIGINT:\n%s", stderr.String())
 	}
 	if !signalled {
-		t.Fatalf("the search ended before its 8th evaluation:\n%s", stderr.String())
+		t.Fatalf("the search ended before its third generation:\n%s", stderr.String())
 	}
 	var ee *exec.ExitError
 	if !errors.As(werr, &ee) || ee.ExitCode() != 130 {
@@ -123,7 +123,7 @@ func TestInterruptedSearch(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, errs)
 	}
-	if strings.Contains(errs, "eval    1 ") {
+	if strings.Contains(errs, "generation 0:") {
 		t.Errorf("the resumed run started over:\n%s", errs)
 	}
 	var fin struct {

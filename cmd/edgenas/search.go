@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +17,6 @@ import (
 	"github.com/edgenas/edgenas/internal/metricsserver"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/reports"
-	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/train"
 )
 
@@ -53,8 +51,9 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "metrics: %s://%s%s\n", scheme, addr, metricsserver.Path)
 	}
-	front, err := run.Search(ctx, pipeline.SearchOptions{Fresh: *fresh, Registerer: reg,
-		Progress: func(e search.Event) { printEvent(stderr, e) }})
+	prog := newSearchProgress(stderr, train.IsTerminal(stderr), cfg.Search.WithDefaults().Budget.MaxEvaluations)
+	front, err := run.Search(ctx, pipeline.SearchOptions{Fresh: *fresh, Registerer: reg, Progress: prog.event})
+	prog.done()
 	if front != nil {
 		if perr := printFront(stdout, front, *asJSON); perr != nil && err == nil {
 			err = perr
@@ -97,23 +96,6 @@ func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, std
 		return nil, nil, nil, err
 	}
 	return ctx, run, func() { run.Close(); stop() }, nil
-}
-
-// printEvent writes one progress line per evaluation and generation.
-func printEvent(w io.Writer, e search.Event) {
-	switch e.Kind {
-	case search.EventEvaluation:
-		c := e.Candidate
-		r := c.Result
-		feas := ""
-		if !c.Feasible {
-			feas = "  infeasible: " + strings.Join(c.Violations, "; ")
-		}
-		fmt.Fprintf(w, "eval %4d  %s %.4f  %7.3f ms  %8.2f MB  reward %.4f%s  %s\n", e.Evaluations, r.Metric, r.Accuracy,
-			float64(r.Latency.Median)/1e6, float64(r.SizeBytes)/1e6, c.Reward, feas, c.Key)
-	case search.EventGeneration:
-		fmt.Fprintf(w, "generation %d: %d evaluations, front of %d, hypervolume %.4f\n", e.Generation, e.Evaluations, e.FrontSize, e.Hypervolume)
-	}
 }
 
 // printFront prints the front table (the teacher first, then the front,

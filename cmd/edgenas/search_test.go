@@ -22,7 +22,7 @@ func TestSearch(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
-	for _, want := range []string{"training one from scratch", "importance of heads", "eval    5", "search space:"} {
+	for _, want := range []string{"training one from scratch", "importance of heads", "5/5 evaluations", "search space:"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
@@ -65,7 +65,7 @@ func TestSearch(t *testing.T) {
 	if !strings.Contains(stderr, "reusing") {
 		t.Errorf("importance recomputed for the same teacher and data:\n%s", stderr)
 	}
-	if strings.Contains(stderr, "eval    1") {
+	if strings.Contains(stderr, "generation ") {
 		t.Errorf("the finished run evaluated again:\n%s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run", "importance.json")); err != nil {
