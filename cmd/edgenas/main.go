@@ -4,12 +4,16 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/transformer"
 )
 
 // Version is the engine and tool version, part of every device fingerprint.
@@ -32,12 +36,28 @@ func commands() []command {
 		{"baselines", "evaluate each compression technique alone at three strengths (-c FILE [--json])", runBaselines},
 		{"repair", "repair a run directory's damaged cache.db, keeping every entry that verifies (RUN_DIR [--json])", runRepair},
 		{"bench", "measure a model's forward latency (warm-up, repeated runs, median and spread)", runBench},
-		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
-			fmt.Fprintln(stdout, "edgenas", Version)
-			return nil
-		}},
+		{"version", "print the version ([--json])", runVersion},
 	}
 }
+
+// runVersion prints the version of the tool, the engine and the
+// evaluation procedure.
+func runVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", stderr)
+	asJSON := fs.Bool("json", false, "print the versions as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]string{"edgenas": Version, "engine": transformer.EngineVersion, "evaluator": evaluator.Version})
+	}
+	fmt.Fprintf(stdout, "edgenas %s (%s, %s)\n", Version, transformer.EngineVersion, evaluator.Version)
+	return nil
+}
+
+// errNoFeasible marks a run in which no candidate met the constraints
+// (exit code 3).
+var errNoFeasible = errors.New("no feasible candidate")
 
 // errUsage marks a command-line mistake (exit code 2).
 var errUsage = errors.New("usage")
@@ -64,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, errInterrupted):
 				return 130
+			case errors.Is(err, errNoFeasible):
+				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
+				return 3
 			case errors.Is(err, errUsage):
 				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
 				return 2

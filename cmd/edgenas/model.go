@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	vocab := fs.String("vocab", "", "vocab.txt or tokenizer.json to store with the model (default: a vocabulary built from the demo sentences)")
 	seed := fs.Uint64("seed", 1, "random seed of the weights")
 	std := fs.Float64("std", 0.02, "standard deviation of the random weights (BERT's initializer range)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +59,9 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := saveVocab(tok, *out); err != nil {
 		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"model": *out, "shape": *shape, "seed": *seed, "params": m.NumParams(), "random_weights": true})
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s-shaped model with RANDOM weights (seed %d; for engine tests, not a trained model), %d parameters\n",
 		*out, *shape, *seed, m.NumParams())
@@ -100,11 +105,12 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("model", "", "model directory: config.json, model.safetensors and vocab.txt or tokenizer.json (required)")
 	pair := fs.String("pair", "", "optional second sentence")
 	maxLen := fs.Int("max-len", 128, "truncate to this many tokens (at most the model's max_position_embeddings, the default's bound)")
+	asJSON := fs.Bool("json", false, "print one JSON object per text")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" || fs.NArg() == 0 {
-		return fmt.Errorf("%w: edgenas encode -model DIR [-pair TEXT] TEXT...", errUsage)
+		return fmt.Errorf("%w: edgenas encode -model DIR [-pair TEXT] [--json] TEXT...", errUsage)
 	}
 	if err := flagRange("max-len", *maxLen, 2, maxFlagSeq); err != nil {
 		return err
@@ -139,19 +145,32 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if p := provenance(m); p != "" {
+	if p := provenance(m); p != "" && !*asJSON {
 		fmt.Fprintf(stdout, "model: %s (%s)\n", *dir, p)
 	}
 	labels := m.Config.Labels()
+	enc := json.NewEncoder(stdout)
 	for i, text := range texts {
-		fmt.Fprintf(stdout, "%q\n  ids: %v\n", text, b.IDs[i*b.SeqLen:i*b.SeqLen+b.Lengths[i]])
-		cls := out.LastHidden[i*b.SeqLen*out.Hidden : (i*b.SeqLen+1)*out.Hidden]
-		fmt.Fprintf(stdout, "  [CLS] hidden norm: %.4f\n", norm(cls))
+		ids := b.IDs[i*b.SeqLen : i*b.SeqLen+b.Lengths[i]]
+		clsNorm := norm(out.LastHidden[i*b.SeqLen*out.Hidden : (i*b.SeqLen+1)*out.Hidden])
+		var probs []float64
 		if out.Logits != nil {
-			probs := softmax(out.Logits[i*out.Labels : (i+1)*out.Labels])
-			for j, p := range probs {
-				fmt.Fprintf(stdout, "  %-12s p=%.4f\n", labels[j], p)
+			probs = softmax(out.Logits[i*out.Labels : (i+1)*out.Labels])
+		}
+		if *asJSON {
+			p := map[string]float64{}
+			for j, v := range probs {
+				p[labels[j]] = v
 			}
+			if err := enc.Encode(map[string]any{"text": text, "ids": ids, "cls_norm": clsNorm, "probabilities": p}); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(stdout, "%q\n  ids: %v\n", text, ids)
+		fmt.Fprintf(stdout, "  [CLS] hidden norm: %.4f\n", clsNorm)
+		for j, p := range probs {
+			fmt.Fprintf(stdout, "  %-12s p=%.4f\n", labels[j], p)
 		}
 	}
 	return nil
@@ -193,6 +212,7 @@ func runExportONNX(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export-onnx", stderr)
 	dir := fs.String("model", "", "model directory (required)")
 	out := fs.String("out", "", "output .onnx file (default: DIR/model.onnx)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -209,6 +229,9 @@ func runExportONNX(args []string, stdout, stderr io.Writer) error {
 	if err := onnx.ExportFile(m, *out); err != nil {
 		return err
 	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"onnx": *out, "opset": 17})
+	}
 	fmt.Fprintf(stdout, "wrote %s (opset 17)\n", *out)
 	return nil
 }
@@ -222,6 +245,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Int("warmup", 3, "untimed warm-up runs")
 	runs := fs.Int("runs", 15, "timed runs (at least 7)")
 	threads := fs.Int("threads", 1, "intra-op threads")
+	asJSON := fs.Bool("json", false, "print the measurement as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -249,16 +273,22 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := flagRange("seq", *seq, 1, m.Config.MaxPositionEmbeddings); err != nil {
 		return fmt.Errorf("%w (the model's max_position_embeddings)", err)
 	}
-	st, err := timeForward(m, *batch, *seq, *warmup, *runs, *threads)
+	w := devices.Workload{Batch: *batch, SeqLen: *seq, Warmup: *warmup, Runs: *runs, Threads: *threads}
+	st, device, err := timeForward(m, w)
 	if err != nil {
 		return err
+	}
+	gflops := float64(m.FLOPs(*batch, *seq)) / st.Median.Seconds() / 1e9
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"model": what, "workload": w, "measurement": st, "gflops": gflops, "device": device})
 	}
 	fmt.Fprintf(stdout, "%s, batch %d, seq %d, %d thread(s): %s\n", what, *batch, *seq, *threads, st.Stats)
 	if st.Unstable {
 		fmt.Fprintf(stdout, "  unstable: the spread stayed above 5%% in %d attempts; the machine is busy\n", st.Attempts)
 	}
 	fmt.Fprintf(stdout, "  peak memory of one forward pass: %.1f MiB\n", float64(st.PeakBytes)/(1<<20))
-	fmt.Fprintf(stdout, "  %.2f GFLOP/s (matrix products only)\n", float64(m.FLOPs(*batch, *seq))/st.Median.Seconds()/1e9)
+	fmt.Fprintf(stdout, "  %.2f GFLOP/s (matrix products only)\n", gflops)
+	fmt.Fprintf(stdout, "  device: %s\n", device)
 	return nil
 }
 
@@ -281,14 +311,20 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// timeForward measures m's forward latency with the local device (no drift
-// reference: a single measurement has nothing to drift from).
-func timeForward(m *transformer.Model, batch, seq, warmup, runs, threads int) (devices.Measurement, error) {
+// timeForward measures m's forward latency on w with the local device (no
+// drift reference: a single measurement has nothing to drift from) and
+// returns the device's fingerprint (CPU, vector extensions, engine) with it.
+func timeForward(m *transformer.Model, w devices.Workload) (devices.Measurement, string, error) {
 	d, err := local.New(local.Config{NoReference: true})
 	if err != nil {
-		return devices.Measurement{}, err
+		return devices.Measurement{}, "", err
 	}
-	return d.Measure(context.Background(), m, devices.Workload{Batch: batch, SeqLen: seq, Warmup: warmup, Runs: runs, Threads: threads})
+	fp, err := d.Fingerprint(context.Background())
+	if err != nil {
+		return devices.Measurement{}, "", err
+	}
+	st, err := d.Measure(context.Background(), m, w)
+	return st, fp, err
 }
 
 // demoSentences are the texts the demo runs through the engine.

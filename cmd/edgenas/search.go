@@ -66,6 +66,9 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if len(front.Members) == 0 {
+		return fmt.Errorf("%w: none of the %d evaluated candidates meets search.reward's hard limits (min_accuracy, max_latency, max_size_bytes)", errNoFeasible, front.Candidates)
+	}
 	return nil
 }
 

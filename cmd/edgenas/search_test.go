@@ -111,3 +111,45 @@ func TestSearchConfigErrors(t *testing.T) {
 		t.Errorf("no -c: exit %d, want 2", code)
 	}
 }
+
+// TestSearchNoFeasibleCandidate: a search whose hard limits no candidate
+// meets exits 3 and says so.
+func TestSearchNoFeasibleCandidate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := pipelinetest.WriteConfigs(t, dir, "")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "budget: {max_evaluations: 5}", "budget: {max_evaluations: 5}\n  reward: {min_accuracy: 0.999}", 1)), 0o644)
+	code, out, stderr := runCLI(t, "search", "-c", cfg)
+	if code != 3 || !strings.Contains(stderr, "no feasible candidate") || !strings.Contains(out, "teacher") {
+		t.Fatalf("exit %d (want 3)\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
+
+func TestJSONEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m")
+	for _, args := range [][]string{
+		{"version", "--json"},
+		{"init", "-shape", "tiny", "-out", model, "--json"},
+		{"encode", "-model", model, "--json", "a fine film", "a dull one"},
+		{"export-onnx", "-model", model, "--json"},
+		{"bench", "-model", model, "-seq", "16", "-runs", "7", "--json"},
+	} {
+		code, out, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		dec := json.NewDecoder(strings.NewReader(out))
+		n := 0
+		for dec.More() {
+			var v map[string]any
+			if err := dec.Decode(&v); err != nil || len(v) == 0 {
+				t.Fatalf("%v: not JSON objects: %v\n%s", args, err, out)
+			}
+			n++
+		}
+		if n == 0 || (args[0] == "encode" && n != 2) {
+			t.Errorf("%v: %d JSON objects:\n%s", args, n, out)
+		}
+	}
+}
