@@ -128,7 +128,7 @@ func TestCLIInputsAndOutputs(t *testing.T) {
 	}{
 		{"search config is /dev/zero", []string{"search", "-c", "/dev/zero"}, 2, "/dev/zero: file is larger than the 16 MiB limit for a search config"},
 		{"sparse 5 GB search config", []string{"search", "-c", sparse}, 2, "huge.yaml: file is larger than the 16 MiB limit for a search config"},
-		{"sparse 5 GB training config", []string{"train", "-c", sparse}, 1, "huge.yaml: file is larger than the 16 MiB limit for a training config"},
+		{"sparse 5 GB training config", []string{"train", "-c", sparse}, 2, "huge.yaml: file is larger than the 16 MiB limit for a training config"},
 		{"init into a foreign directory", []string{"init", "-out", foreign}, 1, "foreign exists and is not a model directory written by edgenas"},
 		{"export to a named pipe", []string{"export-onnx", "-model", model, "-out", fifo}, 1, "out.onnx is a named pipe, not a regular file: refusing to replace it"},
 	} {

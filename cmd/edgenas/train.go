@@ -38,7 +38,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, err := train.LoadConfig(*cfgPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errConfig, err)
 	}
 	if *runDir != "" {
 		cfg.RunDir = *runDir

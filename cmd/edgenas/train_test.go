@@ -63,8 +63,8 @@ func TestTrainErrors(t *testing.T) {
 	}{
 		{"no config", []string{"train"}, 2, "usage"},
 		{"stray argument", []string{"train", "-c", bad, "extra"}, 2, "usage"},
-		{"missing file", []string{"train", "-c", filepath.Join(dir, "none.yaml")}, 1, "none.yaml"},
-		{"unknown key", []string{"train", "-c", bad}, 1, "bad.yaml:3"},
+		{"missing file", []string{"train", "-c", filepath.Join(dir, "none.yaml")}, 2, "none.yaml"},
+		{"unknown key", []string{"train", "-c", bad}, 2, "bad.yaml:3"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
