@@ -2,14 +2,23 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/edgenas/edgenas/compress"
+	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/space"
 	"github.com/edgenas/edgenas/transformer"
 )
+
+// BaselinesFile is the file in the run directory that holds the rows of
+// the last completed Run.Baselines, read back by LoadBaselines.
+const BaselinesFile = "baselines.json"
 
 // baselineArch is one single-technique student of the baselines table.
 type baselineArch struct {
@@ -126,7 +135,8 @@ func baselineArchs(c *transformer.Config, imp *compress.Importance) []baselineAr
 // Baselines evaluates each compression technique alone at three strengths
 // (and both ways of building shared weights) on every example, measured
 // at each sequence length of the run's space: the table a search must
-// beat. row, when not nil, is called with each row as it completes.
+// beat. row, when not nil, is called with each row as it completes. The
+// rows are saved as BaselinesFile in the run directory once all are done.
 func (r *Run) Baselines(ctx context.Context, row func(Baseline)) ([]Baseline, error) {
 	seqs := r.Space.Spec().SeqLen
 	var rows []Baseline
@@ -157,6 +167,32 @@ func (r *Run) Baselines(ctx context.Context, row func(Baseline)) ([]Baseline, er
 			row(out)
 		}
 		rows = append(rows, out)
+	}
+	if err := writeJSON(filepath.Join(r.Config.RunDir, BaselinesFile), rows); err != nil {
+		return rows, fmt.Errorf("save baselines: %w", err)
+	}
+	return rows, nil
+}
+
+// LoadBaselines reads the baselines saved in runDir (BaselinesFile); nil
+// and no error when none were computed there.
+func LoadBaselines(runDir string) ([]Baseline, error) {
+	path := filepath.Join(runDir, BaselinesFile)
+	data, err := limitio.ReadFile(path, limitio.ConfigLimit, "baselines file")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rows []Baseline
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i, b := range rows {
+		if b.Technique == "" || len(b.Latency) == 0 {
+			return nil, fmt.Errorf("%s: row %d: want a technique and at least one latency, got %q with %d", path, i, b.Technique, len(b.Latency))
+		}
 	}
 	return rows, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -93,6 +94,10 @@ func TestBaselinesFollowTheSpace(t *testing.T) {
 		if len(row.Latency) != 1 || row.Latency[0].SeqLen != 16 || row.Latency[0].MS <= 0 || row.Examples != 48 {
 			t.Errorf("%s %s: latency %+v, %d examples; want one measurement at seq 16 on all 48", row.Technique, row.Strength, row.Latency, row.Examples)
 		}
+	}
+	back, err := LoadBaselines(r.Config.RunDir)
+	if err != nil || !reflect.DeepEqual(back, rows) {
+		t.Errorf("LoadBaselines after Baselines: %v\n%+v\nwant %+v", err, back, rows)
 	}
 }
 

@@ -34,6 +34,7 @@ func commands() []command {
 		{"train", "train a classifier from scratch as a YAML config describes (-c FILE [--run-dir DIR] [--resume])", runTrain},
 		{"search", "search for compressed students as a YAML config describes (-c FILE [--json] [--fresh]); prints the Pareto front", runSearch},
 		{"baselines", "evaluate each compression technique alone at three strengths (-c FILE [--json])", runBaselines},
+		{"report", "write a run's report: report.html with plots, pareto.json and pareto.csv (RUN_DIR [--out DIR] [--json])", runReport},
 		{"repair", "repair a run directory's damaged cache.db, keeping every entry that verifies (RUN_DIR [--json])", runRepair},
 		{"bench", "measure a model's forward latency (warm-up, repeated runs, median and spread)", runBench},
 		{"version", "print the version ([--json])", runVersion},
