@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
+	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/reports"
 )
 
 // demoTeacherYAML is configs/demo-teacher.yaml without its comments; the
@@ -106,5 +108,18 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "edgenas demo: configs written to %s and %s\n", teacherCfg, searchCfg)
-	return runSearch([]string{"-c", searchCfg}, stdout, stderr)
+	if err := runSearch([]string{"-c", searchCfg}, stdout, stderr); err != nil {
+		return err
+	}
+	runDir := filepath.Join(*dir, "search")
+	front, err := pipeline.LoadFront(runDir)
+	if err != nil {
+		return err
+	}
+	paths, err := reports.WriteReport(*dir, reports.Input{Front: front})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "report: %s (open it in a browser; pareto.json and pareto.csv beside it)\n", paths.Report)
+	return nil
 }
