@@ -22,6 +22,11 @@
 // outage a caller may retry). A Result the cache fails to store is logged
 // and kept in memory, and the evaluation succeeds.
 //
+// NewMetrics creates the evaluator's Prometheus collectors on an injected
+// Registerer (evaluations by outcome and source, stage durations, measured
+// latencies, measurement errors, device drift); WithMetrics hands one set
+// to every Evaluator of a run.
+//
 // An Evaluator is safe for concurrent use. Building and scoring hold its
 // Gate shared; a measurement holds it exclusively only when the device
 // measures alone (devices.MeasuresAlone), so measurements on a remote

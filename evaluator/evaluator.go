@@ -125,9 +125,10 @@ type Evaluator struct {
 
 	// gate is held shared by building and scoring and, when the device
 	// measures alone, exclusively by latency measurement.
-	gate  *Gate
-	alone bool
-	log   *slog.Logger
+	gate    *Gate
+	alone   bool
+	log     *slog.Logger
+	metrics *Metrics // nil: none
 
 	mu       sync.Mutex
 	inflight map[CacheKey]*call
@@ -277,26 +278,35 @@ func (e *Evaluator) DataDigest() string { return e.full.digest }
 func (e *Evaluator) Fingerprint() string { return e.fingerprint }
 
 func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Result, error) {
+	r, source, err := e.lookupOrCompute(ctx, a, s)
+	e.metrics.evaluation(source, err)
+	return r, err
+}
+
+// lookupOrCompute serves a's Result on s from memory, the cache or a
+// concurrent evaluation of a (source SourceCache), or computes it
+// (SourceFresh).
+func (e *Evaluator) lookupOrCompute(ctx context.Context, a space.Arch, s *split) (_ Result, source string, _ error) {
 	key := e.cacheKey(a, s)
 	e.mu.Lock()
 	r, ok := e.kept[key]
 	e.mu.Unlock()
 	if ok {
-		return r, nil
+		return r, SourceCache, nil
 	}
 	if r, ok, err := e.cache.Get(key); err != nil {
-		return Result{}, err
+		return Result{}, SourceCache, err
 	} else if ok {
-		return r, nil
+		return r, SourceCache, nil
 	}
 	e.mu.Lock()
 	if c, ok := e.inflight[key]; ok {
 		e.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.res, c.err
+			return c.res, SourceCache, c.err
 		case <-ctx.Done():
-			return Result{}, ctx.Err()
+			return Result{}, SourceCache, ctx.Err()
 		}
 	}
 	c := &call{done: make(chan struct{})}
@@ -317,7 +327,7 @@ func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Resul
 	delete(e.inflight, key)
 	e.mu.Unlock()
 	close(c.done)
-	return c.res, c.err
+	return c.res, SourceFresh, c.err
 }
 
 // compute runs every stage of one evaluation.
@@ -334,17 +344,20 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 			return fmt.Errorf("%w: %s: %w", ErrBuild, a.Key(), err)
 		}
 		r.Stages.Build = time.Since(t0)
+		e.metrics.stage(StageBuild, r.Stages.Build)
 		t0 = time.Now()
 		if err := e.score(&r, student, s); err != nil {
 			return fmt.Errorf("score %s: %w", a.Key(), err)
 		}
 		r.Stages.Accuracy = time.Since(t0)
+		e.metrics.stage(StageAccuracy, r.Stages.Accuracy)
 		t0 = time.Now()
 		if r.SizeBytes, err = student.FileBytes(); err != nil {
 			return fmt.Errorf("size of %s: %w", a.Key(), err)
 		}
 		r.Params = int64(student.NumParams())
 		r.Stages.Size = time.Since(t0)
+		e.metrics.stage(StageSize, r.Stages.Size)
 		return ctx.Err()
 	})
 	if err != nil {
@@ -360,9 +373,12 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), ctx.Err())
 		}
+		e.metrics.measureFailed(err)
 		return Result{}, fmt.Errorf("%w: %s on %s: %w", ErrMeasure, a.Key(), e.dev.Name(), err)
 	}
 	r.Stages.Latency = time.Since(t0)
+	e.metrics.stage(StageLatency, r.Stages.Latency)
+	e.metrics.measured(m)
 	r.Latency = m
 	r.PeakBytes = m.PeakBytes
 	return r, nil

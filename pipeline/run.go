@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/devices/local"
@@ -41,6 +43,10 @@ type Options struct {
 	Terminal bool
 	// Device replaces the device the config names (tests use a fake).
 	Device devices.Device
+	// Registerer receives the run's metrics: its evaluators' (see
+	// evaluator.NewMetrics) and its searches' (see search.WithRegisterer);
+	// nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Run is one opened run: the teacher, its tokenizer and importance
@@ -70,9 +76,11 @@ type Run struct {
 	// in the same run directory instead of resuming the old one.
 	ID string
 
-	log   *slog.Logger
-	cache *evaluator.BoltCache
-	gate  *evaluator.Gate
+	log     *slog.Logger
+	cache   *evaluator.BoltCache
+	gate    *evaluator.Gate
+	reg     prometheus.Registerer // nil: no metrics
+	metrics *evaluator.Metrics    // shared by every evaluator of the run
 
 	mu  sync.Mutex
 	evs map[compress.Options]*evaluator.Evaluator
@@ -83,15 +91,20 @@ type Run struct {
 // reuses the importance scores, binds the space, opens the cache in the
 // run directory and the device. ctx cancels teacher training.
 func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
-	r := &Run{Config: cfg, log: opts.Log, gate: new(evaluator.Gate), evs: map[compress.Options]*evaluator.Evaluator{}}
+	r := &Run{Config: cfg, log: opts.Log, gate: new(evaluator.Gate), reg: opts.Registerer, evs: map[compress.Options]*evaluator.Evaluator{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if r.reg != nil {
+		if r.metrics, err = evaluator.NewMetrics(r.reg); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
 	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
-	var err error
 	if r.Teacher, r.Tokenizer, err = loadTeacher(ctx, cfg, progress, opts.Terminal); err != nil {
 		return nil, err
 	}
@@ -152,7 +165,7 @@ func (r *Run) Evaluator(ctx context.Context, o compress.Options) (*evaluator.Eva
 	}
 	build := func(_ context.Context, a space.Arch) (*transformer.Model, error) { return r.Build(a, o) }
 	ev, err := evaluator.New(ctx, r.Teacher, r.Tokenizer, r.Dev, build, r.Device, r.cache, r.Config.Evaluator,
-		evaluator.WithGate(r.gate), evaluator.WithBuilderKey(o.Key()), evaluator.WithLogger(r.log))
+		evaluator.WithGate(r.gate), evaluator.WithBuilderKey(o.Key()), evaluator.WithLogger(r.log), evaluator.WithMetrics(r.metrics))
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/search"
@@ -76,8 +74,6 @@ type SearchOptions struct {
 	Fresh bool
 	// Progress receives every search event (see search.WithProgress).
 	Progress func(search.Event)
-	// Registerer receives the search's metrics; nil registers none.
-	Registerer prometheus.Registerer
 }
 
 // Search runs (or resumes) the run's search, then rescores the front on
@@ -107,8 +103,8 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 		}
 	}
 	opts := []search.Option{search.WithStore(store), search.WithRunID(r.ID), search.WithLogger(r.log)}
-	if o.Registerer != nil {
-		opts = append(opts, search.WithRegisterer(o.Registerer))
+	if r.reg != nil {
+		opts = append(opts, search.WithRegisterer(r.reg))
 	}
 	if o.Progress != nil {
 		opts = append(opts, search.WithProgress(o.Progress))

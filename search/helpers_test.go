@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,7 +146,9 @@ func (s *sleeps) option() Option {
 	}
 }
 
-// gather returns the value (or the sample count) of every metric in reg.
+// gather returns the value (or the sample count) of every metric in reg,
+// by name, labels appended as {name="value",...}; it fails the test when a
+// metric lacks the edgenas_ prefix or a label value is a candidate key.
 func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -158,16 +161,24 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 			t.Errorf("metric %s lacks the edgenas_ prefix", mf.GetName())
 		}
 		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) > 0 {
-				t.Errorf("%s has labels %v", mf.GetName(), m.GetLabel())
+			name := mf.GetName()
+			var labels []string
+			for _, l := range m.GetLabel() {
+				if _, err := space.ParseKey(l.GetValue()); err == nil {
+					t.Errorf("%s has a candidate key as label %s", name, l.GetName())
+				}
+				labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
+			}
+			if len(labels) > 0 {
+				name += "{" + strings.Join(labels, ",") + "}"
 			}
 			switch {
 			case m.Counter != nil:
-				got[mf.GetName()] = m.Counter.GetValue()
+				got[name] = m.Counter.GetValue()
 			case m.Gauge != nil:
-				got[mf.GetName()] = m.Gauge.GetValue()
+				got[name] = m.Gauge.GetValue()
 			case m.Histogram != nil:
-				got[mf.GetName()] = float64(m.Histogram.GetSampleCount())
+				got[name] = float64(m.Histogram.GetSampleCount())
 			}
 		}
 	}

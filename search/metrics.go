@@ -1,9 +1,9 @@
 package search
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgenas/edgenas/internal/promreg"
 )
 
 // metrics are the search's Prometheus collectors. No label carries a
@@ -16,7 +16,16 @@ type metrics struct {
 	bestReward  prometheus.Gauge
 	duration    prometheus.Histogram
 	retries     prometheus.Counter
+	budget      *prometheus.GaugeVec
 }
+
+// Budget kinds, the values of edgenas_search_budget_used_ratio's budget
+// label.
+const (
+	budgetEvaluations = "evaluations"
+	budgetGenerations = "generations"
+	budgetDuration    = "duration"
+)
 
 // newMetrics creates the collectors and registers them with reg (nil:
 // not registered). A collector already registered by an earlier run in
@@ -52,34 +61,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "edgenas_search_evaluation_retries_total",
 			Help: "Evaluations the search retried after a transient failure (device unavailable or failing to measure).",
 		}),
+		budget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgenas_search_budget_used_ratio",
+			Help: "Fraction of each budget the run has used, over the whole run (resumes included): evaluations of budget.max_evaluations, generations of budget.max_generations, wall time of budget.max_duration; a budget without a limit has no series.",
+		}, []string{"budget"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	var err error
-	m.evaluations = register(reg, m.evaluations, &err)
-	m.generations = register(reg, m.generations, &err)
-	m.hypervolume = register(reg, m.hypervolume, &err)
-	m.frontSize = register(reg, m.frontSize, &err)
-	m.bestReward = register(reg, m.bestReward, &err)
-	m.duration = register(reg, m.duration, &err)
-	m.retries = register(reg, m.retries, &err)
+	m.evaluations = promreg.Register(reg, m.evaluations, &err)
+	m.generations = promreg.Register(reg, m.generations, &err)
+	m.hypervolume = promreg.Register(reg, m.hypervolume, &err)
+	m.frontSize = promreg.Register(reg, m.frontSize, &err)
+	m.bestReward = promreg.Register(reg, m.bestReward, &err)
+	m.duration = promreg.Register(reg, m.duration, &err)
+	m.retries = promreg.Register(reg, m.retries, &err)
+	m.budget = promreg.Register(reg, m.budget, &err)
 	return m, err
-}
-
-// register registers c, or returns the collector already registered under
-// its description; the first failure goes to *err.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, err *error) C {
-	if e := reg.Register(c); e != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(e, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-		if *err == nil {
-			*err = e
-		}
-	}
-	return c
 }

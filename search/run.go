@@ -307,7 +307,24 @@ func (r *runner) init(ctx context.Context, cfg Config) error {
 	if b := best(r.archive); b != nil {
 		r.metrics.bestReward.Set(b.Reward)
 	}
+	r.setBudgetUsed(r.elapsed)
 	return nil
+}
+
+// setBudgetUsed sets the budget gauges to the fractions used so far, the
+// run's wall time being elapsed; a budget without a limit has no series.
+func (r *runner) setBudgetUsed(elapsed time.Duration) {
+	b := r.cfg.Budget
+	set := func(kind string, limit, used float64) {
+		if limit > 0 {
+			r.metrics.budget.WithLabelValues(kind).Set(used / limit)
+		} else {
+			r.metrics.budget.DeleteLabelValues(kind)
+		}
+	}
+	set(budgetEvaluations, float64(b.MaxEvaluations), float64(r.archive.Len()))
+	set(budgetGenerations, float64(b.MaxGenerations), float64(r.st.Generation))
+	set(budgetDuration, b.MaxDuration.Seconds(), elapsed.Seconds())
 }
 
 func (r *runner) now() time.Duration { return r.elapsed + time.Since(r.started) }
@@ -421,6 +438,7 @@ func (r *runner) loop(ctx context.Context) error {
 			return err
 		}
 		r.metrics.generations.Inc()
+		r.setBudgetUsed(r.now())
 		r.opts.log.Info("generation done", "generation", r.st.Generation-1, "evaluations", r.archive.Len(), "hypervolume", r.hv, "front", r.archive.FrontSize())
 		r.emit(Event{Kind: EventGeneration, Generation: r.st.Generation - 1})
 	}
@@ -475,7 +493,9 @@ func (r *runner) commit() error {
 func (r *runner) finish(reason StopReason) error {
 	r.st.Stop = reason
 	r.opts.log.Info("search stopped", "reason", reason, "generation", r.st.Generation, "evaluations", r.archive.Len())
-	return r.save()
+	err := r.save()
+	r.setBudgetUsed(r.st.Elapsed)
+	return err
 }
 
 type job struct {
@@ -583,6 +603,7 @@ func (r *runner) record(d done) error {
 	_, onFront := r.archive.Insert(c)
 	r.metrics.evaluations.Inc()
 	r.metrics.duration.Observe(d.dur.Seconds())
+	r.setBudgetUsed(r.st.Elapsed)
 	if b := best(r.archive); b != nil {
 		r.metrics.bestReward.Set(b.Reward)
 	}

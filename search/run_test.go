@@ -295,12 +295,13 @@ func TestRunEventsAndMetrics(t *testing.T) {
 	}
 	got := gather(t, reg)
 	want := map[string]float64{
-		"edgenas_search_evaluations_total":           40,
-		"edgenas_search_evaluation_duration_seconds": 40,
-		"edgenas_search_front_size":                  float64(len(out.Front)),
-		"edgenas_search_best_reward":                 out.Best.Reward,
-		"edgenas_search_generations_total":           float64(out.Generations),
-		"edgenas_search_evaluation_retries_total":    0,
+		"edgenas_search_evaluations_total":                       40,
+		"edgenas_search_evaluation_duration_seconds":             40,
+		"edgenas_search_front_size":                              float64(len(out.Front)),
+		"edgenas_search_best_reward":                             out.Best.Reward,
+		"edgenas_search_generations_total":                       float64(out.Generations),
+		"edgenas_search_evaluation_retries_total":                0,
+		`edgenas_search_budget_used_ratio{budget="evaluations"}`: 1,
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -310,8 +311,51 @@ func TestRunEventsAndMetrics(t *testing.T) {
 	if hv := got["edgenas_search_hypervolume"]; hv <= 0 || hv > 1 {
 		t.Errorf("hypervolume gauge %v", hv)
 	}
+	for _, b := range []string{"generations", "duration"} {
+		if v, ok := got[`edgenas_search_budget_used_ratio{budget="`+b+`"}`]; ok {
+			t.Errorf("budget %s has no limit but a used ratio %v", b, v)
+		}
+	}
 	// A second run in the same process reuses the collectors.
 	run(t, Config{Budget: Budget{MaxEvaluations: 5}}, &fakeEval{}, WithRegisterer(reg))
+}
+
+func TestBudgetUsedMetric(t *testing.T) {
+	ratio := func(got map[string]float64, b string) (float64, bool) {
+		v, ok := got[`edgenas_search_budget_used_ratio{budget="`+b+`"}`]
+		return v, ok
+	}
+	for _, tc := range []struct {
+		name   string
+		budget Budget
+		check  func(t *testing.T, got map[string]float64, out *Outcome)
+	}{
+		{"evaluations cut short by generations", Budget{MaxEvaluations: 100, MaxGenerations: 2}, func(t *testing.T, got map[string]float64, out *Outcome) {
+			if v, _ := ratio(got, "evaluations"); v != float64(out.Evaluations)/100 || v >= 1 {
+				t.Errorf("evaluations used %v, want %d/100", v, out.Evaluations)
+			}
+			if v, _ := ratio(got, "generations"); v != 1 {
+				t.Errorf("generations used %v, want 1 (stopped by max_generations)", v)
+			}
+			if v, ok := ratio(got, "duration"); ok {
+				t.Errorf("duration used %v without max_duration", v)
+			}
+		}},
+		{"duration limit far away", Budget{MaxEvaluations: 10, MaxDuration: time.Hour}, func(t *testing.T, got map[string]float64, out *Outcome) {
+			if v, _ := ratio(got, "duration"); v != out.Elapsed.Seconds()/3600 || v <= 0 {
+				t.Errorf("duration used %v, want elapsed %v of 1h", v, out.Elapsed)
+			}
+			if v, _ := ratio(got, "evaluations"); v != 1 {
+				t.Errorf("evaluations used %v, want 1", v)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			out := run(t, Config{Budget: tc.budget}, &fakeEval{}, WithRegisterer(reg))
+			tc.check(t, gather(t, reg), out)
+		})
+	}
 }
 
 func TestNonDominatedSortAndCrowding(t *testing.T) {

@@ -17,7 +17,7 @@ func runBaselines(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("baselines", stderr)
 	cfgPath := fs.String("c", "", "run config YAML, as for edgenas search (required; see configs/sst2-mini.yaml)")
 	asJSON := fs.Bool("json", false, "print one JSON object per row instead of a table")
-	ctx, run, done, err := openRun(fs, cfgPath, args, "edgenas baselines -c FILE [--json]", stderr)
+	ctx, run, done, err := openRun(fs, cfgPath, args, "edgenas baselines -c FILE [--json]", nil, stderr)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,8 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("c", "", "search config YAML (required; see configs/demo.yaml)")
 	asJSON := fs.Bool("json", false, "print the front as JSON instead of a table")
 	fresh := fs.Bool("fresh", false, "start the run over instead of resuming it (cached evaluations are kept)")
-	ctx, run, done, err := openRun(fs, cfgPath, args, "edgenas search -c FILE [--json] [--fresh]", stderr)
+	reg := newRegistry()
+	ctx, run, done, err := openRun(fs, cfgPath, args, "edgenas search -c FILE [--json] [--fresh]", reg, stderr)
 	if err != nil {
 		return err
 	}
@@ -37,8 +38,6 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	cfg := run.Config
 	fmt.Fprintf(stderr, "search space: %s architectures\n", run.Space.Size())
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.Metrics.Listen != "" {
 		addr, stop, err := metricsserver.Start(ctx, cfg.Metrics, reg, nil)
 		if err != nil {
@@ -52,7 +51,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "metrics: %s://%s%s\n", scheme, addr, metricsserver.Path)
 	}
 	prog := newSearchProgress(stderr, train.IsTerminal(stderr), cfg.Search.WithDefaults().Budget.MaxEvaluations)
-	front, err := run.Search(ctx, pipeline.SearchOptions{Fresh: *fresh, Registerer: reg, Progress: prog.event})
+	front, err := run.Search(ctx, pipeline.SearchOptions{Fresh: *fresh, Progress: prog.event})
 	prog.done()
 	if front != nil {
 		if perr := printFront(stdout, front, *asJSON); perr != nil && err == nil {
@@ -72,11 +71,19 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// newRegistry returns the registry a search's metrics endpoint serves: the
+// run's metrics with the Go runtime's and the process's.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
 // openRun parses a run command's flags (-c FILE among them), loads and
 // validates the config (every problem at once, before any expensive work)
-// and opens the run under a context that SIGINT and SIGTERM cancel. done
-// releases everything.
-func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, stderr io.Writer) (ctx context.Context, run *pipeline.Run, done func(), err error) {
+// and opens the run under a context that SIGINT and SIGTERM cancel, its
+// metrics registered with reg (nil: none). done releases everything.
+func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, reg prometheus.Registerer, stderr io.Writer) (ctx context.Context, run *pipeline.Run, done func(), err error) {
 	if err := parse(fs, args); err != nil {
 		return nil, nil, nil, err
 	}
@@ -88,7 +95,7 @@ func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, std
 		return nil, nil, nil, fmt.Errorf("%w: %w", errConfig, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	run, err = pipeline.Open(ctx, cfg, pipeline.Options{Progress: stderr, Terminal: train.IsTerminal(stderr),
+	run, err = pipeline.Open(ctx, cfg, pipeline.Options{Progress: stderr, Terminal: train.IsTerminal(stderr), Registerer: reg,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		interrupted := ctx.Err() != nil
