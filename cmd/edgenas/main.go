@@ -30,6 +30,8 @@ func commands() []command {
 		{"train", "train a classifier from scratch as a YAML config describes (-c FILE [--run-dir DIR] [--resume])", runTrain},
 		{"search", "search for compressed students as a YAML config describes (-c FILE [--json] [--fresh]); prints the Pareto front", runSearch},
 		{"baselines", "evaluate each compression technique alone at three strengths (-c FILE [--json])", runBaselines},
+		{"export", "export front candidates of a run as model directories with ONNX, measurements and a model card (RUN_DIR --out DIR [--select KEYS|--best-under latency=2ms,size=5MB])", runExport},
+		{"eval", "score a model directory on a labelled data file as the search does (--model DIR --data FILE [--max-len N] [--json])", runEval},
 		{"repair", "repair a run directory's damaged cache.db, keeping every entry that verifies (RUN_DIR [--json])", runRepair},
 		{"bench", "measure a model's forward latency (warm-up, repeated runs, median and spread)", runBench},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
@@ -64,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, errInterrupted):
 				return 130
+			case errors.Is(err, errNoFeasible):
+				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
+				return 3
 			case errors.Is(err, errUsage):
 				fmt.Fprintf(stderr, "edgenas %s: %v\n", c.name, err)
 				return 2
