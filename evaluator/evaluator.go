@@ -417,15 +417,73 @@ func (e *Evaluator) score(r *Result, student *transformer.Model, s *split) error
 	if err != nil {
 		return err
 	}
-	pred := argmax(logits, s.classes)
-	r.Examples = len(pred)
 	r.TeacherKL = meanKL(s.teacher, logits, s.classes)
-	if s.labels == nil {
+	return scoreLogits(r, e.cfg.Metric, logits, s.labels, s.teacher, s.classes)
+}
+
+// scoreLogits fills r's Accuracy, Metric and Examples from a model's
+// logits (classes per row): metric m against labels, or, when labels is
+// nil, agreement with the teacher's logits.
+func scoreLogits(r *Result, m Metric, logits []float32, labels []int, teacher []float32, classes int) error {
+	pred := argmax(logits, classes)
+	r.Examples = len(pred)
+	var err error
+	if labels == nil {
 		r.Metric = string(MetricAgreement)
-		r.Accuracy, err = Score(MetricAgreement, pred, argmax(s.teacher, s.classes), s.classes)
+		r.Accuracy, err = Score(MetricAgreement, pred, argmax(teacher, classes), classes)
 		return err
 	}
-	r.Metric = string(e.cfg.Metric)
-	r.Accuracy, err = Score(e.cfg.Metric, pred, s.labels, s.classes)
+	r.Metric = string(m)
+	r.Accuracy, err = Score(m, pred, labels, classes)
 	return err
+}
+
+// ScoreFull scores student on every example exactly as EvaluateFull does
+// (same data, tokenization, maximum length, metric and threads), without
+// building, measuring or caching: the Result holds the accuracy fields
+// (Accuracy, Metric, Examples, TeacherKL) only. Export uses it to check
+// that a rebuilt student is the one evaluated.
+func (e *Evaluator) ScoreFull(ctx context.Context, student *transformer.Model) (Result, error) {
+	var r Result
+	err := e.shared(ctx, func() error { return e.score(&r, student, e.full) })
+	return r, err
+}
+
+// ScoreModel scores m on labelled examples as an Evaluator with cfg scores
+// a student on every example: the examples tokenized by tok, truncated to
+// cfg.MaxLen tokens, predicted on cfg.Threads threads and scored with
+// cfg.Metric. It is how a saved student's exported accuracy is
+// reproduced from a data file (edgenas eval). Unlabelled examples are
+// refused: without a teacher there is nothing to agree with.
+func ScoreModel(m *transformer.Model, tok *tokenizer.Tokenizer, examples []train.Example, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, fmt.Errorf("score: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	if m.Classifier == nil {
+		return Result{}, errors.New("score: the model has no classifier head")
+	}
+	if len(examples) == 0 {
+		return Result{}, errors.New("score: no examples")
+	}
+	classes := m.Classifier.Out
+	labels := make([]int, len(examples))
+	for i, x := range examples {
+		if x.Label < 0 || x.Label >= classes {
+			if x.Label == train.Unlabelled {
+				return Result{}, fmt.Errorf("score: example %d has no label (unlabelled data is scored by agreement with a teacher, which a model alone cannot do)", i+1)
+			}
+			return Result{}, fmt.Errorf("score: example %d: label %d, the model has %d classes", i+1, x.Label, classes)
+		}
+		labels[i] = x.Label
+	}
+	logits, err := train.Predict(m, train.NewDataset(tok, examples, cfg.MaxLen), cfg.Threads)
+	if err != nil {
+		return Result{}, fmt.Errorf("score: %w", err)
+	}
+	var r Result
+	if err := scoreLogits(&r, cfg.Metric, logits, labels, nil, classes); err != nil {
+		return Result{}, fmt.Errorf("score: %w", err)
+	}
+	return r, nil
 }

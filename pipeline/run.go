@@ -60,6 +60,9 @@ type Run struct {
 	Teacher *transformer.Model
 	// Tokenizer is the teacher's tokenizer.
 	Tokenizer *tokenizer.Tokenizer
+	// TeacherDir is the directory the teacher and its tokenizer were
+	// loaded from.
+	TeacherDir string
 	// TeacherDigest is the digest of the teacher's weights and config.
 	TeacherDigest string
 	// Importance holds the teacher's head, neuron and layer importance.
@@ -105,7 +108,7 @@ func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	if r.Teacher, r.Tokenizer, err = loadTeacher(ctx, cfg, progress, opts.Terminal); err != nil {
+	if r.Teacher, r.Tokenizer, r.TeacherDir, err = loadTeacher(ctx, cfg, progress, opts.Terminal); err != nil {
 		return nil, err
 	}
 	if r.TeacherDigest, err = r.Teacher.Digest(); err != nil {
@@ -186,17 +189,18 @@ func (r *Run) Build(a space.Arch, o compress.Options) (*transformer.Model, error
 func (r *Run) Close() error { return r.cache.Close() }
 
 // loadTeacher loads the teacher and its tokenizer, training it first when
-// the config says how and the directory holds no model.
-func loadTeacher(ctx context.Context, cfg *Config, progress io.Writer, terminal bool) (*transformer.Model, *tokenizer.Tokenizer, error) {
+// the config says how and the directory holds no model; it returns the
+// directory too.
+func loadTeacher(ctx context.Context, cfg *Config, progress io.Writer, terminal bool) (*transformer.Model, *tokenizer.Tokenizer, string, error) {
 	dir := cfg.Teacher.Dir
 	if cfg.Teacher.Train != "" {
 		tc, err := train.LoadConfig(cfg.Teacher.Train)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		rc, err := tc.Resolved()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if dir == "" {
 			dir = filepath.Join(rc.RunDir, train.BestDir)
@@ -208,25 +212,25 @@ func loadTeacher(ctx context.Context, cfg *Config, progress io.Writer, terminal 
 				opts.Resume = true // an interrupted teacher run continues
 			}
 			if _, err := train.Run(ctx, tc, opts); err != nil {
-				return nil, nil, fmt.Errorf("train the teacher: %w", err)
+				return nil, nil, "", fmt.Errorf("train the teacher: %w", err)
 			}
 		}
 	}
 	m, err := transformer.Load(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("teacher: %w", err)
+		return nil, nil, "", fmt.Errorf("teacher: %w", err)
 	}
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("teacher: %w", err)
+		return nil, nil, "", fmt.Errorf("teacher: %w", err)
 	}
 	if err := m.Config.CheckTokenizer(tok.VocabSize()); err != nil {
-		return nil, nil, fmt.Errorf("teacher %s: %w", dir, err)
+		return nil, nil, "", fmt.Errorf("teacher %s: %w", dir, err)
 	}
 	if m.Classifier == nil {
-		return nil, nil, fmt.Errorf("teacher %s: no classification head (want a BertForSequenceClassification checkpoint)", dir)
+		return nil, nil, "", fmt.Errorf("teacher %s: no classification head (want a BertForSequenceClassification checkpoint)", dir)
 	}
-	return m, tok, nil
+	return m, tok, dir, nil
 }
 
 // readExamples reads the scoring examples and the calibration examples.

@@ -182,3 +182,17 @@ func countEval(e search.Event) int {
 	}
 	return 0
 }
+
+// TestRunTeacherDir: the run records the directory its teacher was loaded
+// from (export copies the tokenizer files from there).
+func TestRunTeacherDir(t *testing.T) {
+	dir := t.TempDir()
+	r := openTiny(t, dir, "")
+	want := filepath.Join(dir, "teacher", train.BestDir)
+	if r.TeacherDir != want {
+		t.Fatalf("TeacherDir %q, want %q", r.TeacherDir, want)
+	}
+	if _, err := os.Stat(filepath.Join(r.TeacherDir, tokenizer.VocabFile)); err != nil {
+		t.Errorf("no vocabulary in the teacher dir: %v", err)
+	}
+}

@@ -35,6 +35,8 @@ func commands() []command {
 		{"search", "search for compressed students as a YAML config describes (-c FILE [--json] [--fresh]); prints the Pareto front", runSearch},
 		{"baselines", "evaluate each compression technique alone at three strengths (-c FILE [--json])", runBaselines},
 		{"report", "write a run's report: report.html with plots, pareto.json and pareto.csv (RUN_DIR [--out DIR] [--json])", runReport},
+		{"export", "export front candidates of a run as model directories with ONNX, measurements and a model card (RUN_DIR --out DIR [--select KEYS|--best-under latency=2ms,size=5MB])", runExport},
+		{"eval", "score a model directory on a labelled data file as the search does (--model DIR --data FILE [--max-len N] [--json])", runEval},
 		{"repair", "repair a run directory's damaged cache.db, keeping every entry that verifies (RUN_DIR [--json])", runRepair},
 		{"bench", "measure a model's forward latency (warm-up, repeated runs, median and spread)", runBench},
 		{"version", "print the version ([--json])", runVersion},

@@ -32,6 +32,23 @@ const (
 	Logits          = "logits"            // float [batch, num_labels], with a classifier
 )
 
+// InputNames are the graph inputs Export writes, in order.
+var InputNames = []string{InputIDs, AttentionMask, TokenTypeIDs}
+
+// OutputNames lists the graph outputs Export writes for m, in order:
+// LastHiddenState, then PoolerOutput with a pooler and Logits with a
+// pooler and a classifier.
+func OutputNames(m *transformer.Model) []string {
+	names := []string{LastHiddenState}
+	if m.Pooler != nil {
+		names = append(names, PoolerOutput)
+		if m.Classifier != nil {
+			names = append(names, Logits)
+		}
+	}
+	return names
+}
+
 // Symbolic dimensions of the graph inputs and outputs.
 const (
 	DimBatch    = "batch"

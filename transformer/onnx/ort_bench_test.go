@@ -207,7 +207,7 @@ func benchForwardPair(b *testing.B, m *transformer.Model, model []byte, seq int)
 		inputs = append(inputs, t)
 	}
 	H := int64(m.Config.HiddenSize)
-	names := outputNames(m)
+	names := OutputNames(m)
 	outShapes := map[string]ort.Shape{
 		LastHiddenState: ort.NewShape(1, int64(seq), H),
 		PoolerOutput:    ort.NewShape(1, H),

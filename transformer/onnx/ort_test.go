@@ -130,18 +130,6 @@ func runORT(t *testing.T, s *ort.DynamicAdvancedSession, b *tokenizer.Batch, nam
 	return res
 }
 
-// outputNames lists the graph outputs Export writes for m.
-func outputNames(m *transformer.Model) []string {
-	names := []string{LastHiddenState}
-	if m.Pooler != nil {
-		names = append(names, PoolerOutput)
-		if m.Classifier != nil {
-			names = append(names, Logits)
-		}
-	}
-	return names
-}
-
 // compareORT runs the model in ORT and checks every output against the
 // engine's, returning the largest difference of each output.
 func compareORT(t *testing.T, s *ort.DynamicAdvancedSession, m *transformer.Model, b *tokenizer.Batch) map[string]float64 {
@@ -150,7 +138,7 @@ func compareORT(t *testing.T, s *ort.DynamicAdvancedSession, m *transformer.Mode
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := runORT(t, s, b, outputNames(m))
+	got := runORT(t, s, b, OutputNames(m))
 	diffs := map[string]float64{}
 	check := func(name string, w []float32, shape ...int64) {
 		g := got[name]
@@ -207,7 +195,7 @@ func TestMatchesONNXRuntime(t *testing.T) {
 			b := testBatch(tc.cfg.VocabSize, tc.cfg.TypeVocabSize, uint64(i), 17, 9, 1)
 			for _, lv := range ortLevels {
 				t.Run(lv.name, func(t *testing.T) {
-					s := newORTSession(t, buf.Bytes(), "", lv.level, outputNames(m))
+					s := newORTSession(t, buf.Bytes(), "", lv.level, OutputNames(m))
 					d := compareORT(t, s, m, b)
 					t.Logf("max abs diff:%s", formatDiffs(d))
 					// A second, shorter batch through the same session checks
@@ -267,7 +255,7 @@ func TestMatchesONNXRuntimeFile(t *testing.T) {
 		t.Errorf("metadata config does not parse back to the model's: %v", err)
 	}
 
-	s := newORTSession(t, nil, path, ort.GraphOptimizationLevelEnableAll, outputNames(m))
+	s := newORTSession(t, nil, path, ort.GraphOptimizationLevelEnableAll, OutputNames(m))
 	b := testBatch(cfg.VocabSize, cfg.TypeVocabSize, 11, 3, 17, 8)
 	d := compareORT(t, s, m, b)
 	t.Logf("max abs diff:%s", formatDiffs(d))
@@ -303,8 +291,8 @@ func TestStudentsMatchONNXRuntime(t *testing.T) {
 			b := testBatch(tc.cfg.VocabSize, tc.cfg.TypeVocabSize, uint64(i), 17, 9, 1)
 			for _, lv := range ortLevels {
 				t.Run(lv.name, func(t *testing.T) {
-					s := newORTSession(t, buf.Bytes(), "", lv.level, outputNames(m))
-					got := runORT(t, s, b, outputNames(m))
+					s := newORTSession(t, buf.Bytes(), "", lv.level, OutputNames(m))
+					got := runORT(t, s, b, OutputNames(m))
 					for _, ref := range []struct {
 						name string
 						m    *transformer.Model
