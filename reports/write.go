@@ -35,7 +35,7 @@ func (t Table) WriteText(w io.Writer) error {
 			speed = fmt.Sprintf("%.1f×", r.SpeedUp)
 			small = fmt.Sprintf("%.1f×", r.SizeReduction)
 		}
-		lat := fmt.Sprintf("%.3f ±%.3f", r.LatencyMS, r.SpreadMS)
+		lat := fmt.Sprintf("%.3f ±%.2g", r.LatencyMS, r.SpreadMS)
 		if len(r.TiedWith) > 0 {
 			lat += " ≈"
 		}

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
-	"github.com/edgenas/edgenas/pipeline"
-	"github.com/edgenas/edgenas/reports"
 )
 
 // demoTeacherYAML is configs/demo-teacher.yaml without its comments; the
@@ -111,15 +109,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := runSearch([]string{"-c", searchCfg}, stdout, stderr); err != nil {
 		return err
 	}
-	runDir := filepath.Join(*dir, "search")
-	front, err := pipeline.LoadFront(runDir)
-	if err != nil {
+	// Then what a user takes home: the report and the exported front.
+	runDir, export := filepath.Join(*dir, "search"), filepath.Join(*dir, "export")
+	fmt.Fprintf(stdout, "\nreport (open it in a browser):\n")
+	if err := runReport([]string{runDir, "--out", *dir}, stdout, stderr); err != nil {
 		return err
 	}
-	paths, err := reports.WriteReport(*dir, reports.Input{Front: front})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "report: %s (open it in a browser; pareto.json and pareto.csv beside it)\n", paths.Report)
-	return nil
+	fmt.Fprintf(stdout, "\nexported front (edgenas format, ONNX, measurements, model card):\n")
+	return runExport([]string{runDir, "--out", export}, stdout, stderr)
 }
