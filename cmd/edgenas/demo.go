@@ -51,7 +51,8 @@ space:
   ffn_rank: [0, 32, 64]
   bits: [32, 16, 8, 4]
   share_groups: [1, 2]
-  embedding_bits: [32, 8]
+  embedding_rank: [0, 32, 64]
+  embedding_bits: [32, 8, 4]
   seq_len: [32]
 compress:
   share: best
