@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -21,6 +22,7 @@ import (
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/space"
+	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/onnx"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -32,6 +34,11 @@ const (
 	ONNXFile         = "model.onnx"
 	MeasurementsFile = "measurements.json"
 	ModelCardFile    = "README.md"
+	// DevFile holds, in JSONL (train.ReadExamples), the dev examples an
+	// exported student was scored on when the run generated them itself
+	// (the demo task); a run on a user's data file references that file
+	// instead of copying it.
+	DevFile = "dev.jsonl"
 	// IndexFile, in the export directory itself, lists what was exported.
 	IndexFile = "export.json"
 )
@@ -101,6 +108,11 @@ type Measurements struct {
 	AccuracyChange float64 `json:"accuracy_change"`
 	// Data says where the dev examples come from.
 	Data string `json:"data"`
+	// DevFile is the file of exactly the examples Accuracy was scored on,
+	// for edgenas eval --data: DevFile ("dev.jsonl", in this directory)
+	// when export wrote them (data the run generated), else the run's
+	// data.dev file, referenced and not copied.
+	DevFile string `json:"dev_file"`
 	// Provenance is what the student's config.json says of its weights.
 	Provenance string `json:"provenance,omitempty"`
 	// ONNX describes model.onnx.
@@ -161,7 +173,9 @@ type TeacherNumbers struct {
 // from its directory), into opts.Out: one directory each (DirName) with
 // the student in the edgenas format (config.json with its edgenas section,
 // model.safetensors), model.onnx, the teacher's tokenizer files,
-// measurements.json and a model card README.md; and an index, export.json.
+// measurements.json, a model card README.md and, when the run generated its
+// dev examples (the demo task), those examples as DevFile; and an index,
+// export.json.
 // Each student is rebuilt from the run's teacher and rescored on every dev
 // example; a score that differs from the one the front records is an
 // error (the rebuilt student is not the one evaluated), never an export.
@@ -220,7 +234,7 @@ func Export(ctx context.Context, run *pipeline.Run, f *pipeline.Front, opts Expo
 		if e := student.Config.Edgenas; e != nil {
 			meas.Provenance = e.Provenance
 		}
-		if err := writeCandidate(opts.Out, dir, student, run.TeacherDir, meas); err != nil {
+		if err := writeCandidate(opts.Out, dir, student, run, meas); err != nil {
 			return out, fmt.Errorf("export %s into %s: %w", r.Key, dir, err)
 		}
 		out = append(out, Exported{Key: r.Key, Dir: name, Row: r})
@@ -388,7 +402,7 @@ func measurements(run *pipeline.Run, f *pipeline.Front, r Row, full evaluator.Re
 		Latency:   latency(sub.Latency),
 		SizeBytes: r.SizeBytes, Params: r.Params, PeakBytes: r.PeakBytes, Device: r.Device, Workload: w.WithDefaults(),
 		Scoring: scoring, SpeedUp: r.SpeedUp, SizeReduction: r.SizeReduction, AccuracyChange: r.AccuracyChange,
-		Data:    dataSource(run.Config),
+		Data: dataSource(run.Config), DevFile: devFile(run.Config),
 		Teacher: TeacherNumbers{Digest: run.TeacherDigest, Layers: tc.NumHiddenLayers, Hidden: tc.HiddenSize}}
 	if tc.Edgenas != nil {
 		m.Teacher.Provenance = tc.Edgenas.Provenance
@@ -416,13 +430,26 @@ func dataSource(c *pipeline.Config) string {
 	return c.Data.Dev
 }
 
+// devFile is Measurements.DevFile of a run: DevFile when export writes the
+// examples (the run generated them), else the run's data.dev file, made
+// absolute so that it names the file from anywhere.
+func devFile(c *pipeline.Config) string {
+	if c.Data.Dev == "" {
+		return DevFile
+	}
+	if abs, err := filepath.Abs(c.Data.Dev); err == nil {
+		return abs
+	}
+	return c.Data.Dev
+}
+
 // tokenizerFiles are the teacher's files that make up its tokenizer.
 var tokenizerFiles = []string{tokenizer.VocabFile, tokenizer.TokenizerJSONFile, tokenizer.TokenizerConfigFile}
 
 // writeCandidate writes one candidate's directory dir inside out: first
 // into a temporary directory in out, then renamed into place (an earlier
 // export at dir, which checkOut accepted, is replaced).
-func writeCandidate(out, dir string, student *transformer.Model, teacherDir string, meas Measurements) error {
+func writeCandidate(out, dir string, student *transformer.Model, run *pipeline.Run, meas Measurements) error {
 	tmp, err := os.MkdirTemp(out, tmpPrefix+"*")
 	if err != nil {
 		return err
@@ -439,7 +466,7 @@ func writeCandidate(out, dir string, student *transformer.Model, teacherDir stri
 	}
 	copied := 0
 	for _, name := range tokenizerFiles {
-		data, err := limitio.ReadFile(filepath.Join(teacherDir, name), limitio.VocabLimit, "a tokenizer file")
+		data, err := limitio.ReadFile(filepath.Join(run.TeacherDir, name), limitio.VocabLimit, "a tokenizer file")
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -452,7 +479,16 @@ func writeCandidate(out, dir string, student *transformer.Model, teacherDir stri
 		copied++
 	}
 	if copied == 0 {
-		return fmt.Errorf("the teacher directory %s holds no tokenizer (%s)", teacherDir, strings.Join(tokenizerFiles, ", "))
+		return fmt.Errorf("the teacher directory %s holds no tokenizer (%s)", run.TeacherDir, strings.Join(tokenizerFiles, ", "))
+	}
+	if meas.DevFile == DevFile {
+		var dev bytes.Buffer
+		if err := train.WriteJSONL(&dev, run.Dev); err != nil {
+			return fmt.Errorf("the dev examples: %w", err)
+		}
+		if err := atomicfile.WriteBytes(filepath.Join(tmp, DevFile), dev.Bytes()); err != nil {
+			return err
+		}
 	}
 	data, err := json.MarshalIndent(meas, "", "  ")
 	if err != nil {

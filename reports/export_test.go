@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/pipeline/pipelinetest"
+	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
@@ -24,6 +27,13 @@ import (
 // reopened from its directory, as edgenas export opens it, and its front.
 func searched(t *testing.T, dir, extra string) (*pipeline.Run, *pipeline.Front) {
 	t.Helper()
+	return searchedWith(t, dir, extra, strings.NewReplacer())
+}
+
+// searchedWith is searched with the replacements of edit made in the
+// search config.
+func searchedWith(t *testing.T, dir, extra string, edit *strings.Replacer) (*pipeline.Run, *pipeline.Front) {
+	t.Helper()
 	ctx := context.Background()
 	path := pipelinetest.WriteConfigs(t, dir, extra)
 	// A larger budget than the base's 5 evaluations: a front of several.
@@ -31,7 +41,8 @@ func searched(t *testing.T, dir, extra string) (*pipeline.Run, *pipeline.Front) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(data), "max_evaluations: 5", "max_evaluations: 16", 1)), 0o644); err != nil {
+	body := edit.Replace(strings.Replace(string(data), "max_evaluations: 5", "max_evaluations: 16", 1))
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := pipeline.LoadConfig(path)
@@ -83,7 +94,7 @@ func TestExport(t *testing.T) {
 				t.Errorf("directory name %q", e.Dir)
 			}
 			d := filepath.Join(out, e.Dir)
-			for _, file := range []string{transformer.ConfigFile, transformer.WeightsFile, ONNXFile, tokenizer.VocabFile, MeasurementsFile, ModelCardFile} {
+			for _, file := range []string{transformer.ConfigFile, transformer.WeightsFile, ONNXFile, tokenizer.VocabFile, MeasurementsFile, ModelCardFile, DevFile} {
 				if st, err := os.Stat(filepath.Join(d, file)); err != nil || st.Size() == 0 {
 					t.Errorf("%s: %v", file, err)
 				}
@@ -114,9 +125,13 @@ func TestExport(t *testing.T) {
 			if strings.Join(m.ONNX.Inputs, ",") != "input_ids,attention_mask,token_type_ids" || !strings.Contains(strings.Join(m.ONNX.Outputs, ","), "logits") {
 				t.Errorf("onnx %+v", m.ONNX)
 			}
+			// The demo task's dev examples are written, exactly those scored.
+			if dev, err := train.ReadExamples(filepath.Join(d, m.DevFile), 2); m.DevFile != DevFile || err != nil || !slices.Equal(dev, run.Dev) {
+				t.Errorf("dev_file %q: %d examples (%v), want the run's %d", m.DevFile, len(dev), err, len(run.Dev))
+			}
 			card, _ := os.ReadFile(filepath.Join(d, ModelCardFile))
 			for _, want := range []string{e.Row.Architecture, run.TeacherDigest, "trained from scratch by edgenas", run.ID,
-				"edgenas eval --model " + e.Dir, "edgenas encode -model " + e.Dir, "onnxruntime", `"token_type_ids"`,
+				"edgenas eval --model " + e.Dir + " --data " + e.Dir + "/" + DevFile + "\n", "edgenas encode -model " + e.Dir, "onnxruntime", `"token_type_ids"`,
 				formatF(m.Accuracy.Value), formatF(m.Teacher.Accuracy.Value), "| parameters |"} {
 				if !strings.Contains(string(card), want) {
 					t.Errorf("model card lacks %q:\n%s", want, card)
@@ -150,6 +165,57 @@ func TestExport(t *testing.T) {
 		if strings.HasPrefix(e.Name(), tmpPrefix) {
 			t.Errorf("a temporary directory is left: %s", e.Name())
 		}
+	}
+}
+
+// TestExportUserDevFile: a run on a user's dev file exports no copy of
+// it; measurements.json and the model card name the file instead.
+func TestExportUserDevFile(t *testing.T) {
+	dir := t.TempDir()
+	c, err := pipeline.LoadConfig(pipelinetest.WriteConfigs(t, dir, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, demoDev, err := train.DemoExamples(c.Data.Demo.Generator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := train.WriteJSONL(&b, demoDev); err != nil {
+		t.Fatal(err)
+	}
+	devPath := filepath.Join(dir, "user-dev.jsonl")
+	if err := os.WriteFile(devPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run, f := searchedWith(t, dir, "", strings.NewReplacer("demo: {seed: 2, train: 64, dev: 48}", "dev: "+devPath))
+	if run.Config.Data.Demo != nil || len(run.Dev) != len(demoDev) {
+		t.Fatalf("the run reads %d dev examples (demo %v), want %s's %d", len(run.Dev), run.Config.Data.Demo, devPath, len(demoDev))
+	}
+	out := filepath.Join(dir, "front")
+	got, err := Export(context.Background(), run, f, ExportOptions{Out: out, Version: "test-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range got {
+		t.Run(e.Dir, func(t *testing.T) {
+			d := filepath.Join(out, e.Dir)
+			if _, err := os.Stat(filepath.Join(d, DevFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the user's dev data was copied into %s (%v)", d, err)
+			}
+			var m Measurements
+			data, err := os.ReadFile(filepath.Join(d, MeasurementsFile))
+			if err != nil || json.Unmarshal(data, &m) != nil {
+				t.Fatalf("measurements.json: %v\n%s", err, data)
+			}
+			if m.DevFile != devPath || m.Data != devPath {
+				t.Errorf("dev_file %q, data %q, want %s", m.DevFile, m.Data, devPath)
+			}
+			card, _ := os.ReadFile(filepath.Join(d, ModelCardFile))
+			if want := "edgenas eval --model " + e.Dir + " --data " + devPath + "\n"; !strings.Contains(string(card), want) {
+				t.Errorf("model card lacks %q:\n%s", want, card)
+			}
+		})
 	}
 }
 

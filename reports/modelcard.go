@@ -4,10 +4,12 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"text/template"
 
+	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer/onnx"
 )
@@ -24,16 +26,25 @@ var modelCardTemplate = template.Must(template.New("modelcard").Funcs(template.F
 // ModelCard renders the model card (README.md) of an exported student
 // whose directory is called name: its architecture in words, how it was
 // made and from which teacher, its numbers against the teacher, and how
-// to load it with edgenas and with ONNX Runtime.
+// to load it with edgenas and with ONNX Runtime, and the edgenas eval
+// command that reproduces its accuracy on m.DevFile.
 func ModelCard(m Measurements, name string) ([]byte, error) {
 	var b bytes.Buffer
+	dev, written := m.DevFile, m.DevFile == DevFile
+	if written {
+		dev = path.Join(name, DevFile)
+	}
 	err := modelCardTemplate.Execute(&b, struct {
 		Name      string
 		M         Measurements
 		ONNX      ONNXInfo
 		Scratch   bool
 		HasLogits bool
-	}{name, m, m.ONNX, strings.HasPrefix(m.Teacher.Provenance, train.Provenance), slices.Contains(m.ONNX.Outputs, onnx.Logits)})
+		DevData   string
+		Written   bool
+		Agreement bool
+	}{name, m, m.ONNX, strings.HasPrefix(m.Teacher.Provenance, train.Provenance), slices.Contains(m.ONNX.Outputs, onnx.Logits),
+		dev, written, m.Scoring.Metric == string(evaluator.MetricAgreement)})
 	if err != nil {
 		return nil, fmt.Errorf("model card: %w", err)
 	}

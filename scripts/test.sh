@@ -30,8 +30,9 @@ go test -count=1 ./...
 echo "== ONNX Runtime oracle (build tag ort)"
 EDGENAS_ORT_LIB="${EDGENAS_ORT_LIB:-$(bash scripts/ort-setup.sh)}"
 export EDGENAS_ORT_LIB
-go vet -tags ort ./transformer/onnx/
+go vet -tags ort ./transformer/onnx/ ./reports/
 CGO_ENABLED=1 go test -count=1 -tags ort -run 'TestMatchesONNXRuntime|TestStudentsMatchONNXRuntime' -v ./transformer/onnx/
+CGO_ENABLED=1 go test -count=1 -tags ort -run TestExportMatchesONNXRuntime -v ./reports/
 
 echo "== hostile inputs through the built binary"
 hostile_log=$(mktemp)

@@ -99,7 +99,44 @@ func FuzzParseJSONL(f *testing.F) {
 				t.Fatalf("accepted %+v", e)
 			}
 		}
+		// What WriteJSONL writes of the examples reads back as them.
+		var b bytes.Buffer
+		if err := WriteJSONL(&b, ex); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseJSONL(&b, "back.jsonl", 3)
+		if err != nil || !slices.Equal(back, ex) {
+			t.Fatalf("written %+v, read back %+v (%v)", ex, back, err)
+		}
 	})
+}
+
+func TestWriteJSONL(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		numLabels int
+		ex        []Example
+		want      string
+	}{
+		{"labelled", 2, []Example{{Text: "a <b> & c", Label: 1}, {Text: "d\te\"f\"", Label: 0}},
+			"{\"text\":\"a <b> & c\",\"label\":1}\n{\"text\":\"d\\te\\\"f\\\"\",\"label\":0}\n"},
+		{"pair", 3, []Example{{Text: "x", Pair: "y", Label: 2}}, "{\"text\":\"x\",\"text_pair\":\"y\",\"label\":2}\n"},
+		{"unlabelled", 0, []Example{{Text: "z", Label: Unlabelled}}, "{\"text\":\"z\"}\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteJSONL(&b, c.ex); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != c.want {
+				t.Errorf("wrote %q, want %q", b.String(), c.want)
+			}
+			back, err := ParseJSONL(&b, "w.jsonl", c.numLabels)
+			if err != nil || !slices.Equal(back, c.ex) {
+				t.Errorf("read back %+v (%v), want %+v", back, err, c.ex)
+			}
+		})
+	}
 }
 
 func TestReadTSVFileErrors(t *testing.T) {

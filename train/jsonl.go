@@ -16,8 +16,8 @@ import (
 // jsonlRow is one line of a JSONL data file.
 type jsonlRow struct {
 	Text  *string `json:"text"`
-	Pair  *string `json:"text_pair"`
-	Label *int    `json:"label"`
+	Pair  *string `json:"text_pair,omitempty"`
+	Label *int    `json:"label,omitempty"`
 }
 
 // ReadJSONL reads a JSON Lines data file: one object per non-blank line
@@ -79,6 +79,27 @@ func ParseJSONL(r io.Reader, name string, numLabels int) ([]Example, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, nil
+}
+
+// WriteJSONL writes examples to w in the layout [ReadJSONL] reads: one
+// object per line with "text", "text_pair" when the example has one, and
+// "label" unless it is [Unlabelled].
+func WriteJSONL(w io.Writer, examples []Example) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i, e := range examples {
+		row := jsonlRow{Text: &e.Text}
+		if e.Pair != "" {
+			row.Pair = &e.Pair
+		}
+		if e.Label != Unlabelled {
+			row.Label = &e.Label
+		}
+		if err := enc.Encode(row); err != nil {
+			return fmt.Errorf("example %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
 
 // ReadExamples reads a data file by its extension: .jsonl (ReadJSONL) or

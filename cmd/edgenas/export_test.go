@@ -8,36 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/pipeline/pipelinetest"
 	"github.com/edgenas/edgenas/reports"
-	"github.com/edgenas/edgenas/train"
 )
 
-// writeDev writes the dev examples of the search config cfg as JSONL.
-func writeDev(t *testing.T, cfg, path string) {
-	t.Helper()
-	c, err := pipeline.LoadConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, dev, err := train.DemoExamples(c.Data.Demo.Generator())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, e := range dev {
-		line, _ := json.Marshal(map[string]any{"text": e.Text, "label": e.Label})
-		b.Write(append(line, '\n'))
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestExportThenEval: edgenas export writes the front, and edgenas eval
-// on each exported directory reproduces its measurements.json accuracy
-// exactly.
+// TestExportThenEval: edgenas export writes the front of a demo-data run,
+// and edgenas eval on each exported directory with the dev.jsonl export
+// wrote into it (the command of the model card) reproduces its
+// measurements.json accuracy exactly.
 func TestExportThenEval(t *testing.T) {
 	dir := t.TempDir()
 	cfg := pipelinetest.WriteConfigs(t, dir, "")
@@ -53,15 +31,18 @@ func TestExportThenEval(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil || len(got) == 0 {
 		t.Fatalf("export --json: %v\n%s", err, stdout)
 	}
-	data := filepath.Join(dir, "dev.jsonl")
-	writeDev(t, cfg, data)
 	for _, e := range got {
 		t.Run(e.Dir, func(t *testing.T) {
 			model := filepath.Join(out, e.Dir)
+			data := filepath.Join(model, reports.DevFile)
 			var m reports.Measurements
 			raw, err := os.ReadFile(filepath.Join(model, reports.MeasurementsFile))
 			if err != nil || json.Unmarshal(raw, &m) != nil {
 				t.Fatalf("measurements.json: %v", err)
+			}
+			card, _ := os.ReadFile(filepath.Join(model, reports.ModelCardFile))
+			if want := "edgenas eval --model " + e.Dir + " --data " + e.Dir + "/" + reports.DevFile + "\n"; m.DevFile != reports.DevFile || !strings.Contains(string(card), want) {
+				t.Errorf("dev_file %q; the model card lacks %q", m.DevFile, want)
 			}
 			code, stdout, stderr := runCLI(t, "eval", "--model", model, "--data", data, "--json")
 			if code != 0 {

@@ -3,12 +3,19 @@
 // TestExportMatchesONNXRuntime: node ort-eval.cjs JOB.json RESULT.json.
 //
 // JOB.json: {"examples": [{"input_ids": [...], "attention_mask": [...],
-// "token_type_ids": [...]}, ...], "warmup": N, "runs": N, "models":
-// [{"key": K, "path": "…/model.onnx", "seq_len": S}, ...]}. Each example
-// runs alone (batch 1). RESULT.json: [{"key": K, "predictions": [...],
-// "latency_median_ms": M}, ...], the latency the median of "runs" timed
-// runs (after "warmup" untimed ones) of one batch-1 input of seq_len
-// tokens, on one thread.
+// "token_type_ids": [...]}, ...], "warmup": W, "rounds": R, "calls": C,
+// "models": [{"key": K, "path": "…/model.onnx", "seq_len": S}, ...]}.
+// Each example runs alone (batch 1); its prediction is the argmax of
+// "logits". RESULT.json: [{"key": K, "predictions": [...],
+// "latency_median_ms": M}, ...] in the order of "models".
+//
+// Latency: one session per model on one thread (intraOpNumThreads and
+// interOpNumThreads 1), run on one batch-1 input of seq_len tokens. After W
+// untimed warm-up calls per model, R rounds each time C consecutive calls
+// of every model in turn; a round's time for a model is the mean of its C
+// calls, and M is the median over the R rounds. Interleaving the models
+// round by round spreads a slow spell of a shared machine over all of them
+// instead of over the one that happened to be measured then.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -30,35 +37,43 @@ function argmax(a) {
   return best;
 }
 
+function median(a) {
+  const s = [...a].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 async function main() {
   const [jobPath, outPath] = process.argv.slice(2);
   if (!jobPath || !outPath) throw new Error('usage: node ort-eval.cjs JOB.json RESULT.json');
   const job = JSON.parse(fs.readFileSync(jobPath, 'utf8'));
-  const results = [];
+  for (const k of ['warmup', 'rounds', 'calls']) {
+    if (!Number.isInteger(job[k]) || job[k] < (k === 'warmup' ? 0 : 1)) throw new Error(`${jobPath}: "${k}" is ${job[k]}, want a positive integer`);
+  }
+  const first = job.examples[0].input_ids;
+  const models = [];
   for (const m of job.models) {
-    const s = await ort.InferenceSession.create(m.path, {
+    const session = await ort.InferenceSession.create(m.path, {
       intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
     });
     const predictions = [];
     for (const ex of job.examples) {
-      const out = await s.run(feeds(ex), ['logits']);
+      const out = await session.run(feeds(ex), ['logits']);
       predictions.push(argmax(out.logits.data));
     }
-    const ids = new Array(m.seq_len).fill(0).map((_, i) => job.examples[0].input_ids[i % job.examples[0].input_ids.length]);
+    const ids = Array.from({ length: m.seq_len }, (_, i) => first[i % first.length]);
     const timed = feeds({ input_ids: ids, attention_mask: ids.map(() => 1), token_type_ids: ids.map(() => 0) });
-    for (let i = 0; i < job.warmup; i++) await s.run(timed, ['logits']);
-    const times = [];
-    for (let i = 0; i < job.runs; i++) {
-      const t0 = process.hrtime.bigint();
-      await s.run(timed, ['logits']);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    times.sort((a, b) => a - b);
-    const mid = times.length >> 1;
-    const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-    results.push({ key: m.key, predictions, latency_median_ms: median });
+    for (let i = 0; i < job.warmup; i++) await session.run(timed, ['logits']);
+    models.push({ key: m.key, session, timed, predictions, rounds: [] });
   }
-  fs.writeFileSync(outPath, JSON.stringify(results));
+  for (let r = 0; r < job.rounds; r++) {
+    for (const m of models) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < job.calls; i++) await m.session.run(m.timed, ['logits']);
+      m.rounds.push(Number(process.hrtime.bigint() - t0) / 1e6 / job.calls);
+    }
+  }
+  fs.writeFileSync(outPath, JSON.stringify(models.map((m) => ({ key: m.key, predictions: m.predictions, latency_median_ms: median(m.rounds) }))));
 }
 
 main().catch((e) => {
