@@ -83,11 +83,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
 	dir := fs.String("dir", filepath.Join("runs", "demo"), "run directory (the teacher, the search's cache and state)")
 	evals := fs.Int("evals", 0, "evaluation budget (default: the built-in config's 64)")
+	asJSON := fs.Bool("json", false, "print the front, the report's paths and the exports as JSON documents, one after the other")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *evals < 0 {
-		return fmt.Errorf("%w: edgenas demo [-dir DIR] [-evals N]", errUsage)
+		return fmt.Errorf("%w: edgenas demo [-dir DIR] [-evals N] [--json]", errUsage)
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
@@ -107,15 +108,24 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "edgenas demo: configs written to %s and %s\n", teacherCfg, searchCfg)
-	if err := runSearch([]string{"-c", searchCfg}, stdout, stderr); err != nil {
+	var jsonFlag []string
+	if *asJSON {
+		jsonFlag = []string{"--json"}
+	}
+	say := func(s string) {
+		if !*asJSON {
+			fmt.Fprint(stdout, s)
+		}
+	}
+	if err := runSearch(append([]string{"-c", searchCfg}, jsonFlag...), stdout, stderr); err != nil {
 		return err
 	}
 	// Then what a user takes home: the report and the exported front.
 	runDir, export := filepath.Join(*dir, "search"), filepath.Join(*dir, "export")
-	fmt.Fprintf(stdout, "\nreport (open it in a browser):\n")
-	if err := runReport([]string{runDir, "--out", *dir}, stdout, stderr); err != nil {
+	say("\nreport (open it in a browser):\n")
+	if err := runReport(append([]string{runDir, "--out", *dir}, jsonFlag...), stdout, stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nexported front (edgenas format, ONNX, measurements, model card):\n")
-	return runExport([]string{runDir, "--out", export}, stdout, stderr)
+	say("\nexported front (edgenas format, ONNX, measurements, model card):\n")
+	return runExport(append([]string{runDir, "--out", export}, jsonFlag...), stdout, stderr)
 }
