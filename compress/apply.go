@@ -323,23 +323,29 @@ func embeddings(e *transformer.Embeddings, c *transformer.Config, rank, bits, gr
 		out.Word, cols = u, rank
 		out.Projection = &transformer.Linear{In: rank, Out: H, W: w, B: make([]float32, H)}
 	}
+	return out, storeWord(&out, V, cols, bits, group)
+}
+
+// storeWord stores the float32 word table of e (V rows of cols values) at
+// bits, replacing e.Word (never writing into it).
+func storeWord(e *transformer.Embeddings, V, cols, bits, group int) error {
 	switch bits {
 	case 32:
 	case 16:
-		l := transformer.Linear{In: cols, Out: V, W: out.Word, B: make([]float32, V)}
+		l := transformer.Linear{In: cols, Out: V, W: e.Word, B: make([]float32, V)}
 		h, err := l.Store(16, 0)
 		if err != nil {
-			return out, err
+			return err
 		}
-		out.Word, out.WordBits = h.W, 16
+		e.Word, e.WordBits = h.W, 16
 	case 8, 4:
-		t, err := transformer.NewQuantTable(out.Word, V, cols, bits, group)
+		t, err := transformer.NewQuantTable(e.Word, V, cols, bits, group)
 		if err != nil {
-			return out, err
+			return err
 		}
-		out.Word, out.WordQ, out.WordBits = nil, t, bits
+		e.Word, e.WordQ, e.WordBits = nil, t, bits
 	default:
-		return out, fmt.Errorf("%d bits, want 32, 16, 8 or 4", bits)
+		return fmt.Errorf("%d bits, want 32, 16, 8 or 4", bits)
 	}
-	return out, nil
+	return nil
 }

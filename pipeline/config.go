@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -36,6 +37,8 @@ type Config struct {
 	Device     DeviceConfig     `yaml:"device"`
 	Search     search.Config    `yaml:"search"`
 	Metrics    MetricsConfig    `yaml:"metrics"`
+	// Distill says how Run.Distill distils front students (DistillConfig).
+	Distill DistillConfig `yaml:"distill"`
 	// RunDir holds the candidate cache, the run state, the importance
 	// scores and the front (default runs/search).
 	RunDir string `yaml:"run_dir"`
@@ -211,6 +214,7 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, fielderr.Prefix("metrics", c.Metrics.Validate())...)
+	errs = append(errs, fielderr.Prefix("distill", errors.Join(c.Distill.validate()...))...)
 	if c.RunDir == "" {
 		c.RunDir = filepath.Join("runs", "search")
 	}

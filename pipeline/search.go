@@ -50,6 +50,9 @@ type Front struct {
 	// sequence length of the space, ascending: the reference rows of every
 	// front table (empty until rescored).
 	Teachers []evaluator.Result `json:"teachers,omitempty"`
+	// Distilled holds the members Run.Distill distilled, in the order they
+	// were distilled; those with OnFront make the distilled front.
+	Distilled []Distilled `json:"distilled,omitempty"`
 	// All is every evaluated candidate, in (generation, slot) order.
 	All []search.Candidate `json:"all_candidates"`
 	// Config is the text of the run's config file.
@@ -206,6 +209,7 @@ func (f *Front) adopt(old *Front) {
 			f.Members[i].Full = full[f.Members[i].Key]
 		}
 	}
+	f.adoptDistilled(old)
 }
 
 func (r *Run) saveFront(f *Front) error {

@@ -113,10 +113,21 @@ type Measurements struct {
 	// when export wrote them (data the run generated), else the run's
 	// data.dev file, referenced and not copied.
 	DevFile string `json:"dev_file"`
+	// Distillation says how the student was distilled from the teacher
+	// after compression (nil: it was not; Accuracy is then after it).
+	Distillation *DistillationInfo `json:"distillation,omitempty"`
 	// Provenance is what the student's config.json says of its weights.
 	Provenance string `json:"provenance,omitempty"`
 	// ONNX describes model.onnx.
 	ONNX ONNXInfo `json:"onnx"`
+}
+
+// DistillationInfo is how an exported student was distilled: the
+// settings, and its accuracy on every dev example before distillation
+// (Measurements.Accuracy is after it).
+type DistillationInfo struct {
+	Settings       pipeline.DistillSettings `json:"settings"`
+	AccuracyBefore float64                  `json:"accuracy_before"`
 }
 
 // ONNXInfo names the inputs and outputs of an exported model.onnx.
@@ -217,19 +228,46 @@ func Export(ctx context.Context, run *pipeline.Run, f *pipeline.Front, opts Expo
 		if err != nil {
 			return out, err
 		}
-		student, err := run.Build(r.Arch, bo)
+		// A distilled student is loaded from its distillation directory;
+		// any other is rebuilt from the teacher.
+		d := f.DistilledOf(r.Key)
+		var student *transformer.Model
+		what := "rebuilt"
+		if d != nil {
+			what = "distilled"
+			student, err = transformer.Load(filepath.Join(f.RunDir, d.Dir, pipeline.StudentDir))
+		} else {
+			student, err = run.Build(r.Arch, bo)
+		}
 		if err != nil {
-			return out, fmt.Errorf("rebuild %s: %w", r.Key, err)
+			return out, fmt.Errorf("%s %s: %w", what, r.Key, err)
 		}
 		got, err := ev.ScoreFull(ctx, student)
 		if err != nil {
-			return out, fmt.Errorf("rescore the rebuilt %s: %w", r.Key, err)
+			return out, fmt.Errorf("rescore the %s %s: %w", what, r.Key, err)
 		}
-		if want := full[r.Key]; got.Accuracy != want.Accuracy || got.Examples != want.Examples || got.Metric != want.Metric {
-			return out, fmt.Errorf("the rebuilt student %s scores %s %v on %d examples, but the front records %s %v on %d: it is not the student that was evaluated (was the teacher or the builder changed?); nothing exported for it",
-				r.Key, got.Metric, got.Accuracy, got.Examples, want.Metric, want.Accuracy, want.Examples)
+		want := *full[r.Key]
+		if d != nil {
+			want = d.Result
 		}
-		meas := measurements(run, f, r, *full[r.Key], opts.Version)
+		if got.Accuracy != want.Accuracy || got.Examples != want.Examples || got.Metric != want.Metric {
+			return out, fmt.Errorf("the %s student %s scores %s %v on %d examples, but the front records %s %v on %d: it is not the student that was evaluated (was the teacher or the builder changed?); nothing exported for it",
+				what, r.Key, got.Metric, got.Accuracy, got.Examples, want.Metric, want.Accuracy, want.Examples)
+		}
+		meas := measurements(run, f, r, want, opts.Version)
+		if d != nil {
+			meas.Distillation = &DistillationInfo{Settings: d.Settings, AccuracyBefore: d.Before}
+			meas.SizeBytes, meas.Params = d.Result.SizeBytes, d.Result.Params
+			if meas.Teacher.Accuracy.Value != 0 {
+				meas.AccuracyChange = (want.Accuracy - meas.Teacher.Accuracy.Value) / meas.Teacher.Accuracy.Value
+			}
+			if d.Result.SizeBytes > 0 {
+				meas.SizeReduction = float64(meas.Teacher.SizeBytes) / float64(d.Result.SizeBytes)
+			}
+			r.Accuracy, r.AccuracyChange, r.SizeBytes, r.SizeReduction, r.Params = want.Accuracy, meas.AccuracyChange, meas.SizeBytes, meas.SizeReduction, meas.Params
+			before := d.Before
+			r.Before = &before
+		}
 		meas.ONNX = ONNXInfo{Opset: onnx.Opset, Inputs: onnx.InputNames, Outputs: onnx.OutputNames(student)}
 		if e := student.Config.Edgenas; e != nil {
 			meas.Provenance = e.Provenance

@@ -412,3 +412,77 @@ func FuzzDirName(f *testing.F) {
 		}
 	})
 }
+
+// TestExportDistilled: a distilled member is exported with its distilled
+// weights (the very files of its distillation directory), its accuracy
+// after distillation (which the saved model reproduces exactly) and
+// before, and says so in measurements.json and the model card.
+func TestExportDistilled(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	run, f := searched(t, dir, "distill: {steps: 12, checkpoint_every: 6, lr: 3e-3, threads: 1}\n")
+	key := f.Members[0].Key
+	f, err := run.Distill(ctx, f, pipeline.DistillOptions{Select: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.DistilledOf(key)
+	if d == nil {
+		t.Fatal("not distilled")
+	}
+	out := filepath.Join(dir, "front")
+	got, err := Export(ctx, run, f, ExportOptions{Out: out, Select: []string{key, f.Members[1].Key}, Version: "test-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := func(dir string) string {
+		m, err := transformer.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dg, err := m.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dg
+	}
+	for _, e := range got {
+		t.Run(e.Dir, func(t *testing.T) {
+			p := filepath.Join(out, e.Dir)
+			var m Measurements
+			data, err := os.ReadFile(filepath.Join(p, MeasurementsFile))
+			if err != nil || json.Unmarshal(data, &m) != nil {
+				t.Fatalf("measurements.json: %v\n%s", err, data)
+			}
+			card, _ := os.ReadFile(filepath.Join(p, ModelCardFile))
+			if e.Key != key {
+				if m.Distillation != nil || strings.Contains(string(card), "distilled") {
+					t.Fatalf("a member that was not distilled is exported as distilled: %+v", m.Distillation)
+				}
+				return
+			}
+			if want := digest(filepath.Join(run.Config.RunDir, d.Dir, pipeline.StudentDir)); digest(p) != want {
+				t.Fatal("the exported weights are not the distilled student's")
+			}
+			if m.Distillation == nil || m.Distillation.Settings != d.Settings || m.Distillation.AccuracyBefore != d.Before ||
+				m.Accuracy.Value != d.Result.Accuracy || e.Row.Before == nil || *e.Row.Before != d.Before {
+				t.Fatalf("measurements %+v / row %+v, distilled %+v", m, e.Row, d)
+			}
+			if !strings.Contains(string(card), "distilled from the teacher") || !strings.Contains(string(card), "for 12 steps") {
+				t.Errorf("model card does not say distilled:\n%s", card)
+			}
+			sm, err := transformer.Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := tokenizer.Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := evaluator.ScoreModel(sm, tok, run.Dev, evaluator.Config{MaxLen: m.Scoring.MaxLen, Threads: m.Scoring.Threads})
+			if err != nil || res.Accuracy != d.Result.Accuracy {
+				t.Errorf("the exported student scores %v (%v), distilled %v", res.Accuracy, err, d.Result.Accuracy)
+			}
+		})
+	}
+}

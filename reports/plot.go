@@ -31,6 +31,7 @@ var (
 	colTeacher  = color.RGBA{R: 0x1f, G: 0x1f, B: 0x1f, A: 0xff}
 	colBaseline = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 	colHistory  = color.RGBA{R: 0x2c, G: 0x7f, B: 0x3c, A: 0xff}
+	colDistill  = color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}
 )
 
 // point is one marked point of a scatter plot.

@@ -94,12 +94,20 @@ var pageText string
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) },
 	"mb":  func(b int64) string { return fmt.Sprintf("%.2f", float64(b)/1e6) },
+	// before is a distilled row's accuracy before distillation and an arrow.
+	"before": func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprintf("%.4f → ", *v)
+	},
 }).Parse(pageText))
 
 // view is what the page template renders.
 type view struct {
 	Table     Table
 	Rows      []rowView
+	Distilled []Row // the distilled front's rows, the teacher's first; nil without distillation
 	Front     *pipeline.Front
 	Metric    string
 	Plots     []plotView
@@ -150,6 +158,9 @@ func RenderHTML(w io.Writer, in Input) error {
 			ties = append(ties, labels[k])
 		}
 		v.Rows[i].Ties = strings.Join(ties, ", ")
+	}
+	if len(f.Distilled) > 0 {
+		v.Distilled = DistilledTable(f).Rows
 	}
 	charts := charts(in, v.Metric)
 	for _, c := range charts {
@@ -217,6 +228,10 @@ func charts(in Input, metric string) []namedChart {
 			}
 			front.pts = append(front.pts, point{ax.of(ms(m.Result.Latency.Median), m.Result.SizeBytes), acc})
 		}
+		distilled := series{name: "distilled front", glyph: glyph(colDistill, draw.RingGlyph{}, 3.2), line: frontierLine}
+		for _, d := range f.DistilledFront() {
+			distilled.pts = append(distilled.pts, point{ax.of(ms(d.Result.Latency.Median), d.Result.SizeBytes), d.Result.Accuracy})
+		}
 		teacherSeq := 0
 		teacher := series{name: "teacher", glyph: glyph(colTeacher, draw.PyramidGlyph{}, 4.5)}
 		if n := len(f.Teachers); n > 0 {
@@ -236,6 +251,9 @@ func charts(in Input, metric string) []namedChart {
 			}
 		}
 		caption := fmt.Sprintf("Every evaluated candidate (grey; %s on the search's subsample) and the Pareto front (red; rescored on every example when done) by %s; the red staircase joins the front members no other beats on these two axes.", metric, ax.name)
+		if len(distilled.pts) > 0 {
+			caption += " ○ the distilled front (purple): the distilled students, each at its accuracy after distillation."
+		}
 		if len(teacher.pts) > 0 {
 			caption += " ▲ the teacher."
 		}
@@ -244,7 +262,7 @@ func charts(in Input, metric string) []namedChart {
 		}
 		out = append(out, namedChart{id: ax.id, caption: caption, chart: chart{
 			title: fmt.Sprintf("%s against %s", metric, ax.name), xLabel: ax.label, yLabel: metricLabel(metric),
-			series: []series{all, base, front, teacher}, legend: true,
+			series: []series{all, base, front, distilled, teacher}, legend: true,
 		}})
 	}
 	hv := series{name: "hypervolume", glyph: glyph(colHistory, draw.CircleGlyph{}, 1.5), line: plainLine}

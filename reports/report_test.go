@@ -158,6 +158,8 @@ func TestRenderHTMLSections(t *testing.T) {
 		{"no proxy or baselines", Input{Front: syntheticFront(40, 6, 8)},
 			[]string{"▲ the teacher"}, []string{"Proxy validation", `id="proxy"`, "■", "baselines"}, 4},
 		{"ties", Input{Front: tied}, []string{`≈ #2</span>`, `≈ #1</span>`, "teacher</td>"}, []string{"≈ #3"}, 2},
+		{"distilled", Input{Front: distilledFront()}, []string{`id="distilled"`, "Distilled front", "distilled front (purple)",
+			"0.5000 → 0.6500", "Export takes the distilled weights"}, nil, 4},
 		{"bare", Input{Front: bareFront()}, []string{"Partial:", "nothing to plot yet", "<td>#1</td>"},
 			[]string{"▲ the teacher", `<tr class="teacher">`}, 3},
 	} {
@@ -371,4 +373,17 @@ func BenchmarkReport2000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/report")
+}
+
+// distilledFront is syntheticFront with its first two members distilled:
+// from accuracy 0.5 to 0.65 and 0.6.
+func distilledFront() *pipeline.Front {
+	f := syntheticFront(40, 6, 8)
+	for i, acc := range []float64{0.65, 0.6} {
+		m := f.Members[i]
+		d := pipeline.Distilled{Key: m.Key, Result: m.Result, Before: 0.5, Score: m.Score, OnFront: true}
+		d.Result.Accuracy = acc
+		f.Distilled = append(f.Distilled, d)
+	}
+	return f
 }

@@ -57,6 +57,9 @@ type Row struct {
 	TiedWith []string `json:"tied_with,omitempty"`
 	// Reward is the search's reward of the candidate (0 for the teacher).
 	Reward float64 `json:"reward"`
+	// Before is the accuracy on every example before distillation, set on
+	// the rows of a distilled front (Accuracy is then after it).
+	Before *float64 `json:"accuracy_before_distillation,omitempty"`
 	// Arch is the architecture.
 	Arch space.Arch `json:"arch"`
 	// Device is the fingerprint of the device that measured the latency.
@@ -74,6 +77,9 @@ type Table struct {
 	Partial bool `json:"partial"`
 	// Evaluations is how many candidates the search evaluated.
 	Evaluations int `json:"evaluations"`
+	// Distilled says the rows are the distilled front (DistilledTable);
+	// Evaluations then counts the distilled students.
+	Distilled bool `json:"distilled,omitempty"`
 	// Rows holds the teacher's row (when known) and then the front.
 	Rows []Row `json:"rows"`
 }
@@ -83,7 +89,50 @@ type Table struct {
 // with speed-up against the teacher at the member's own sequence length,
 // size reduction, relative accuracy change and latency ties.
 func FrontTable(f *pipeline.Front) Table {
-	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial, Evaluations: f.Evaluations}
+	t, teacherAt := teacherTable(f)
+	t.Evaluations = f.Evaluations
+	var front []Row
+	for _, m := range f.Members {
+		row := newRow(m.Result, m.Full, teacherAt(m.Result.Arch.SeqLen))
+		row.Key, row.Reward = m.Key, m.Reward
+		front = append(front, row)
+	}
+	return t.withFront(front)
+}
+
+// DistilledTable builds the table of a front's distilled front
+// (pipeline.Front.Distilled, the students on it): the teacher's row, then
+// every distilled student on the distilled front with its accuracy before
+// distillation (Before) and after it (Accuracy), its latency the
+// compressed student's (distillation changes weights, not shapes).
+func DistilledTable(f *pipeline.Front) Table {
+	t, teacherAt := teacherTable(f)
+	t.Distilled, t.Evaluations = true, len(f.Distilled)
+	var front []Row
+	for _, d := range f.DistilledFront() {
+		row := newRow(d.Result, nil, teacherAt(d.Result.Arch.SeqLen))
+		row.Key, row.Reward = d.Key, d.Reward
+		row.SubsampleAccuracy = d.Before
+		before := d.Before
+		row.Before = &before
+		front = append(front, row)
+	}
+	return t.withFront(front)
+}
+
+// withFront appends the front rows, fastest first, and marks ties.
+func (t Table) withFront(front []Row) Table {
+	slices.SortStableFunc(front, func(a, b Row) int { return cmp.Compare(a.LatencyMS, b.LatencyMS) })
+	t.Rows = append(t.Rows, front...)
+	markTies(t.Rows)
+	return t
+}
+
+// teacherTable returns a table of f holding the teacher's row (its
+// rescoring at the largest sequence length) and the teacher's rescoring
+// at a sequence length (nil: none).
+func teacherTable(f *pipeline.Front) (Table, func(seq int) *evaluator.Result) {
+	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial}
 	teacherAt := func(seq int) *evaluator.Result {
 		for i := range f.Teachers {
 			if f.Teachers[i].Arch.SeqLen == seq {
@@ -102,16 +151,7 @@ func FrontTable(f *pipeline.Front) Table {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	var front []Row
-	for _, m := range f.Members {
-		row := newRow(m.Result, m.Full, teacherAt(m.Result.Arch.SeqLen))
-		row.Key, row.Reward = m.Key, m.Reward
-		front = append(front, row)
-	}
-	slices.SortStableFunc(front, func(a, b Row) int { return cmp.Compare(a.LatencyMS, b.LatencyMS) })
-	t.Rows = append(t.Rows, front...)
-	markTies(t.Rows)
-	return t
+	return t, teacherAt
 }
 
 // newRow is the row of a result searched on the subsample (sub), rescored

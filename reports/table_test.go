@@ -105,3 +105,31 @@ func TestTableWriters(t *testing.T) {
 		t.Fatalf("CSV: %v\n%v", err, recs)
 	}
 }
+
+// TestDistilledTable: the distilled front's table has the teacher's row
+// and the distilled students on the distilled front only, each with its
+// accuracy before and after distillation; WriteText shows both.
+func TestDistilledTable(t *testing.T) {
+	f := distilledFront()
+	f.Distilled[1].OnFront = false
+	tab := DistilledTable(f)
+	if !tab.Distilled || tab.Evaluations != 2 || len(tab.Rows) != 2 || !tab.Rows[0].Teacher {
+		t.Fatalf("table %+v", tab)
+	}
+	r := tab.Rows[1]
+	if r.Key != f.Distilled[0].Key || r.Accuracy != 0.65 || r.Before == nil || *r.Before != 0.5 || r.SpeedUp == 0 {
+		t.Fatalf("row %+v", r)
+	}
+	var b strings.Builder
+	if err := tab.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Distilled front: 1 of 2 distilled students", "0.5000 → 0.6500"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+	if FrontTable(f).Distilled || FrontTable(f).Rows[1].Before != nil {
+		t.Error("the compressed front's table is marked distilled")
+	}
+}

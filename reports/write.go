@@ -23,7 +23,11 @@ func (t Table) WriteText(w io.Writer) error {
 	if t.Partial {
 		state = " — PARTIAL: the run was interrupted; resume it for the final front"
 	}
-	fmt.Fprintf(w, "Pareto front: %d of %d candidates, fastest first%s\n", front, t.Evaluations, state)
+	if t.Distilled {
+		fmt.Fprintf(w, "Distilled front: %d of %d distilled students, fastest first (accuracy before → after distillation)%s\n", front, t.Evaluations, state)
+	} else {
+		fmt.Fprintf(w, "Pareto front: %d of %d candidates, fastest first%s\n", front, t.Evaluations, state)
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\taccuracy\tvs teacher\tlatency ms\tspeed-up\tsize MB\tsmaller\tarchitecture")
 	for _, r := range t.Rows {
@@ -42,7 +46,11 @@ func (t Table) WriteText(w io.Writer) error {
 		if r.Unstable {
 			lat += " (unstable)"
 		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%s\t%.3f\t%s\t%s\n", name, r.Accuracy, change, lat, speed,
+		acc := fmt.Sprintf("%.4f", r.Accuracy)
+		if r.Before != nil {
+			acc = fmt.Sprintf("%.4f → %.4f", *r.Before, r.Accuracy)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\n", name, acc, change, lat, speed,
 			float64(r.SizeBytes)/1e6, small, r.Architecture)
 	}
 	if err := tw.Flush(); err != nil {

@@ -34,6 +34,7 @@ func commands() []command {
 		{"train", "train a classifier from scratch as a YAML config describes (-c FILE [--run-dir DIR] [--resume])", runTrain},
 		{"search", "search for compressed students as a YAML config describes (-c FILE [--json] [--fresh]); prints the Pareto front", runSearch},
 		{"baselines", "evaluate each compression technique alone at three strengths (-c FILE [--json])", runBaselines},
+		{"distill", "distil front students of a run from the teacher, then rescore them (RUN_DIR [--select all|top=N|KEYS] [--steps N] [--json])", runDistill},
 		{"report", "write a run's report: report.html with plots, pareto.json and pareto.csv (RUN_DIR [--out DIR] [--json])", runReport},
 		{"export", "export front candidates of a run as model directories with ONNX, measurements and a model card (RUN_DIR --out DIR [--select KEYS|--best-under latency=2ms,size=5MB])", runExport},
 		{"eval", "score a model directory on a labelled data file as the search does (--model DIR --data FILE [--max-len N] [--json])", runEval},
