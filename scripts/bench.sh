@@ -29,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine compress"
+benchmarks="engine compress quality"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -45,6 +45,8 @@ benchmarks:
   engine [--quick]   GEMM and forward latency: edgenas vs OpenBLAS vs ONNX Runtime
   compress [--quick] int8/int4 vs fp32 GEMM on FFN shapes; BERT-mini students at seq 128:
                      int8 vs fp32 end to end, low-rank latency vs FLOP reduction
+  quality            SST-2 and demo students before and after distillation against their
+                     teachers (trains the SST-2 teacher on first use: about half an hour)
 EOF
 }
 
@@ -261,7 +263,41 @@ bench_compress() {
 	awk -v a="$base" -v b="$ns" 'BEGIN { printf "int8_vs_fp32_end_to_end %.2f\n", a/b }'
 }
 
+# bench_quality: the quality targets of distilled fronts. For the SST-2
+# teacher (configs/sst2-teacher.yaml, trained from scratch on first use;
+# needs EDGENAS_TESTDATA) and the demo teacher: search (configs/sst2-mini.yaml,
+# the demo's built-in config), distil the front students that can meet a
+# target by speed and size (QUALITY_STEPS steps each, default 3000), then
+# print the table of teacher, best compressed and best distilled students.
+# Latencies are medians measured in the same run as the teacher's, sizes the
+# bytes of the saved students. The last line is
+# `quality_sst2_size_x X speed_x Y`: the smallest distilled front student
+# within 1 % relative accuracy of the SST-2 teacher.
+bench_quality() {
+	: "${EDGENAS_TESTDATA:?set EDGENAS_TESTDATA to the test data directory (SST-2)}"
+	local steps=${QUALITY_STEPS:-3000} bin keys
+	bin=$(mktemp -d)/edgenas
+	go build -o "$bin" ./cmd/edgenas
+	log "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	log "SST-2: search (trains the teacher first when runs/sst2-teacher holds none)"
+	"$bin" search -c configs/sst2-mini.yaml >&2
+	keys=$(go run ./scripts/qualitybench select runs/sst2-search)
+	log "SST-2: distilling $keys for $steps steps each"
+	"$bin" distill runs/sst2-search --select "$keys" --steps "$steps" >&2
+	log "demo: search (trains the demo teacher first when runs/demo holds none)"
+	"$bin" demo -dir runs/demo >&2
+	keys=$(go run ./scripts/qualitybench select runs/demo/search)
+	log "demo: distilling $keys for $steps steps each"
+	"$bin" distill runs/demo/search --select "$keys" --steps "$steps" >&2
+	echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+	go run ./scripts/qualitybench table sst2=runs/sst2-search demo=runs/demo/search
+}
+
 case "${1:-}" in
+quality)
+	shift
+	bench_quality "$@"
+	;;
 engine)
 	shift
 	bench_engine "$@"
