@@ -123,6 +123,26 @@ type Config struct {
 	// retried. Like Parallelism it changes how a run goes, never what it
 	// finds, so it may change between resumes.
 	Retry Retry `yaml:"retry" json:"retry,omitzero"`
+	// Front says which latencies the reported front treats as tied (see
+	// NoiseDominates). Like Retry it changes what a run reports, never
+	// what it evaluates, so it may change between resumes.
+	Front FrontConfig `yaml:"front" json:"front,omitzero"`
+}
+
+// FrontConfig chooses the front a run reports (Outcome.Front). By default
+// the front is noise-aware: two latencies closer than the larger of their
+// measured spreads (or than LatencyEpsilon, relative) are tied, so noise
+// does not fill the front with near-duplicates (see NoiseFront). The
+// exact front and its hypervolume are always recorded beside it.
+type FrontConfig struct {
+	// Exact reports the exact Pareto front instead: latencies compared as
+	// measured, however close.
+	Exact bool `yaml:"exact" json:"exact,omitempty"`
+	// LatencyEpsilon is a relative latency difference below which two
+	// latencies are tied even when their spreads are smaller: a and b are
+	// tied when |a−b| < LatencyEpsilon × max(a, b). Default 0: ties come
+	// from the measured spreads only. It must be in [0, 1).
+	LatencyEpsilon float64 `yaml:"latency_epsilon" json:"latency_epsilon,omitempty"`
 }
 
 // Retry bounds the retries of an evaluation that failed transiently: the
@@ -387,6 +407,9 @@ func (c Config) Validate() error {
 	}
 	if c.Retry.MaxBackoff < c.Retry.InitialBackoff {
 		add("retry.max_backoff", "%v, want ≥ retry.initial_backoff (%v)", c.Retry.MaxBackoff, c.Retry.InitialBackoff)
+	}
+	if !(c.Front.LatencyEpsilon >= 0 && c.Front.LatencyEpsilon < 1) {
+		add("front.latency_epsilon", "%v, want a relative tolerance in [0, 1) (0: the measured spread only)", c.Front.LatencyEpsilon)
 	}
 	if c.Reference.Latency < 0 {
 		add("reference.latency", "%v, want ≥ 0 (0: the teacher's)", c.Reference.Latency)

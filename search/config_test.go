@@ -49,6 +49,8 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 		{"sample too large", Config{Strategy: StrategyRegularizedEvolution, PopulationSize: 4, SampleSize: 5}, []string{"sample_size: 5"}},
 		{"retry", Config{Retry: Retry{MaxAttempts: -1, InitialBackoff: -time.Second, MaxBackoff: -2 * time.Second}},
 			[]string{"retry.max_attempts: -1", "retry.initial_backoff: -1s", "retry.max_backoff: -2s"}},
+		{"front epsilon", Config{Front: FrontConfig{LatencyEpsilon: 1}}, []string{"front.latency_epsilon: 1, want a relative tolerance in [0, 1)"}},
+		{"front epsilon NaN", Config{Front: FrontConfig{LatencyEpsilon: math.NaN()}}, []string{"front.latency_epsilon: NaN"}},
 		{"backoff cap below the first", Config{Retry: Retry{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, []string{"retry.max_backoff: 1s, want ≥ retry.initial_backoff (1m0s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
