@@ -2,12 +2,12 @@ package reports
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -52,8 +52,9 @@ type Row struct {
 	SizeReduction  float64 `json:"size_reduction"`
 	AccuracyChange float64 `json:"accuracy_change"`
 	// TiedWith lists the keys of the other rows whose latency differs from
-	// this one's by less than the measured spread of either: their
-	// latencies are not distinguishable.
+	// this one's by less than the measured spread of either (or the
+	// front's latency_epsilon; search.LatencyTied): their latencies are
+	// not distinguishable.
 	TiedWith []string `json:"tied_with,omitempty"`
 	// Reward is the search's reward of the candidate (0 for the teacher).
 	Reward float64 `json:"reward"`
@@ -76,6 +77,12 @@ type Table struct {
 	Evaluations int `json:"evaluations"`
 	// Rows holds the teacher's row (when known) and then the front.
 	Rows []Row `json:"rows"`
+	// ExactFrontSize is the size of the exact Pareto front; the front in
+	// Rows is noise-aware unless the run asked for the exact one (see
+	// pipeline.Front.FrontRule).
+	ExactFrontSize int `json:"exact_front_size"`
+	// Proxy is the run's proxy check (nil when it has none).
+	Proxy *pipeline.ProxyCheck `json:"proxy_check,omitempty"`
 }
 
 // FrontTable builds the table of a saved front: the teacher's row (its
@@ -83,7 +90,7 @@ type Table struct {
 // with speed-up against the teacher at the member's own sequence length,
 // size reduction, relative accuracy change and latency ties.
 func FrontTable(f *pipeline.Front) Table {
-	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial, Evaluations: f.Evaluations}
+	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial, Evaluations: f.Evaluations, ExactFrontSize: f.ExactFrontSize, Proxy: f.Proxy}
 	teacherAt := func(seq int) *evaluator.Result {
 		for i := range f.Teachers {
 			if f.Teachers[i].Arch.SeqLen == seq {
@@ -110,7 +117,7 @@ func FrontTable(f *pipeline.Front) Table {
 	}
 	slices.SortStableFunc(front, func(a, b Row) int { return cmp.Compare(a.LatencyMS, b.LatencyMS) })
 	t.Rows = append(t.Rows, front...)
-	markTies(t.Rows)
+	markTies(t.Rows, f.FrontRule.LatencyEpsilon)
 	return t
 }
 
@@ -135,16 +142,17 @@ func newRow(sub evaluator.Result, full, teacher *evaluator.Result) Row {
 }
 
 // markTies records, for every pair of rows measured at the same sequence
-// length, whether their latency medians differ by less than the larger of
-// their spreads (median absolute deviations).
-func markTies(rows []Row) {
+// length, whether their latencies are tied by the rule of the
+// noise-aware front (search.LatencyTied): medians closer than the larger
+// of their spreads (median absolute deviations) or than eps (relative).
+func markTies(rows []Row, eps float64) {
 	for i := range rows {
 		for j := range rows {
 			a, b := &rows[i], &rows[j]
 			if i == j || a.SeqLen != b.SeqLen {
 				continue
 			}
-			if math.Abs(a.LatencyMS-b.LatencyMS) < max(a.SpreadMS, b.SpreadMS) {
+			if search.LatencyTied(a.LatencyMS, a.SpreadMS, b.LatencyMS, b.SpreadMS, eps) {
 				a.TiedWith = append(a.TiedWith, b.Key)
 			}
 		}

@@ -53,6 +53,21 @@ func (t Table) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "accuracy: %s on %d examples; latency: median ±MAD of single-threaded runs at seq %d on %s; ≈: within the spread of another row\n",
 			r.Metric, r.Examples, r.SeqLen, r.Device)
 	}
+	if t.ExactFrontSize > front {
+		fmt.Fprintf(w, "noise-aware front: %d of the %d candidates of the exact front (latencies within the spread tied)\n", front, t.ExactFrontSize)
+	}
+	if p := t.Proxy; p != nil {
+		tau := fmt.Sprintf("Kendall τ %.3f", p.KendallTau)
+		if p.TauUndefined {
+			tau = "Kendall τ undefined"
+		}
+		state := ""
+		if p.Partial {
+			state = " (interrupted)"
+		}
+		fmt.Fprintf(w, "proxy check%s: %s between %s on %d and on all %d examples over %d candidates; largest difference %.4f\n",
+			state, tau, p.Metric, p.Subsample, p.Examples, len(p.Points), p.MaxAbsError)
+	}
 	fmt.Fprintf(w, "run directory: %s\n", t.RunDir)
 	return nil
 }
