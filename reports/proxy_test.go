@@ -67,7 +67,7 @@ func TestTableTiesFollowTheFrontRule(t *testing.T) {
 		eps  float64
 		want int // rows with a tie
 	}{
-		{"spread only: the 2.00 and 2.01 ms rows", 0, 2},
+		{"default epsilon: the 2.00 and 2.01 ms rows", 0, 2},
 		{"3% epsilon ties nothing more (5 ms is 150% away)", 0.03, 2},
 		{"an epsilon of 0.7 ties every member", 0.7, 3},
 	} {

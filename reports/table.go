@@ -117,7 +117,7 @@ func FrontTable(f *pipeline.Front) Table {
 	}
 	slices.SortStableFunc(front, func(a, b Row) int { return cmp.Compare(a.LatencyMS, b.LatencyMS) })
 	t.Rows = append(t.Rows, front...)
-	markTies(t.Rows, f.FrontRule.LatencyEpsilon)
+	markTies(t.Rows, f.FrontRule.Epsilon())
 	return t
 }
 

@@ -54,7 +54,7 @@ func (t Table) WriteText(w io.Writer) error {
 			r.Metric, r.Examples, r.SeqLen, r.Device)
 	}
 	if t.ExactFrontSize > front {
-		fmt.Fprintf(w, "noise-aware front: %d of the %d candidates of the exact front (latencies within the spread tied)\n", front, t.ExactFrontSize)
+		fmt.Fprintf(w, "noise-aware front: %d of the %d candidates of the exact front (latencies within the spread or latency_epsilon tied)\n", front, t.ExactFrontSize)
 	}
 	if p := t.Proxy; p != nil {
 		tau := fmt.Sprintf("Kendall τ %.3f", p.KendallTau)

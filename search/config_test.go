@@ -22,7 +22,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := DefaultConfig()
 	if c.Strategy != StrategyGA || c.PopulationSize != DefaultPopulationSize || c.Budget.MaxEvaluations != DefaultMaxEvaluations ||
 		c.Budget.Patience != DefaultPatience || c.Reward.Latency.Mode != ModeSoft || c.Reward.Size.Weight != DefaultSoftWeight || c.SampleSize != 4 ||
-		c.Retry != (Retry{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}) {
+		c.Retry != (Retry{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}) || c.Front != (FrontConfig{LatencyEpsilon: DefaultLatencyEpsilon}) {
 		t.Errorf("defaults %+v", c)
 	}
 	c = Config{Reference: Reference{Latency: 10 * time.Millisecond, SizeBytes: 1000}, Reward: RewardConfig{Latency: Objective{Mode: ModeHard}}}.WithDefaults()

@@ -101,6 +101,34 @@ func TestNoiseFront(t *testing.T) {
 			want:  []string{"b"},
 		},
 		{
+			name: "the default epsilon (2%) ties 1% apart without spread",
+			cands: []Candidate{
+				noisy("a", 0.85, 1010*us, 0, 100),
+				noisy("b", 0.84, 1000*us, 0, 100),
+			},
+			exact: []string{"a", "b"},
+			want:  []string{"a"},
+		},
+		{
+			name: "the default epsilon does not tie 3% apart",
+			cands: []Candidate{
+				noisy("a", 0.85, 1030*us, 0, 100),
+				noisy("b", 0.84, 1000*us, 0, 100),
+			},
+			exact: []string{"a", "b"},
+			want:  []string{"a", "b"},
+		},
+		{
+			name: "a smaller epsilon does not tie 1% apart",
+			cands: []Candidate{
+				noisy("a", 0.85, 1010*us, 0, 100),
+				noisy("b", 0.84, 1000*us, 0, 100),
+			},
+			fc:    FrontConfig{LatencyEpsilon: 0.005},
+			exact: []string{"a", "b"},
+			want:  []string{"a", "b"},
+		},
+		{
 			name: "epsilon ties when the spread is zero",
 			cands: []Candidate{
 				noisy("a", 0.85, 1010*us, 0, 100),
@@ -150,7 +178,7 @@ func TestNoiseFrontProperties(t *testing.T) {
 			cs = append(cs, noisy(string(rune('A'+i%26))+string(rune('a'+i/26)), float64(r.IntN(20))/20,
 				time.Duration(1+r.IntN(60))*100*time.Microsecond, time.Duration(r.IntN(4))*100*time.Microsecond, int64(1+r.IntN(4))))
 		}
-		fc := FrontConfig{LatencyEpsilon: float64(r.IntN(3)) / 20}
+		fc := FrontConfig{LatencyEpsilon: float64(r.IntN(3)) / 20} // 0: the default
 		a := NewArchive()
 		for _, c := range cs {
 			a.Insert(c)
@@ -161,7 +189,7 @@ func TestNoiseFrontProperties(t *testing.T) {
 				t.Fatalf("trial %d: %s is not on the exact front", trial, got[i].Key)
 			}
 			for j := range got {
-				if NoiseDominates(&got[i], &got[j], fc.LatencyEpsilon) {
+				if NoiseDominates(&got[i], &got[j], fc.Epsilon()) {
 					t.Fatalf("trial %d: kept %s noise-dominates kept %s", trial, got[i].Key, got[j].Key)
 				}
 			}
@@ -170,7 +198,7 @@ func TestNoiseFrontProperties(t *testing.T) {
 			if slices.ContainsFunc(got, func(k Candidate) bool { return k.Key == exact[i].Key }) {
 				continue
 			}
-			if !slices.ContainsFunc(got, func(k Candidate) bool { return NoiseDominates(&k, &exact[i], fc.LatencyEpsilon) }) {
+			if !slices.ContainsFunc(got, func(k Candidate) bool { return NoiseDominates(&k, &exact[i], fc.Epsilon()) }) {
 				t.Fatalf("trial %d: %s left out but no kept member dominates it", trial, exact[i].Key)
 			}
 		}

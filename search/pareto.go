@@ -191,7 +191,7 @@ func NoiseDominates(x, y *Candidate, eps float64) bool {
 // front when fc.Exact, else the noise-aware front. The noise-aware front
 // takes the exact front's members by accuracy (highest first), then size,
 // latency and key, and keeps each one no member already kept
-// NoiseDominates (with fc.LatencyEpsilon). Every member x dominates comes
+// NoiseDominates (with fc.Epsilon()). Every member x dominates comes
 // after x in that order, so: the result is a subset of the exact front,
 // no kept member noise-dominates another, every member left out is
 // noise-dominated by a kept one, and none of it depends on the order the
@@ -209,8 +209,9 @@ func (a *Archive) NoiseFront(fc FrontConfig) []Candidate {
 			cmp.Compare(x.Result.Latency.Median, y.Result.Latency.Median), cmp.Compare(x.Key, y.Key))
 	})
 	var kept []Candidate
+	eps := fc.Epsilon()
 	for i := range order {
-		if !slices.ContainsFunc(kept, func(k Candidate) bool { return NoiseDominates(&k, &order[i], fc.LatencyEpsilon) }) {
+		if !slices.ContainsFunc(kept, func(k Candidate) bool { return NoiseDominates(&k, &order[i], eps) }) {
 			kept = append(kept, order[i])
 		}
 	}
