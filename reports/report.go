@@ -120,6 +120,8 @@ var pageText string
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) },
 	"mb":  func(b int64) string { return fmt.Sprintf("%.2f", float64(b)/1e6) },
+	// pctOf is a fraction in percent.
+	"pctOf": func(v float64) float64 { return 100 * v },
 }).Parse(pageText))
 
 // view is what the page template renders.

@@ -81,6 +81,10 @@ type Table struct {
 	// Rows is noise-aware unless the run asked for the exact one (see
 	// pipeline.Front.FrontRule).
 	ExactFrontSize int `json:"exact_front_size"`
+	// LatencyEpsilon is the relative latency difference below which rows
+	// are tied even when their spreads are smaller (the front's rule,
+	// search.FrontConfig.Epsilon).
+	LatencyEpsilon float64 `json:"latency_epsilon"`
 	// Proxy is the run's proxy check (nil when it has none).
 	Proxy *pipeline.ProxyCheck `json:"proxy_check,omitempty"`
 }
@@ -90,7 +94,8 @@ type Table struct {
 // with speed-up against the teacher at the member's own sequence length,
 // size reduction, relative accuracy change and latency ties.
 func FrontTable(f *pipeline.Front) Table {
-	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial, Evaluations: f.Evaluations, ExactFrontSize: f.ExactFrontSize, Proxy: f.Proxy}
+	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial, Evaluations: f.Evaluations, ExactFrontSize: f.ExactFrontSize,
+		LatencyEpsilon: f.FrontRule.Epsilon(), Proxy: f.Proxy}
 	teacherAt := func(seq int) *evaluator.Result {
 		for i := range f.Teachers {
 			if f.Teachers[i].Arch.SeqLen == seq {
@@ -117,7 +122,7 @@ func FrontTable(f *pipeline.Front) Table {
 	}
 	slices.SortStableFunc(front, func(a, b Row) int { return cmp.Compare(a.LatencyMS, b.LatencyMS) })
 	t.Rows = append(t.Rows, front...)
-	markTies(t.Rows, f.FrontRule.Epsilon())
+	markTies(t.Rows, t.LatencyEpsilon)
 	return t
 }
 

@@ -12,7 +12,8 @@ import (
 
 // WriteText writes t as an aligned table for a terminal: the teacher row
 // first, each candidate with its accuracy and relative change, latency
-// with its spread (≈ marks a latency tied with another row's), speed-up,
+// with its spread (≈ marks a latency tied with another row's: within
+// the larger spread or the front's latency_epsilon), speed-up,
 // size and size reduction, and its architecture in words.
 func (t Table) WriteText(w io.Writer) error {
 	front := len(t.Rows)
@@ -50,8 +51,8 @@ func (t Table) WriteText(w io.Writer) error {
 	}
 	if len(t.Rows) > 0 {
 		r := t.Rows[len(t.Rows)-1]
-		fmt.Fprintf(w, "accuracy: %s on %d examples; latency: median ±MAD of single-threaded runs at seq %d on %s; ≈: within the spread of another row\n",
-			r.Metric, r.Examples, r.SeqLen, r.Device)
+		fmt.Fprintf(w, "accuracy: %s on %d examples; latency: median ±MAD of single-threaded runs at seq %d on %s; ≈: within the spread of another row or %g%% of it\n",
+			r.Metric, r.Examples, r.SeqLen, r.Device, 100*t.LatencyEpsilon)
 	}
 	if t.ExactFrontSize > front {
 		fmt.Fprintf(w, "noise-aware front: %d of the %d candidates of the exact front (latencies within the spread or latency_epsilon tied)\n", front, t.ExactFrontSize)
