@@ -92,9 +92,10 @@ type SearchOptions struct {
 // every example and saves it (FrontFile) after each member, so an
 // interruption loses no completed rescoring. When the search scored on a
 // subsample, it then checks the proxy (Front.Proxy, see
-// ProxyCheckConfig), logging its warning when there is one. When ctx ends during the
-// search or the rescoring, it saves what it has and returns the front
-// with Partial set and ctx's error. Any other error is returned with the
+// ProxyCheckConfig), logging its warning when there is one. When ctx
+// ends during the search or the rescoring, it saves what it has and
+// returns the front with Partial set and ctx's error (during the proxy
+// check: with Front.Proxy.Partial set). Any other error is returned with the
 // front so far when there is one.
 func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	cfg := r.Config
