@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -23,7 +24,8 @@ import (
 type FieldError = fielderr.FieldError
 
 // Config is a run's YAML file: the teacher, the data, the space, the
-// evaluator, the device, the search and the metrics endpoint. The zero
+// evaluator, the device, the search, the proxy check and the metrics
+// endpoint. The zero
 // value of every field means its default. Use LoadConfig (or ParseConfig),
 // which validates everything that can be checked before the teacher is
 // loaded or trained.
@@ -36,6 +38,7 @@ type Config struct {
 	Evaluator  evaluator.Config `yaml:"evaluator"`
 	Device     DeviceConfig     `yaml:"device"`
 	Search     search.Config    `yaml:"search"`
+	ProxyCheck ProxyCheckConfig `yaml:"proxy_check"`
 	Metrics    MetricsConfig    `yaml:"metrics"`
 	// Distill says how Run.Distill distils front students (DistillConfig).
 	Distill DistillConfig `yaml:"distill"`
@@ -205,6 +208,12 @@ func (c *Config) validate() error {
 	errs = append(errs, fielderr.Prefix("device.local", c.Device.Local.Validate())...)
 	errs = append(errs, fielderr.Prefix("evaluator", c.Evaluator.Validate())...)
 	errs = append(errs, fielderr.Prefix("search", c.Search.Validate())...)
+	if n := c.ProxyCheck.Samples; n < 0 || n > search.MaxPopulationSize {
+		bad("proxy_check.samples", "%d, want 0..%d (0: %d)", n, search.MaxPopulationSize, DefaultProxySamples)
+	}
+	if t := c.ProxyCheck.MinTau; !(t >= -1) || math.IsInf(t, 0) {
+		bad("proxy_check.min_tau", "%v, want a finite τ ≥ −1 (0: %g; −1: never warn)", t, DefaultProxyMinTau)
+	}
 	if c.dims.Layers > 0 {
 		if _, err := space.New(c.Space, c.dims); err != nil {
 			errs = append(errs, fielderr.Prefix("space", err)...)

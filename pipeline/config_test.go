@@ -110,6 +110,10 @@ func TestConfigErrors(t *testing.T) {
 			[]string{".yaml:3: space.heads: values [1 1 1 1 1]… (50000 in all) listed more than once"}},
 		{"second document", "teacher: {dir: x}\n---\nteacher: {dir: y}\n", []string{"second YAML document"}},
 		{"metrics address", "teacher: {dir: x}\ndata: {demo: {}}\nmetrics: {listen: nonsense}\n", []string{"metrics.listen"}},
+		{"proxy check", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\nproxy_check: {samples: -1, min_tau: -2}\n",
+			[]string{".yaml:3: proxy_check.samples: -1, want 0..", ".yaml:3: proxy_check.min_tau: -2, want a finite τ ≥ −1"}},
+		{"noise-aware front", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\nsearch: {front: {latency_epsilon: 2}}\n",
+			[]string{".yaml:3: search.front.latency_epsilon: 2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
@@ -156,6 +160,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("search: {strategy: nsga2, population_size: 4, budget: {max_evaluations: 3}}\nspace: {heads: [1, 1]}\n"))
 	f.Add([]byte("evaluator: {workload: {runs: 2, batch: -1}}\nmetrics: {listen: ':x'}\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte("proxy_check: {samples: 4, min_tau: .nan, seed: 2}\nsearch: {front: {exact: true, latency_epsilon: 0.02}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data, "fuzz.yaml")
 		if err == nil && c.RunDir == "" {

@@ -41,8 +41,15 @@ type Front struct {
 	Generations int `json:"generations"`
 	// Candidates is how many candidates were evaluated.
 	Candidates int `json:"candidates"`
-	// Members is the front, by accuracy on the subsample, highest first.
+	// Members is the front, by accuracy on the subsample, highest first:
+	// noise-aware unless search.front.exact (see search.Archive.NoiseFront).
 	Members []Member `json:"front"`
+	// ExactFrontSize is the size of the exact Pareto front (len(Members)
+	// when search.front.exact).
+	ExactFrontSize int `json:"exact_front_size"`
+	// FrontRule is the rule Members was chosen by; the front table marks
+	// latency ties by it too.
+	FrontRule search.FrontConfig `json:"front_rule"`
 	// Teacher is the teacher's Result on the subsample when the search
 	// evaluated it.
 	Teacher *evaluator.Result `json:"teacher,omitempty"`
@@ -57,8 +64,13 @@ type Front struct {
 	All []search.Candidate `json:"all_candidates"`
 	// Config is the text of the run's config file.
 	Config string `json:"config"`
-	// History is the hypervolume after every generation.
+	// History is the hypervolume after every generation, of the exact and
+	// of the noise-aware front.
 	History []search.HVPoint `json:"history"`
+	// Proxy is the validation of the subsample accuracy against the
+	// accuracy on every example (see ProxyCheckConfig); nil when the
+	// search scored on every example or the front is not rescored yet.
+	Proxy *ProxyCheck `json:"proxy_check,omitempty"`
 	// Saved is when the file was written.
 	Saved time.Time `json:"saved"`
 }
@@ -81,9 +93,12 @@ type SearchOptions struct {
 
 // Search runs (or resumes) the run's search, then rescores the front on
 // every example and saves it (FrontFile) after each member, so an
-// interruption loses no completed rescoring. When ctx ends during the
-// search or the rescoring, it saves what it has and returns the front
-// with Partial set and ctx's error. Any other error is returned with the
+// interruption loses no completed rescoring. When the search scored on a
+// subsample, it then checks the proxy (Front.Proxy, see
+// ProxyCheckConfig), logging its warning when there is one. When ctx
+// ends during the search or the rescoring, it saves what it has and
+// returns the front with Partial set and ctx's error (during the proxy
+// check: with Front.Proxy.Partial set). Any other error is returned with the
 // front so far when there is one.
 func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	cfg := r.Config
@@ -158,13 +173,7 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 		}
 	}
 	for _, w := range work {
-		var full evaluator.Result
-		err := cfg.Search.Retry.Do(ctx, nil, func() (err error) {
-			full, err = ev.EvaluateFull(ctx, w.arch)
-			return err
-		}, func(attempt int, backoff time.Duration, err error) {
-			r.log.Warn("rescoring failed, retrying", "arch", w.key, "attempt", attempt, "backoff", backoff, "err", err)
-		})
+		full, err := r.rescore(ctx, ev, w.key, w.arch)
 		if err != nil {
 			f.Partial = true
 			if serr := r.saveFront(f); serr != nil {
@@ -180,13 +189,46 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 			return f, err
 		}
 	}
+	if len(f.All) == 0 || f.All[0].Result.Examples >= len(r.Dev) {
+		return f, nil // scored on every example: nothing to check
+	}
+	pc := cfg.ProxyCheck.withDefaults()
+	cands := proxyCandidates(pc, f.Members, f.All)
+	f.Proxy, err = proxyCheck(pc, len(r.Dev), cands, len(f.Members), func(c search.Candidate) (evaluator.Result, error) {
+		return r.rescore(ctx, ev, c.Key, c.Result.Arch)
+	})
+	if serr := r.saveFront(f); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return f, ctx.Err()
+		}
+		return f, fmt.Errorf("proxy check: %w", err)
+	}
+	if f.Proxy.Warning != "" {
+		r.log.Warn(f.Proxy.Warning, "kendall_tau", f.Proxy.KendallTau, "max_abs_error", f.Proxy.MaxAbsError, "points", len(f.Proxy.Points))
+	}
 	return f, nil
+}
+
+// rescore scores a on every example (cached), retrying as search.retry
+// says.
+func (r *Run) rescore(ctx context.Context, ev *evaluator.Evaluator, key string, a space.Arch) (evaluator.Result, error) {
+	var full evaluator.Result
+	err := r.Config.Search.Retry.Do(ctx, nil, func() (err error) {
+		full, err = ev.EvaluateFull(ctx, a)
+		return err
+	}, func(attempt int, backoff time.Duration, err error) {
+		r.log.Warn("rescoring failed, retrying", "arch", key, "attempt", attempt, "backoff", backoff, "err", err)
+	})
+	return full, err
 }
 
 // front turns a search outcome into a Front (not yet rescored).
 func (r *Run) front(out *search.Outcome) *Front {
 	f := &Front{RunID: r.ID, RunDir: r.Config.RunDir, Stop: out.Stop, Evaluations: out.Evaluations, Generations: out.Generations,
-		Candidates: len(out.Candidates), Teacher: out.Teacher, History: out.History, All: out.Candidates, Config: string(r.Config.text)}
+		Candidates: len(out.Candidates), ExactFrontSize: out.ExactFrontSize, FrontRule: out.Config.Front, Teacher: out.Teacher, History: out.History, All: out.Candidates, Config: string(r.Config.text)}
 	for _, c := range out.Front {
 		f.Members = append(f.Members, Member{Candidate: c})
 	}

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -25,7 +26,8 @@ const (
 
 // Input is what a report shows: a saved front, the run's single-technique
 // baselines (nil when not computed) and the validation of the accuracy
-// proxy (nil when not measured).
+// proxy (nil: the front's own proxy check, ProxyFromFront, when it has
+// one).
 type Input struct {
 	Front     *pipeline.Front
 	Baselines []pipeline.Baseline
@@ -43,8 +45,32 @@ type ProxyValidation struct {
 	// KendallTau is the rank correlation of the proxy and the target over
 	// Points.
 	KendallTau float64 `json:"kendall_tau"`
+	// MaxAbsError is the largest |proxy − target| over Points, reached by
+	// MaxAbsErrorKey; both zero when not computed.
+	MaxAbsError    float64 `json:"max_abs_error,omitempty"`
+	MaxAbsErrorKey string  `json:"max_abs_error_key,omitempty"`
+	// Warning, when set, says the proxy is not to be trusted and why.
+	Warning string `json:"warning,omitempty"`
 	// Points are the candidates compared.
 	Points []ProxyPoint `json:"points"`
+}
+
+// ProxyFromFront is the ProxyValidation of f's proxy check (accuracy on
+// the search's subsample against accuracy on every example); nil when f
+// has none.
+func ProxyFromFront(f *pipeline.Front) *ProxyValidation {
+	p := f.Proxy
+	if p == nil {
+		return nil
+	}
+	what := cmp.Or(p.Metric, "accuracy")
+	v := &ProxyValidation{Proxy: fmt.Sprintf("%s on the %d-example subsample", what, p.Subsample),
+		Target: fmt.Sprintf("%s on all %d examples", what, p.Examples), KendallTau: p.KendallTau,
+		MaxAbsError: p.MaxAbsError, MaxAbsErrorKey: p.MaxAbsErrorKey, Warning: p.Warning}
+	for _, pt := range p.Points {
+		v.Points = append(v.Points, ProxyPoint{Key: pt.Key, Proxy: pt.Proxy, Target: pt.Full})
+	}
+	return v
 }
 
 // ProxyPoint is one candidate of a ProxyValidation.
@@ -101,6 +127,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.4f → ", *v)
 	},
+	// pctOf is a fraction in percent.
+	"pctOf": func(v float64) float64 { return 100 * v },
 }).Parse(pageText))
 
 // view is what the page template renders.
@@ -140,6 +168,9 @@ func RenderHTML(w io.Writer, in Input) error {
 	f := in.Front
 	if f == nil {
 		return fmt.Errorf("report: no front")
+	}
+	if in.Proxy == nil {
+		in.Proxy = ProxyFromFront(f)
 	}
 	v := view{Table: FrontTable(f), Front: f, Metric: metric(f), Baselines: len(in.Baselines), Proxy: in.Proxy}
 	labels, rank := map[string]string{}, 0
@@ -265,13 +296,18 @@ func charts(in Input, metric string) []namedChart {
 			series: []series{all, base, front, distilled, teacher}, legend: true,
 		}})
 	}
-	hv := series{name: "hypervolume", glyph: glyph(colHistory, draw.CircleGlyph{}, 1.5), line: plainLine}
+	hv := series{name: "exact front", glyph: glyph(colHistory, draw.CircleGlyph{}, 1.5), line: plainLine}
+	noise := series{name: "noise-aware front", glyph: glyph(colFront, draw.CircleGlyph{}, 1.5), line: plainLine}
 	for _, h := range f.History {
 		hv.pts = append(hv.pts, point{float64(h.Evaluations), h.Hypervolume})
+		if h.NoiseFrontSize > 0 { // runs saved before noise-awareness have none
+			noise.pts = append(noise.pts, point{float64(h.Evaluations), h.NoiseHypervolume})
+		}
 	}
 	out = append(out, namedChart{id: "hypervolume",
-		caption: "Hypervolume of the feasible front after each generation, in normalized objectives (accuracy, latency and size over their reference) against (0, 1, 1); higher is better.",
-		chart:   chart{title: "hypervolume by evaluation", xLabel: "evaluations", yLabel: "hypervolume (normalized)", series: []series{hv}}})
+		caption: "Hypervolume after each generation of the exact feasible front (green) and of the noise-aware front the run reports (red; latencies within the measured spread tied, so it is at most the exact one), in normalized objectives (accuracy, latency and size over their reference) against (0, 1, 1); higher is better.",
+		chart: chart{title: "hypervolume by evaluation", xLabel: "evaluations", yLabel: "hypervolume (normalized)", series: []series{hv, noise},
+			legend: len(noise.pts) > 0}})
 	best := series{name: "best reward", glyph: glyph(colHistory, draw.CircleGlyph{}, 0), line: plainLine}
 	top := math.Inf(-1)
 	for i, c := range f.All {

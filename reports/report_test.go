@@ -60,7 +60,8 @@ func syntheticFront(n, members, hist int) *pipeline.Front {
 	}
 	for h := range hist {
 		f.History = append(f.History, search.HVPoint{Generation: h, Evaluations: (h + 1) * n / hist,
-			Hypervolume: 0.3 * (1 - math.Exp(-float64(h)/20)), FrontSize: min(members, h+1)})
+			Hypervolume: 0.3 * (1 - math.Exp(-float64(h)/20)), FrontSize: min(members, h+1),
+			NoiseHypervolume: 0.28 * (1 - math.Exp(-float64(h)/20)), NoiseFrontSize: min(members, h+1)})
 	}
 	return f
 }

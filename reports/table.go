@@ -2,12 +2,12 @@ package reports
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -52,8 +52,9 @@ type Row struct {
 	SizeReduction  float64 `json:"size_reduction"`
 	AccuracyChange float64 `json:"accuracy_change"`
 	// TiedWith lists the keys of the other rows whose latency differs from
-	// this one's by less than the measured spread of either: their
-	// latencies are not distinguishable.
+	// this one's by less than the measured spread of either (or the
+	// front's latency_epsilon; search.LatencyTied): their latencies are
+	// not distinguishable.
 	TiedWith []string `json:"tied_with,omitempty"`
 	// Reward is the search's reward of the candidate (0 for the teacher).
 	Reward float64 `json:"reward"`
@@ -82,6 +83,16 @@ type Table struct {
 	Distilled bool `json:"distilled,omitempty"`
 	// Rows holds the teacher's row (when known) and then the front.
 	Rows []Row `json:"rows"`
+	// ExactFrontSize is the size of the exact Pareto front; the front in
+	// Rows is noise-aware unless the run asked for the exact one (see
+	// pipeline.Front.FrontRule).
+	ExactFrontSize int `json:"exact_front_size"`
+	// LatencyEpsilon is the relative latency difference below which rows
+	// are tied even when their spreads are smaller (the front's rule,
+	// search.FrontConfig.Epsilon).
+	LatencyEpsilon float64 `json:"latency_epsilon"`
+	// Proxy is the run's proxy check (nil when it has none).
+	Proxy *pipeline.ProxyCheck `json:"proxy_check,omitempty"`
 }
 
 // FrontTable builds the table of a saved front: the teacher's row (its
@@ -124,7 +135,7 @@ func DistilledTable(f *pipeline.Front) Table {
 func (t Table) withFront(front []Row) Table {
 	slices.SortStableFunc(front, func(a, b Row) int { return cmp.Compare(a.LatencyMS, b.LatencyMS) })
 	t.Rows = append(t.Rows, front...)
-	markTies(t.Rows)
+	markTies(t.Rows, t.LatencyEpsilon)
 	return t
 }
 
@@ -132,7 +143,8 @@ func (t Table) withFront(front []Row) Table {
 // rescoring at the largest sequence length) and the teacher's rescoring
 // at a sequence length (nil: none).
 func teacherTable(f *pipeline.Front) (Table, func(seq int) *evaluator.Result) {
-	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial}
+	t := Table{RunID: f.RunID, RunDir: f.RunDir, Partial: f.Partial, ExactFrontSize: f.ExactFrontSize,
+		LatencyEpsilon: f.FrontRule.Epsilon(), Proxy: f.Proxy}
 	teacherAt := func(seq int) *evaluator.Result {
 		for i := range f.Teachers {
 			if f.Teachers[i].Arch.SeqLen == seq {
@@ -175,16 +187,17 @@ func newRow(sub evaluator.Result, full, teacher *evaluator.Result) Row {
 }
 
 // markTies records, for every pair of rows measured at the same sequence
-// length, whether their latency medians differ by less than the larger of
-// their spreads (median absolute deviations).
-func markTies(rows []Row) {
+// length, whether their latencies are tied by the rule of the
+// noise-aware front (search.LatencyTied): medians closer than the larger
+// of their spreads (median absolute deviations) or than eps (relative).
+func markTies(rows []Row, eps float64) {
 	for i := range rows {
 		for j := range rows {
 			a, b := &rows[i], &rows[j]
 			if i == j || a.SeqLen != b.SeqLen {
 				continue
 			}
-			if math.Abs(a.LatencyMS-b.LatencyMS) < max(a.SpreadMS, b.SpreadMS) {
+			if search.LatencyTied(a.LatencyMS, a.SpreadMS, b.LatencyMS, b.SpreadMS, eps) {
 				a.TiedWith = append(a.TiedWith, b.Key)
 			}
 		}

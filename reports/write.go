@@ -12,7 +12,8 @@ import (
 
 // WriteText writes t as an aligned table for a terminal: the teacher row
 // first, each candidate with its accuracy and relative change, latency
-// with its spread (≈ marks a latency tied with another row's), speed-up,
+// with its spread (≈ marks a latency tied with another row's: within
+// the larger spread or the front's latency_epsilon), speed-up,
 // size and size reduction, and its architecture in words.
 func (t Table) WriteText(w io.Writer) error {
 	front := len(t.Rows)
@@ -58,8 +59,23 @@ func (t Table) WriteText(w io.Writer) error {
 	}
 	if len(t.Rows) > 0 {
 		r := t.Rows[len(t.Rows)-1]
-		fmt.Fprintf(w, "accuracy: %s on %d examples; latency: median ±MAD of single-threaded runs at seq %d on %s; ≈: within the spread of another row\n",
-			r.Metric, r.Examples, r.SeqLen, r.Device)
+		fmt.Fprintf(w, "accuracy: %s on %d examples; latency: median ±MAD of single-threaded runs at seq %d on %s; ≈: within the spread of another row or %g%% of it\n",
+			r.Metric, r.Examples, r.SeqLen, r.Device, 100*t.LatencyEpsilon)
+	}
+	if t.ExactFrontSize > front {
+		fmt.Fprintf(w, "noise-aware front: %d of the %d candidates of the exact front (latencies within the spread or latency_epsilon tied)\n", front, t.ExactFrontSize)
+	}
+	if p := t.Proxy; p != nil {
+		tau := fmt.Sprintf("Kendall τ %.3f", p.KendallTau)
+		if p.TauUndefined {
+			tau = "Kendall τ undefined"
+		}
+		state := ""
+		if p.Partial {
+			state = " (interrupted)"
+		}
+		fmt.Fprintf(w, "proxy check%s: %s between %s on %d and on all %d examples over %d candidates; largest difference %.4f\n",
+			state, tau, p.Metric, p.Subsample, p.Examples, len(p.Points), p.MaxAbsError)
 	}
 	fmt.Fprintf(w, "run directory: %s\n", t.RunDir)
 	return nil

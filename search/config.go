@@ -123,6 +123,41 @@ type Config struct {
 	// retried. Like Parallelism it changes how a run goes, never what it
 	// finds, so it may change between resumes.
 	Retry Retry `yaml:"retry" json:"retry,omitzero"`
+	// Front says which latencies the reported front treats as tied (see
+	// NoiseDominates). Like Retry it changes what a run reports, never
+	// what it evaluates, so it may change between resumes.
+	Front FrontConfig `yaml:"front" json:"front,omitzero"`
+}
+
+// FrontConfig chooses the front a run reports (Outcome.Front). By default
+// the front is noise-aware: two latencies closer than the larger of their
+// measured spreads (or than LatencyEpsilon, relative) are tied, so noise
+// does not fill the front with near-duplicates (see NoiseFront). The
+// exact front and its hypervolume are always recorded beside it.
+type FrontConfig struct {
+	// Exact reports the exact Pareto front instead: latencies compared as
+	// measured, however close.
+	Exact bool `yaml:"exact" json:"exact,omitempty"`
+	// LatencyEpsilon is a relative latency difference below which two
+	// latencies are tied even when their spreads are smaller: a and b are
+	// tied when |a−b| < LatencyEpsilon × max(a, b). Default
+	// DefaultLatencyEpsilon; it must be in [0, 1). (The spread of one
+	// measurement underestimates how much a second one differs: on the
+	// demo search, re-measured front members moved by 5% in the median
+	// while their spreads were 0.1–0.4%.)
+	LatencyEpsilon float64 `yaml:"latency_epsilon" json:"latency_epsilon,omitempty"`
+}
+
+// DefaultLatencyEpsilon is the default FrontConfig.LatencyEpsilon.
+const DefaultLatencyEpsilon = 0.02
+
+// Epsilon is the relative latency tolerance f ties latencies with:
+// LatencyEpsilon, or DefaultLatencyEpsilon when it is 0.
+func (f FrontConfig) Epsilon() float64 {
+	if f.LatencyEpsilon == 0 {
+		return DefaultLatencyEpsilon
+	}
+	return f.LatencyEpsilon
 }
 
 // Retry bounds the retries of an evaluation that failed transiently: the
@@ -225,6 +260,7 @@ func (c Config) WithDefaults() Config {
 	if c.Strategy == "" {
 		c.Strategy = StrategyGA
 	}
+	c.Front.LatencyEpsilon = c.Front.Epsilon()
 	if c.PopulationSize == 0 {
 		c.PopulationSize = DefaultPopulationSize
 	}
@@ -387,6 +423,9 @@ func (c Config) Validate() error {
 	}
 	if c.Retry.MaxBackoff < c.Retry.InitialBackoff {
 		add("retry.max_backoff", "%v, want ≥ retry.initial_backoff (%v)", c.Retry.MaxBackoff, c.Retry.InitialBackoff)
+	}
+	if !(c.Front.LatencyEpsilon >= 0 && c.Front.LatencyEpsilon < 1) {
+		add("front.latency_epsilon", "%v, want a relative tolerance in [0, 1) (0: %g)", c.Front.LatencyEpsilon, DefaultLatencyEpsilon)
 	}
 	if c.Reference.Latency < 0 {
 		add("reference.latency", "%v, want ≥ 0 (0: the teacher's)", c.Reference.Latency)

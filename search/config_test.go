@@ -22,7 +22,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := DefaultConfig()
 	if c.Strategy != StrategyGA || c.PopulationSize != DefaultPopulationSize || c.Budget.MaxEvaluations != DefaultMaxEvaluations ||
 		c.Budget.Patience != DefaultPatience || c.Reward.Latency.Mode != ModeSoft || c.Reward.Size.Weight != DefaultSoftWeight || c.SampleSize != 4 ||
-		c.Retry != (Retry{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}) {
+		c.Retry != (Retry{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}) || c.Front != (FrontConfig{LatencyEpsilon: DefaultLatencyEpsilon}) {
 		t.Errorf("defaults %+v", c)
 	}
 	c = Config{Reference: Reference{Latency: 10 * time.Millisecond, SizeBytes: 1000}, Reward: RewardConfig{Latency: Objective{Mode: ModeHard}}}.WithDefaults()
@@ -49,6 +49,8 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 		{"sample too large", Config{Strategy: StrategyRegularizedEvolution, PopulationSize: 4, SampleSize: 5}, []string{"sample_size: 5"}},
 		{"retry", Config{Retry: Retry{MaxAttempts: -1, InitialBackoff: -time.Second, MaxBackoff: -2 * time.Second}},
 			[]string{"retry.max_attempts: -1", "retry.initial_backoff: -1s", "retry.max_backoff: -2s"}},
+		{"front epsilon", Config{Front: FrontConfig{LatencyEpsilon: 1}}, []string{"front.latency_epsilon: 1, want a relative tolerance in [0, 1)"}},
+		{"front epsilon NaN", Config{Front: FrontConfig{LatencyEpsilon: math.NaN()}}, []string{"front.latency_epsilon: NaN"}},
 		{"backoff cap below the first", Config{Retry: Retry{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, []string{"retry.max_backoff: 1s, want ≥ retry.initial_backoff (1m0s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,7 +13,10 @@
 //     (size/target)^w with soft or hard exponents per objective, and hard
 //     constraints that make a candidate infeasible.
 //   - Archive and Hypervolume: the exact feasible front (ties and
-//     duplicate keys handled) and the exact 3-D hypervolume.
+//     duplicate keys handled) and the exact 3-D hypervolume; the
+//     noise-aware front (Archive.NoiseFront, NoiseDominates, LatencyTied:
+//     latencies within the measured spread or FrontConfig.LatencyEpsilon
+//     are tied), reported by default with both hypervolumes.
 //   - The strategies: "ga" (eaopt's generational model with tournament
 //     selection over a genome wrapping space.Arch), "nsga2" (an eaopt
 //     Model doing constrained non-dominated sorting and crowding distance),

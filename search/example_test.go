@@ -46,8 +46,10 @@ func ExampleRun() {
 		panic(err)
 	}
 	fmt.Println("stopped:", out.Stop, "after", out.Evaluations, "evaluations")
-	fmt.Println("front has", len(out.Front), "candidates; best accuracy", fmt.Sprintf("%.3f", out.Front[0].Result.Accuracy))
+	// The front is noise-aware: latencies within 2% (the default
+	// search.FrontConfig.LatencyEpsilon) are tied.
+	fmt.Println("front has", len(out.Front), "candidates,", out.ExactFrontSize, "on the exact front; best accuracy", fmt.Sprintf("%.3f", out.Front[0].Result.Accuracy))
 	// Output:
 	// stopped: max-evaluations after 64 evaluations
-	// front has 47 candidates; best accuracy 0.740
+	// front has 45 candidates, 47 on the exact front; best accuracy 0.740
 }

@@ -2,6 +2,7 @@ package search
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sort"
 
@@ -157,19 +158,90 @@ func sortFront(f []Candidate) {
 	})
 }
 
-// Hypervolume returns the hypervolume of the front in normalized
+// LatencyTied reports whether two latency measurements, medians ma and
+// mb with spreads (median absolute deviations) sa and sb, all in one
+// unit, are indistinguishable: the medians differ by less than the larger
+// spread or than eps (relative) times the larger median. With zero
+// spreads and eps 0 nothing is tied.
+func LatencyTied(ma, sa, mb, sb, eps float64) bool {
+	return math.Abs(ma-mb) < max(sa, sb, eps*max(ma, mb))
+}
+
+// NoiseDominates reports whether x dominates y when latencies within the
+// noise are tied (LatencyTied with x's and y's medians and spreads and
+// eps): x is at least as accurate and no larger, its latency is below
+// y's or tied with it, and it is better in one objective: more accurate,
+// smaller, or faster (by any margin). Exact dominance (Point.Dominates)
+// implies it; it is irreflexive and has no cycles (along one, accuracy
+// and size would be constant and latency strictly falling), but it is
+// not transitive: ties within the noise do not chain.
+func NoiseDominates(x, y *Candidate, eps float64) bool {
+	rx, ry := &x.Result, &y.Result
+	if rx.Accuracy < ry.Accuracy || rx.SizeBytes > ry.SizeBytes {
+		return false
+	}
+	lx, ly := rx.Latency.Median, ry.Latency.Median
+	if lx > ly && !LatencyTied(float64(lx), float64(rx.Latency.MAD), float64(ly), float64(ry.Latency.MAD), eps) {
+		return false
+	}
+	return rx.Accuracy > ry.Accuracy || rx.SizeBytes < ry.SizeBytes || lx < ly
+}
+
+// NoiseFront returns the front fc asks for, in Front's order: the exact
+// front when fc.Exact, else the noise-aware front. The noise-aware front
+// takes the exact front's members by accuracy (highest first), then size,
+// latency and key, and keeps each one no member already kept
+// NoiseDominates (with fc.Epsilon()). Every member x dominates comes
+// after x in that order, so: the result is a subset of the exact front,
+// no kept member noise-dominates another, every member left out is
+// noise-dominated by a kept one, and none of it depends on the order the
+// candidates were inserted in. (A greedy pass is needed because noise
+// dominance is not transitive: "not dominated by any other" could drop a
+// member whose only dominator is itself dropped.)
+func (a *Archive) NoiseFront(fc FrontConfig) []Candidate {
+	front := a.Front()
+	if fc.Exact {
+		return front
+	}
+	order := slices.Clone(front)
+	slices.SortFunc(order, func(x, y Candidate) int {
+		return cmp.Or(cmp.Compare(y.Result.Accuracy, x.Result.Accuracy), cmp.Compare(x.Result.SizeBytes, y.Result.SizeBytes),
+			cmp.Compare(x.Result.Latency.Median, y.Result.Latency.Median), cmp.Compare(x.Key, y.Key))
+	})
+	var kept []Candidate
+	eps := fc.Epsilon()
+	for i := range order {
+		if !slices.ContainsFunc(kept, func(k Candidate) bool { return NoiseDominates(&k, &order[i], eps) }) {
+			kept = append(kept, order[i])
+		}
+	}
+	sortFront(kept)
+	return kept
+}
+
+// Hypervolume returns the hypervolume of the exact front (see
+// FrontHypervolume).
+func (a *Archive) Hypervolume(ref Reference) float64 {
+	front := make([]Candidate, len(a.front))
+	for k, i := range a.front {
+		front[k] = a.all[i]
+	}
+	return FrontHypervolume(front, ref)
+}
+
+// FrontHypervolume returns the hypervolume of front in normalized
 // objectives (accuracy, latency/ref.Latency, size/ref.SizeBytes) against
 // the reference point (0, 1, 1): the volume of the box region the front
 // dominates where accuracy > 0, latency < ref.Latency and size <
 // ref.SizeBytes. A point outside that box adds nothing. It is 0 when ref
 // has a zero field.
-func (a *Archive) Hypervolume(ref Reference) float64 {
+func FrontHypervolume(front []Candidate, ref Reference) float64 {
 	if ref.Latency <= 0 || ref.SizeBytes <= 0 {
 		return 0
 	}
-	pts := make([]Point, len(a.front))
-	for k, i := range a.front {
-		pts[k] = a.all[i].normalized(ref)
+	pts := make([]Point, len(front))
+	for k := range front {
+		pts[k] = front[k].normalized(ref)
 	}
 	return Hypervolume(pts, Point{0, 1, 1})
 }

@@ -47,12 +47,16 @@ const (
 // architectures already evaluated before the run stops as exhausted.
 const idleGenerations = 25
 
-// HVPoint is the state of the front after one generation.
+// HVPoint is the state of the front after one generation: the exact
+// front's hypervolume and size, and the reported front's (noise-aware
+// unless Config.Front.Exact; see Archive.NoiseFront).
 type HVPoint struct {
-	Generation  int     `json:"generation"`
-	Evaluations int     `json:"evaluations"`
-	Hypervolume float64 `json:"hypervolume"`
-	FrontSize   int     `json:"front_size"`
+	Generation       int     `json:"generation"`
+	Evaluations      int     `json:"evaluations"`
+	Hypervolume      float64 `json:"hypervolume"`
+	FrontSize        int     `json:"front_size"`
+	NoiseHypervolume float64 `json:"noise_hypervolume"`
+	NoiseFrontSize   int     `json:"noise_front_size"`
 }
 
 // Outcome is what a run found.
@@ -60,8 +64,12 @@ type Outcome struct {
 	// RunID names the run in its database.
 	RunID string
 	// Front is the feasible Pareto front over (accuracy ↑, latency ↓,
-	// size ↓), by accuracy, highest first.
+	// size ↓), by accuracy, highest first: noise-aware unless
+	// Config.Front.Exact (see Archive.NoiseFront).
 	Front []Candidate
+	// ExactFrontSize is the size of the exact Pareto front (Front's size
+	// when Config.Front.Exact).
+	ExactFrontSize int
 	// Candidates is every evaluated candidate, in (generation, slot)
 	// order, infeasible ones included.
 	Candidates []Candidate
@@ -90,7 +98,8 @@ type EventKind int
 const (
 	// EventEvaluation: one evaluation completed (Candidate set).
 	EventEvaluation EventKind = iota + 1
-	// EventFront: the front changed (Front set).
+	// EventFront: the exact front changed (Front set to the reported
+	// front).
 	EventFront
 	// EventGeneration: a generation completed (Hypervolume, FrontSize).
 	EventGeneration
@@ -108,9 +117,12 @@ type Event struct {
 	Candidate *Candidate
 	// Front is the new front (EventFront).
 	Front []Candidate
-	// Hypervolume and FrontSize after the event.
-	Hypervolume float64
-	FrontSize   int
+	// Hypervolume and FrontSize of the exact front after the event;
+	// NoiseHypervolume and NoiseFrontSize of the reported front.
+	Hypervolume      float64
+	FrontSize        int
+	NoiseHypervolume float64
+	NoiseFrontSize   int
 }
 
 // Option configures Run.
@@ -239,13 +251,17 @@ type runner struct {
 	strat   strategy
 	started time.Time
 	elapsed time.Duration // at start
-	hv      float64       // hypervolume of the current front
+	hv      float64       // hypervolume of the current exact front
+	noiseHV float64       // hypervolume of the current reported front
+	noiseN  int           // size of the current reported front
 }
 
 func (r *runner) init(ctx context.Context, cfg Config) error {
 	cfg = cfg.WithDefaults()
 	idc := cfg
-	idc.Retry = Retry{} // how failures are retried is not part of what the run is
+	// How failures are retried and how the front is reported are not part
+	// of what the run is.
+	idc.Retry, idc.Front = Retry{}, FrontConfig{}
 	id := identity(idc, r.sp.Spec())
 	st, recs, err := r.store.load()
 	if err != nil {
@@ -259,9 +275,10 @@ func (r *runner) init(ctx context.Context, cfg Config) error {
 		if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 			return fmt.Errorf("resume run %q: random state: %w", r.opts.runID, err)
 		}
-		// The budget, parallelism and retries are the caller's; the rest as
+		// The budget, parallelism, retries and front rule are the caller's;
+		// the rest as
 		// persisted.
-		st.Config.Budget, st.Config.Parallelism, st.Config.Retry = cfg.Budget, cfg.Parallelism, cfg.Retry
+		st.Config.Budget, st.Config.Parallelism, st.Config.Retry, st.Config.Front = cfg.Budget, cfg.Parallelism, cfg.Retry, cfg.Front
 		st.Stop = ""
 		r.opts.log.Info("resuming run", "run", r.opts.runID, "generation", st.Generation, "evaluations", len(recs))
 	} else {
@@ -301,9 +318,7 @@ func (r *runner) init(ctx context.Context, cfg Config) error {
 	}
 	r.strat = newStrategy(r.cfg, r.sp, r.archive.Get)
 	r.started, r.elapsed = time.Now(), st.Elapsed
-	r.hv = r.archive.Hypervolume(r.cfg.Reference)
-	r.metrics.hypervolume.Set(r.hv)
-	r.metrics.frontSize.Set(float64(r.archive.FrontSize()))
+	r.measureFront()
 	if b := best(r.archive); b != nil {
 		r.metrics.bestReward.Set(b.Reward)
 	}
@@ -337,8 +352,8 @@ func (r *runner) save() error {
 func (r *runner) emit(e Event) {
 	if r.opts.progress != nil {
 		e.Evaluations = r.archive.Len()
-		e.Hypervolume = r.hv
-		e.FrontSize = r.archive.FrontSize()
+		e.Hypervolume, e.FrontSize = r.hv, r.archive.FrontSize()
+		e.NoiseHypervolume, e.NoiseFrontSize = r.noiseHV, r.noiseN
 		r.opts.progress(e)
 	}
 }
@@ -474,8 +489,9 @@ func (r *runner) commit() error {
 	}
 	r.st.Population = r.strat.commit(p.Keep, p.Offspring)
 	r.st.Pending = nil
-	r.hv = r.archive.Hypervolume(r.cfg.Reference)
-	r.st.History = append(r.st.History, HVPoint{Generation: r.st.Generation, Evaluations: r.archive.Len(), Hypervolume: r.hv, FrontSize: r.archive.FrontSize()})
+	r.measureFront()
+	r.st.History = append(r.st.History, HVPoint{Generation: r.st.Generation, Evaluations: r.archive.Len(), Hypervolume: r.hv, FrontSize: r.archive.FrontSize(),
+		NoiseHypervolume: r.noiseHV, NoiseFrontSize: r.noiseN})
 	if r.hv > r.st.BestHV {
 		r.st.BestHV, r.st.Stale = r.hv, 0
 	} else {
@@ -607,16 +623,26 @@ func (r *runner) record(d done) error {
 	if b := best(r.archive); b != nil {
 		r.metrics.bestReward.Set(b.Reward)
 	}
+	var front []Candidate
 	if onFront {
-		r.hv = r.archive.Hypervolume(r.cfg.Reference)
-		r.metrics.hypervolume.Set(r.hv)
-		r.metrics.frontSize.Set(float64(r.archive.FrontSize()))
+		front = r.measureFront()
 	}
 	r.emit(Event{Kind: EventEvaluation, Generation: c.Generation, Candidate: &c})
 	if onFront {
-		r.emit(Event{Kind: EventFront, Generation: c.Generation, Front: r.archive.Front()})
+		r.emit(Event{Kind: EventFront, Generation: c.Generation, Front: front})
 	}
 	return nil
+}
+
+// measureFront sets the hypervolumes and front sizes (fields and gauges:
+// the gauges follow the exact front) and returns the reported front.
+func (r *runner) measureFront() []Candidate {
+	front := r.archive.NoiseFront(r.cfg.Front)
+	r.hv = r.archive.Hypervolume(r.cfg.Reference)
+	r.noiseHV, r.noiseN = FrontHypervolume(front, r.cfg.Reference), len(front)
+	r.metrics.hypervolume.Set(r.hv)
+	r.metrics.frontSize.Set(float64(r.archive.FrontSize()))
+	return front
 }
 
 // best returns the archive's best candidate or nil.
@@ -629,16 +655,17 @@ func best(a *Archive) *Candidate {
 
 func outcome(id string, st *runState, a *Archive) *Outcome {
 	return &Outcome{
-		RunID:       id,
-		Front:       a.Front(),
-		Candidates:  a.Candidates(),
-		Best:        best(a),
-		History:     append([]HVPoint(nil), st.History...),
-		Stop:        st.Stop,
-		Generations: st.Generation,
-		Evaluations: a.Len(),
-		Elapsed:     st.Elapsed,
-		Config:      st.Config,
-		Teacher:     st.Teacher,
+		RunID:          id,
+		Front:          a.NoiseFront(st.Config.Front),
+		ExactFrontSize: a.FrontSize(),
+		Candidates:     a.Candidates(),
+		Best:           best(a),
+		History:        append([]HVPoint(nil), st.History...),
+		Stop:           st.Stop,
+		Generations:    st.Generation,
+		Evaluations:    a.Len(),
+		Elapsed:        st.Elapsed,
+		Config:         st.Config,
+		Teacher:        st.Teacher,
 	}
 }

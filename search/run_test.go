@@ -280,7 +280,7 @@ func TestRunEventsAndMetrics(t *testing.T) {
 			}
 		case EventFront:
 			fronts++
-			if events[i-1].Kind != EventEvaluation || len(e.Front) != e.FrontSize {
+			if events[i-1].Kind != EventEvaluation || len(e.Front) != e.NoiseFrontSize || e.NoiseFrontSize > e.FrontSize {
 				t.Fatalf("front event %d: %+v", i, e)
 			}
 		case EventGeneration:
@@ -297,7 +297,7 @@ func TestRunEventsAndMetrics(t *testing.T) {
 	want := map[string]float64{
 		"edgenas_search_evaluations_total":                       40,
 		"edgenas_search_evaluation_duration_seconds":             40,
-		"edgenas_search_front_size":                              float64(len(out.Front)),
+		"edgenas_search_front_size":                              float64(out.ExactFrontSize),
 		"edgenas_search_best_reward":                             out.Best.Reward,
 		"edgenas_search_generations_total":                       float64(out.Generations),
 		"edgenas_search_evaluation_retries_total":                0,

@@ -26,8 +26,10 @@ type searchProgress struct {
 	started    bool
 	evals      int
 	best       float64
-	front      int
-	hv         float64
+	front      int     // the reported (noise-aware) front's size
+	hv         float64 // and hypervolume
+	exactFront int
+	exactHV    float64
 	lastDraw   time.Time
 	drawn      bool
 	printed    int // evaluations in the last line printed (not on a terminal)
@@ -55,7 +57,11 @@ func (p *searchProgress) event(e search.Event) {
 			}
 		}
 	case search.EventGeneration:
-		p.front, p.hv = e.FrontSize, e.Hypervolume
+		p.exactFront, p.exactHV = e.FrontSize, e.Hypervolume
+		p.front, p.hv = e.NoiseFrontSize, e.NoiseHypervolume
+		if p.front == 0 { // no noise-aware front (every member infeasible)
+			p.front, p.hv = e.FrontSize, e.Hypervolume
+		}
 		if p.tty {
 			p.draw()
 		} else {
@@ -90,7 +96,14 @@ func (p *searchProgress) status() string {
 	if !math.IsNaN(p.best) {
 		fmt.Fprintf(&b, "  best reward %.4f", p.best)
 	}
-	fmt.Fprintf(&b, "  front %d  hypervolume %.4g", p.front, p.hv)
+	fmt.Fprintf(&b, "  front %d", p.front)
+	if p.exactFront != p.front {
+		fmt.Fprintf(&b, " (exact %d)", p.exactFront)
+	}
+	fmt.Fprintf(&b, "  hypervolume %.4g", p.hv)
+	if p.exactHV != p.hv {
+		fmt.Fprintf(&b, " (exact %.4g)", p.exactHV)
+	}
 	if done, el := p.evals-p.startEvals, p.now().Sub(p.start); done > 0 && el > 0 && p.evals < p.budget {
 		// At most: patience or an exhausted space may stop the search early.
 		if left := time.Duration(float64(p.budget-p.evals) * float64(el) / float64(done)); left >= time.Second {

@@ -16,7 +16,8 @@ func TestSearchProgress(t *testing.T) {
 			clock = clock.Add(time.Second)
 			p.event(search.Event{Kind: search.EventEvaluation, Evaluations: i, Candidate: &search.Candidate{Score: search.Score{Reward: float64(i) / 10, Feasible: true}}})
 			if i%3 == 0 {
-				p.event(search.Event{Kind: search.EventGeneration, Generation: i/3 - 1, Evaluations: i, FrontSize: i / 3, Hypervolume: 0.5})
+				p.event(search.Event{Kind: search.EventGeneration, Generation: i/3 - 1, Evaluations: i, FrontSize: i / 3, Hypervolume: 0.5,
+					NoiseFrontSize: 1, NoiseHypervolume: 0.4 + 0.1*float64(i/6)})
 			}
 		}
 		clock = clock.Add(time.Second)
@@ -29,7 +30,8 @@ func TestSearchProgress(t *testing.T) {
 		p.now = func() time.Time { return clock }
 		events(p)
 		out := b.String()
-		for _, want := range []string{"\r\x1b[K", "6/10 evaluations  best reward 0.6000  front 2  hypervolume 0.5  ETA ≤ 3s", "7/10 evaluations"} {
+		for _, want := range []string{"\r\x1b[K", "3/10 evaluations  best reward 0.3000  front 1  hypervolume 0.4 (exact 0.5)",
+			"6/10 evaluations  best reward 0.6000  front 1 (exact 2)  hypervolume 0.5  ETA ≤ 3s", "7/10 evaluations"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("lacks %q:\n%q", want, out)
 			}

@@ -12,7 +12,8 @@ import (
 
 // TestReport runs a tiny search and its baselines, then writes the
 // report: into the run directory by default, elsewhere with --out (paths
-// as JSON with --json), the baselines marked in the plots; and fails with
+// as JSON with --json), the baselines marked in the plots, the proxy
+// check shown; and fails with
 // the right exit code on bad arguments or a directory without a front.
 func TestReport(t *testing.T) {
 	dir := t.TempDir()
@@ -30,8 +31,11 @@ func TestReport(t *testing.T) {
 			t.Fatalf("exit %d, stdout %q (want %q), stderr %s", code, out, want, stderr)
 		}
 		page, err := os.ReadFile(filepath.Join(runDir, "report.html"))
-		if err != nil || !strings.Contains(string(page), "each compression technique alone (baselines") || strings.Count(string(page), "<svg ") != 4 {
-			t.Errorf("report.html: %v; lacks the baselines or the four plots", err)
+		// Four plots and the proxy check's (the search scored 24 of 48
+		// examples).
+		if err != nil || !strings.Contains(string(page), "each compression technique alone (baselines") || strings.Count(string(page), "<svg ") != 5 ||
+			!strings.Contains(string(page), `<h2 id="proxy">`) {
+			t.Errorf("report.html: %v; lacks the baselines, the proxy check or the five plots", err)
 		}
 	})
 	t.Run("elsewhere as JSON", func(t *testing.T) {

@@ -65,6 +65,9 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if p := front.Proxy; p != nil && p.Warning != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", p.Warning)
+	}
 	if len(front.Members) == 0 {
 		return fmt.Errorf("%w: none of the %d evaluated candidates meets search.reward's hard limits (min_accuracy, max_latency, max_size_bytes)", errNoFeasible, front.Candidates)
 	}

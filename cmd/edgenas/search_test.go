@@ -73,6 +73,30 @@ func TestSearch(t *testing.T) {
 	}
 }
 
+// TestSearchWarnsOnAnUnreliableProxy: a proxy check below
+// proxy_check.min_tau is a warning on stderr at the end of the search,
+// and --json carries the check.
+func TestSearchWarnsOnAnUnreliableProxy(t *testing.T) {
+	cfg := pipelinetest.WriteConfigs(t, t.TempDir(), "proxy_check: {min_tau: 1.01}\n")
+	code, out, stderr := runCLI(t, "search", "-c", cfg, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "warning: proxy check: Kendall τ") || !strings.Contains(last, "on 24 examples and on all 48") {
+		t.Errorf("last stderr line %q, want the proxy check's warning", last)
+	}
+	var res struct {
+		Proxy *struct {
+			Points []json.RawMessage `json:"points"`
+			MinTau float64           `json:"min_tau"`
+		} `json:"proxy_check"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Proxy == nil || len(res.Proxy.Points) != 5 || res.Proxy.MinTau != 1.01 {
+		t.Errorf("--json proxy check: %v\n%s", err, out)
+	}
+}
+
 func TestSearchConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
