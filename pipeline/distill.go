@@ -211,29 +211,35 @@ func (sel Selection) pick(f *Front) ([]Member, error) {
 		})
 		out = out[:min(sel.Top, len(out))]
 	default:
+		// A key names a front member or any other evaluated candidate (a
+		// student distillation may lift onto the distilled front).
 		for _, k := range sel.Keys {
-			i := slices.IndexFunc(f.Members, func(m Member) bool { return m.Key == k })
-			if i < 0 {
-				var keys []string
-				for _, m := range f.Members {
-					keys = append(keys, m.Key)
-				}
-				return nil, fmt.Errorf("%q is not a key of the front of %s (its keys: %s)", k, f.RunDir, strings.Join(keys, ", "))
+			if slices.ContainsFunc(out, func(m Member) bool { return m.Key == k }) {
+				continue
 			}
-			if !slices.ContainsFunc(out, func(m Member) bool { return m.Key == k }) {
+			if i := slices.IndexFunc(f.Members, func(m Member) bool { return m.Key == k }); i >= 0 {
 				out = append(out, f.Members[i])
+				continue
 			}
+			i := slices.IndexFunc(f.All, func(c search.Candidate) bool { return c.Key == k })
+			if i < 0 {
+				return nil, fmt.Errorf("%q is not the key of a candidate the search of %s evaluated (the front's keys: %s)", k, f.RunDir, strings.Join(frontKeys(f), ", "))
+			}
+			out = append(out, Member{Candidate: f.All[i]})
 		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("the front of %s is empty: nothing to distil", f.RunDir)
 	}
-	for _, m := range out {
-		if m.Full == nil {
-			return nil, fmt.Errorf("%s has not been scored on every example yet (the search was interrupted): resume the search first", m.Key)
-		}
-	}
 	return out, nil
+}
+
+func frontKeys(f *Front) []string {
+	var keys []string
+	for _, m := range f.Members {
+		keys = append(keys, m.Key)
+	}
+	return keys
 }
 
 // Distilled is one front member distilled from the teacher.
@@ -357,6 +363,13 @@ func (r *Run) Distill(ctx context.Context, f *Front, o DistillOptions) (*Front, 
 		return nil, err
 	}
 	for i, m := range members {
+		if m.Full == nil { // not on the front, or the search was interrupted before its rescoring
+			full, err := r.rescore(ctx, ev, m.Key, m.Result.Arch)
+			if err != nil {
+				return f, fmt.Errorf("rescore %s on every example: %w", m.Key, err)
+			}
+			m.Full = &full
+		}
 		if j := slices.IndexFunc(f.Distilled, func(d Distilled) bool { return d.Key == m.Key }); j >= 0 && f.Distilled[j].Settings == s {
 			if _, err := os.Stat(filepath.Join(r.Config.RunDir, f.Distilled[j].Dir, StudentDir, transformer.ConfigFile)); err == nil {
 				fmt.Fprintf(progress, "student %d/%d %s: distilled already (%d steps)\n", i+1, len(members), m.Key, s.Steps)

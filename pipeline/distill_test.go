@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/pipeline/pipelinetest"
+	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer"
 )
@@ -258,4 +259,44 @@ func indexOfMember(f *Front, key string) int {
 		}
 	}
 	return -1
+}
+
+// TestDistillOffTheFront: a key may name any evaluated candidate, not only
+// a front member; it is rescored on every example first.
+func TestDistillOffTheFront(t *testing.T) {
+	r := openTiny(t, t.TempDir(), "distill: {steps: 5, threads: 1}\n")
+	ctx := context.Background()
+	f, err := r.Search(ctx, SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for _, c := range f.All {
+		if !slices.ContainsFunc(f.Members, func(m Member) bool { return m.Key == c.Key }) {
+			key = c.Key
+			break
+		}
+	}
+	if key == "" {
+		t.Skip("every evaluated candidate is on the front")
+	}
+	if f, err = r.Distill(ctx, f, DistillOptions{Select: key}); err != nil {
+		t.Fatal(err)
+	}
+	d := f.DistilledOf(key)
+	ev, err := r.Evaluator(ctx, r.Config.Compress.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.All[slices.IndexFunc(f.All, func(c search.Candidate) bool { return c.Key == key })]
+	full, err := ev.EvaluateFull(ctx, c.Result.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == nil || d.Before != full.Accuracy || d.Result.Examples != full.Examples {
+		t.Fatalf("distilled %+v, want it with its accuracy before distillation %v on all %d examples", d, full.Accuracy, full.Examples)
+	}
+	if _, err := r.Distill(ctx, f, DistillOptions{Select: "a1|nope"}); err == nil || !strings.Contains(err.Error(), "evaluated") {
+		t.Errorf("an unknown key: %v", err)
+	}
 }

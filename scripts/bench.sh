@@ -285,7 +285,7 @@ bench_quality() {
 	log "SST-2: distilling $keys for $steps steps each"
 	"$bin" distill runs/sst2-search --select "$keys" --steps "$steps" >&2
 	log "demo: search (trains the demo teacher first when runs/demo holds none)"
-	"$bin" demo -dir runs/demo >&2
+	"$bin" demo -dir runs/demo -evals 160 >&2
 	keys=$(go run ./scripts/qualitybench select runs/demo/search)
 	log "demo: distilling $keys for $steps steps each"
 	"$bin" distill runs/demo/search --select "$keys" --steps "$steps" >&2

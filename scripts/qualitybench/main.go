@@ -19,6 +19,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/reports"
 )
@@ -32,7 +33,7 @@ const (
 	demoTarget = 5.0
 	// perGroup is how many of the most accurate candidates of each target
 	// group are distilled.
-	perGroup = 3
+	perGroup = 2
 )
 
 func main() {
@@ -55,42 +56,55 @@ func main() {
 	}
 }
 
-// selectKeys prints the keys of the front members that could meet a
-// target by speed and size alone (the size target with the speed target,
-// or the fast target), the most accurate perGroup of each group.
+// selectKeys prints the keys of the evaluated candidates (front or not)
+// whose measured speed and size could meet a target (the size target with
+// the speed target, the fast target, or the demo's), the perGroup most
+// accurate (on the search's subsample) of each group.
 func selectKeys(runDir string) error {
 	f, err := pipeline.LoadFront(runDir)
 	if err != nil {
 		return err
 	}
-	rows := reports.FrontTable(f).Rows
-	pick := func(ok func(reports.Row) bool) []string {
-		var g []reports.Row
-		for _, r := range rows {
-			if !r.Teacher && ok(r) {
-				g = append(g, r)
+	teacherAt := func(seq int) *evaluator.Result {
+		for i := range f.Teachers {
+			if f.Teachers[i].Arch.SeqLen == seq {
+				return &f.Teachers[i]
 			}
 		}
-		slices.SortStableFunc(g, func(a, b reports.Row) int { return cmp.Compare(b.Accuracy, a.Accuracy) })
-		var keys []string
-		for _, r := range g[:min(perGroup, len(g))] {
-			keys = append(keys, r.Key)
-		}
-		return keys
+		return nil
 	}
-	keys := pick(func(r reports.Row) bool { return r.SizeReduction >= sizeTarget && r.SpeedUp >= speedTarget })
-	for _, k := range pick(func(r reports.Row) bool { return r.SizeReduction >= demoTarget && r.SpeedUp >= demoTarget }) {
-		if !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
+	type cand struct {
+		key               string
+		acc, speed, small float64
 	}
-	for _, k := range pick(func(r reports.Row) bool { return r.SpeedUp >= fastTarget }) {
-		if !slices.Contains(keys, k) {
-			keys = append(keys, k)
+	var all []cand
+	for _, c := range f.All {
+		t := teacherAt(c.Result.Arch.SeqLen)
+		if t == nil || !c.Feasible || c.Result.Latency.Median <= 0 || c.Result.SizeBytes <= 0 {
+			continue
+		}
+		all = append(all, cand{c.Key, c.Result.Accuracy, float64(t.Latency.Median) / float64(c.Result.Latency.Median),
+			float64(t.SizeBytes) / float64(c.Result.SizeBytes)})
+	}
+	slices.SortStableFunc(all, func(a, b cand) int { return cmp.Compare(b.acc, a.acc) })
+	var keys []string
+	for _, ok := range []func(cand) bool{
+		func(c cand) bool { return c.small >= sizeTarget && c.speed >= speedTarget },
+		func(c cand) bool { return c.speed >= fastTarget },
+		func(c cand) bool { return c.small >= demoTarget && c.speed >= demoTarget },
+	} {
+		n := 0
+		for _, c := range all {
+			if n < perGroup && ok(c) {
+				n++
+				if !slices.Contains(keys, c.key) {
+					keys = append(keys, c.key)
+				}
+			}
 		}
 	}
 	if len(keys) == 0 {
-		return fmt.Errorf("%s: no front member is %.0f× smaller and %.0f× faster, or %.0f× faster, than the teacher: nothing to distil for the targets", runDir, sizeTarget, speedTarget, fastTarget)
+		return fmt.Errorf("%s: no evaluated candidate is %.0f× smaller and %.0f× faster, %.0f× faster, or %.0f× smaller and faster than the teacher: nothing to distil for the targets", runDir, sizeTarget, speedTarget, fastTarget, demoTarget)
 	}
 	fmt.Println(strings.Join(keys, ","))
 	return nil
