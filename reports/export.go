@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -347,39 +345,11 @@ func keys(rows []Row) []string {
 	return k
 }
 
-// maxNameKey bounds the part of a directory name taken from the key.
-const maxNameKey = 48
-
 // DirName is the directory name of the rank-th exported candidate (from 1)
-// whose key is key: the rank, the key with every character outside
-// [A-Za-z0-9._-] replaced by '-' (runs of '-' and of '.' collapsed, at
-// most 48 characters of it) and 8 hex digits of the key's SHA-256, e.g.
-// 01-v1-L0-2-32-0-0-8-E0-32-S16-1a2b3c4d. It is never absolute, never
+// whose key is key: the rank and pipeline.SafeName(key), e.g.
+// 01-a1-L0-2-32-0-0-8-E0-32-S16-1a2b3c4d. It is never absolute, never
 // holds a path separator or "..", and different keys give different names.
-func DirName(rank int, key string) string {
-	var b strings.Builder
-	var last rune
-	for _, r := range key {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			r = '-'
-		}
-		if (r == '-' || r == '.') && r == last {
-			continue
-		}
-		b.WriteRune(r)
-		last = r
-	}
-	part := strings.Trim(b.String(), "-.")
-	if len(part) > maxNameKey {
-		part = strings.TrimRight(part[:maxNameKey], "-.")
-	}
-	sum := sha256.Sum256([]byte(key))
-	name := fmt.Sprintf("%02d-", rank)
-	if part != "" {
-		name += part + "-"
-	}
-	return name + hex.EncodeToString(sum[:4])
-}
+func DirName(rank int, key string) string { return fmt.Sprintf("%02d-%s", rank, pipeline.SafeName(key)) }
 
 // inside returns out/name after checking that it lies inside out.
 func inside(out, name string) (string, error) {

@@ -23,18 +23,9 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 0, "optimizer steps per student (default: the config's distill.steps, else 2000)")
 	asJSON := fs.Bool("json", false, "print the distilled front table as JSON")
 	const use = "edgenas distill RUN_DIR [--select all|top=N|KEY,KEY...] [--steps N] [--json]"
-	var runDir string
-	for rest := args; ; {
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if runDir != "" {
-			return fmt.Errorf("%w: more than one run directory (%s, %s): %s", errUsage, runDir, fs.Arg(0), use)
-		}
-		runDir, rest = fs.Arg(0), fs.Args()[1:]
+	runDir, err := parseRunDir(fs, args, use)
+	if err != nil {
+		return err
 	}
 	if runDir == "" || *steps < 0 {
 		return fmt.Errorf("%w: %s", errUsage, use)

@@ -25,19 +25,9 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "export directory (required): new, empty or holding earlier exports only")
 	asJSON := fs.Bool("json", false, "print what was exported as JSON")
 	const use = "edgenas export RUN_DIR --out DIR [--select all|KEY,KEY...] [--best-under latency=2ms,size=5MB] [--json]"
-	// Flags may come before or after the run directory.
-	var runDir string
-	for rest := args; ; {
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if runDir != "" {
-			return fmt.Errorf("%w: more than one run directory (%s, %s): %s", errUsage, runDir, fs.Arg(0), use)
-		}
-		runDir, rest = fs.Arg(0), fs.Args()[1:]
+	runDir, err := parseRunDir(fs, args, use)
+	if err != nil {
+		return err
 	}
 	if runDir == "" || *out == "" {
 		return fmt.Errorf("%w: %s", errUsage, use)

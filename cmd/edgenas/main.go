@@ -123,6 +123,25 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseRunDir parses a command's flags, which may come before or after its
+// one argument, the run directory, and returns it ("" when none is given;
+// a second one is a usage error showing use).
+func parseRunDir(fs *flag.FlagSet, args []string, use string) (string, error) {
+	var runDir string
+	for rest := args; ; {
+		if err := parse(fs, rest); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			return runDir, nil
+		}
+		if runDir != "" {
+			return "", fmt.Errorf("%w: more than one run directory (%s, %s): %s", errUsage, runDir, fs.Arg(0), use)
+		}
+		runDir, rest = fs.Arg(0), fs.Args()[1:]
+	}
+}
+
 // parse parses args, mapping flag errors to errUsage.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
