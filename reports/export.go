@@ -349,7 +349,9 @@ func keys(rows []Row) []string {
 // whose key is key: the rank and pipeline.SafeName(key), e.g.
 // 01-a1-L0-2-32-0-0-8-E0-32-S16-1a2b3c4d. It is never absolute, never
 // holds a path separator or "..", and different keys give different names.
-func DirName(rank int, key string) string { return fmt.Sprintf("%02d-%s", rank, pipeline.SafeName(key)) }
+func DirName(rank int, key string) string {
+	return fmt.Sprintf("%02d-%s", rank, pipeline.SafeName(key))
+}
 
 // inside returns out/name after checking that it lies inside out.
 func inside(out, name string) (string, error) {
