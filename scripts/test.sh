@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README "Test"): formatting, vet, unit tests,
 # the ONNX Runtime oracle, short fuzzing of every parser, the portable
-# arm64 build and the arm64 tests of internal/... and transformer/... under
-# qemu-user (scripts/qemu-arm64.sh). Tests that read third-party data use $EDGENAS_TESTDATA
-# (default ../shared/testdata) and skip, saying so, when it is absent.
+# arm64 build and the arm64 tests of internal/... and transformer/...
+# under qemu-user (scripts/qemu-arm64.sh). Tests that read third-party
+# data use $EDGENAS_TESTDATA (default ../shared/testdata) and skip, saying
+# so, when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
