@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README "Test"): formatting, vet, unit tests,
-# the ONNX Runtime oracle, short fuzzing of every parser and the portable
-# arm64 build. Tests that read third-party data use $EDGENAS_TESTDATA
-# (default ../shared/testdata) and skip, saying so, when it is absent.
+# the ONNX Runtime oracle, short fuzzing of every parser, the portable
+# arm64 build and the arm64 tests of internal/... and transformer/...
+# under qemu-user (scripts/qemu-arm64.sh). Tests that read third-party
+# data use $EDGENAS_TESTDATA (default ../shared/testdata) and skip, saying
+# so, when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,9 @@ go vet ./...
 echo "== portable builds (pure Go)"
 CGO_ENABLED=0 go build ./...
 CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build ./...
+
+echo "== arm64 kernels and engine under qemu-user (no timings)"
+bash scripts/qemu-arm64.sh
 
 echo "== unit tests"
 go test -count=1 ./...

@@ -150,6 +150,9 @@ func features() string {
 		if cpu.ARM64.HasASIMD {
 			f = append(f, "asimd")
 		}
+		if cpu.ARM64.HasASIMDDP { // qgemm's SDOT kernel
+			f = append(f, "asimddp")
+		}
 	}
 	if len(f) == 0 {
 		return "generic"

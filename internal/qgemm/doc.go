@@ -32,7 +32,11 @@
 // kernel (activations stored as unsigned x+128; the 128·Σₖ w[n,k] this adds
 // is subtracted per column, precomputed at quantization time); with AVX2 a
 // 6×8 kernel that sign-extends weights to int16 and uses VPMADDWD, which
-// cannot saturate; elsewhere a pure-Go kernel. Int4 weights are unpacked to
+// cannot saturate; on arm64 a 4×16 kernel with the dot-product extension's
+// SDOT where the CPU has it (activations turned back into signed bytes,
+// so no correction), else one on plain ASIMD that widens products to
+// int16 (SMULL), adds them in pairs (ADDP, exact) and accumulates into
+// int32 (SADALP); elsewhere a pure-Go kernel. Int4 weights are unpacked to
 // the int8 layout one 32-column panel at a time.
 //
 // Concurrency: Int8 and Int4 values are read-only after construction and

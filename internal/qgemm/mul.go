@@ -8,7 +8,7 @@ import (
 )
 
 // mr is the row padding of the quantized activations: a multiple of every
-// kernel's row tile (VNNI 12, AVX2 6, Go 12).
+// kernel's row tile (VNNI 12, AVX2 6, arm64 SDOT and ASIMD 4, Go 12).
 const mr = 12
 
 // maxRows is the largest row tile of any kernel.

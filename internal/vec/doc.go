@@ -11,7 +11,13 @@
 // golang.org/x/sys/cpu) Go-assembly kernels run, 8 lanes at a time with a
 // masked final step, so any length is handled without scalar tails; GELU
 // runs 16 lanes at a time with AVX-512 (F and DQ) where the CPU has it,
-// the same arithmetic in half the instructions. Every other architecture, and amd64 without those features, runs portable Go
+// the same arithmetic in half the instructions. On arm64, ASIMD assembly
+// runs Exp, GELU (with or without bias), AddBias, softmax and LayerNorm
+// four lanes at a time (GELU and Exp eight, as two independent sets),
+// the last n mod 4 elements through the portable code; Exp and GELU are
+// bit-identical to the portable code there, whose multiply-adds the
+// compiler fuses as the assembly does. Every other kernel on arm64, every
+// other architecture, and amd64 without AVX2 and FMA, run portable Go
 // that evaluates the same approximations one element at a time; the
 // package builds with CGO_ENABLED=0 for any GOARCH.
 //

@@ -10,24 +10,29 @@ import (
 
 var exhaustive = flag.Bool("vec.exhaustive", false, "check Exp, GELU, GELUTanh and Tanh on every float32 in their interesting ranges (minutes)")
 
-// hasAVX2 and hasAVX512 record which assembly kernels this machine runs.
-var hasAVX2, hasAVX512 = useAVX2, useAVX512
+// hasAVX2, hasAVX512 and hasNEON record which assembly kernels this
+// machine runs.
+var hasAVX2, hasAVX512, hasNEON = useAVX2, useAVX512, useNEON
 
 // path is one set of kernels a test can run.
 type path struct {
-	name         string
-	avx2, avx512 bool
+	name               string
+	avx2, avx512, neon bool
 }
 
 // paths lists the kernel sets this machine can run: the AVX-512 and the
-// AVX2 assembly where available, and always the portable Go.
+// AVX2 assembly (amd64) or the ASIMD assembly (arm64) where available, and
+// always the portable Go.
 func paths() []path {
-	ps := []path{{"go", false, false}}
+	ps := []path{{name: "go"}}
 	if hasAVX2 {
-		ps = append([]path{{"avx2", true, false}}, ps...)
+		ps = append([]path{{name: "avx2", avx2: true}}, ps...)
 	}
 	if hasAVX512 {
-		ps = append([]path{{"avx512", true, true}}, ps...)
+		ps = append([]path{{name: "avx512", avx2: true, avx512: true}}, ps...)
+	}
+	if hasNEON {
+		ps = append([]path{{name: "neon", neon: true}}, ps...)
 	}
 	return ps
 }
@@ -35,13 +40,13 @@ func paths() []path {
 // use selects p's kernels and returns a function restoring the previous
 // selection.
 func (p path) use() (restore func()) {
-	old2, old512 := useAVX2, useAVX512
-	useAVX2, useAVX512 = p.avx2, p.avx512
-	return func() { useAVX2, useAVX512 = old2, old512 }
+	old2, old512, oldNEON := useAVX2, useAVX512, useNEON
+	useAVX2, useAVX512, useNEON = p.avx2, p.avx512, p.neon
+	return func() { useAVX2, useAVX512, useNEON = old2, old512, oldNEON }
 }
 
-// eachPath runs f as one subtest per kernel set, with useAVX2 and
-// useAVX512 set to match.
+// eachPath runs f as one subtest per kernel set, with useAVX2, useAVX512
+// and useNEON set to match.
 func eachPath(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	for _, p := range paths() {

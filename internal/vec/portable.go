@@ -215,18 +215,33 @@ func scaleGo(alpha float32, x []float32) {
 // softmaxGo is SoftmaxMasked for one row (mask nil or len(mask) ==
 // len(row)).
 func softmaxGo(row []float32, mask []int32, scale float32) (norm float32) {
+	m := softmaxMaxGo(row, mask, scale, -inf32)
+	if m == -inf32 { // nothing counts
+		clear(row)
+		return 0
+	}
+	return float32(1 / softmaxExpRowGo(row, mask, scale, m))
+}
+
+// softmaxMaxGo returns the maximum of m and scale·row[j] over the entries
+// that count.
+func softmaxMaxGo(row []float32, mask []int32, scale, m float32) float32 {
 	if mask != nil {
 		mask = mask[:len(row)]
 	}
-	m := -inf32
 	for j, v := range row {
 		if mask == nil || mask[j] != 0 {
 			m = max(m, scale*v)
 		}
 	}
-	if m == -inf32 { // nothing counts
-		clear(row)
-		return 0
+	return m
+}
+
+// softmaxExpRowGo sets row[j] = e^(scale·row[j] - m) for the entries that
+// count and 0 for the others, and returns the sum in float64.
+func softmaxExpRowGo(row []float32, mask []int32, scale, m float32) float64 {
+	if mask != nil {
+		mask = mask[:len(row)]
 	}
 	var sum float64
 	for j, v := range row {
@@ -237,7 +252,7 @@ func softmaxGo(row []float32, mask []int32, scale float32) (norm float32) {
 		}
 		row[j] = e
 	}
-	return float32(1 / sum)
+	return sum
 }
 
 // layerNormGo normalizes one row: x = LayerNorm(x + delta + bias) with
@@ -245,7 +260,6 @@ func softmaxGo(row []float32, mask []int32, scale float32) (norm float32) {
 // float64.
 func layerNormGo(x, delta, bias, gamma, beta []float32, eps float32) {
 	n := len(x)
-	gamma, beta = gamma[:n], beta[:n]
 	if delta != nil {
 		delta = delta[:n]
 		if bias != nil {
@@ -257,17 +271,33 @@ func layerNormGo(x, delta, bias, gamma, beta []float32, eps float32) {
 			addGo(x, delta)
 		}
 	}
+	mean := sum64Go(x) / float64(n)
+	rstd := 1 / math.Sqrt(sqDev64Go(x, mean)/float64(n)+float64(eps))
+	lnApplyGo(x, gamma, beta, mean, rstd)
+}
+
+// sum64Go returns Σ x[i] in float64.
+func sum64Go(x []float32) float64 {
 	var sum float64
 	for _, v := range x {
 		sum += float64(v)
 	}
-	mean := sum / float64(n)
+	return sum
+}
+
+// sqDev64Go returns Σ (x[i] - mean)² in float64.
+func sqDev64Go(x []float32, mean float64) float64 {
 	var ss float64
 	for _, v := range x {
 		d := float64(v) - mean
 		ss += d * d
 	}
-	rstd := 1 / math.Sqrt(ss/float64(n)+float64(eps))
+	return ss
+}
+
+// lnApplyGo sets x[i] = float32((x[i]-mean)·rstd)·gamma[i] + beta[i].
+func lnApplyGo(x, gamma, beta []float32, mean, rstd float64) {
+	gamma, beta = gamma[:len(x)], beta[:len(x)]
 	for i, v := range x {
 		x[i] = float32((float64(v)-mean)*rstd)*gamma[i] + beta[i]
 	}

@@ -16,6 +16,9 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // AVX512DQ.
 var useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 
+// useNEON is always false on amd64. Tests set it as on arm64, to no effect.
+var useNEON = false
+
 // The wrappers below are only called with non-empty slices whose lengths
 // the exported functions have checked, so &s[0] is in bounds and the
 // assembly may touch n elements from it. The assembly handles any n ≥ 1:

@@ -1,10 +1,10 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package vec
 
-// useAVX2 and useAVX512 are always false off amd64: only the portable
+// useAVX2, useAVX512 and useNEON are always false off amd64 and arm64: only the portable
 // kernels exist. Tests and benchmarks set them as on amd64, to no effect.
-var useAVX2, useAVX512 = false, false
+var useAVX2, useAVX512, useNEON = false, false, false
 
 func exp(dst, x []float32)                { expGo(dst, x) }
 func gelu(x, bias []float32)              { geluGo(x, bias) }
