@@ -116,6 +116,9 @@ func TestRemoteMatchesProtocol(t *testing.T) {
 	if m.Runs != 11 || m.Median <= 0 || m.PeakBytes != lm.PeakBytes {
 		t.Errorf("remote %+v, want 11 runs and the local device's peak memory %d", m, lm.PeakBytes)
 	}
+	if devices.MeasuresAlone(c) {
+		t.Error("a remote device declares that it measures alone")
+	}
 	lfp, _ := l.Fingerprint(context.Background())
 	fp, err := c.Fingerprint(context.Background())
 	if err != nil || !strings.Contains(fp, lfp) || !strings.Contains(fp, "edgenas 9.9.9") {
