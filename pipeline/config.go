@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/edgenas/edgenas/compress"
+	"github.com/edgenas/edgenas/devices/agent"
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/fielderr"
@@ -108,9 +110,13 @@ func (c CompressConfig) Options() compress.Options {
 
 // DeviceConfig chooses where latency is measured.
 type DeviceConfig struct {
-	// Kind is "local" (default): this machine, in process.
+	// Kind is "local" (default: this machine, in process) or "agent" (a
+	// remote device running edgenas agent, reached as Agent says).
 	Kind  string       `yaml:"kind"`
 	Local local.Config `yaml:"local"`
+	// Agent is the agent's URL, token file, CA file, timeout and retries
+	// (kind: agent).
+	Agent agent.Config `yaml:"agent"`
 }
 
 // MetricsConfig exposes Prometheus metrics while the search runs: listen
@@ -156,7 +162,8 @@ func (c *Config) validate() error {
 		field string
 		v     *string
 	}{{"teacher.dir", &c.Teacher.Dir}, {"teacher.train", &c.Teacher.Train}, {"data.dev", &c.Data.Dev},
-		{"data.calibration", &c.Data.Calibration}, {"run_dir", &c.RunDir}} {
+		{"data.calibration", &c.Data.Calibration}, {"run_dir", &c.RunDir},
+		{"device.agent.token_file", &c.Device.Agent.TokenFile}, {"device.agent.ca_file", &c.Device.Agent.CAFile}} {
 		if *p.v == "" {
 			continue
 		}
@@ -202,8 +209,15 @@ func (c *Config) validate() error {
 	default:
 		bad("compress.int4_group", "%d, want 32, 64 or 128 (0: %d)", c.Compress.Int4Group, transformer.DefaultInt4Group)
 	}
-	if k := c.Device.Kind; k != "" && k != "local" {
-		bad("device.kind", "%q, want \"local\"", k)
+	switch k := c.Device.Kind; k {
+	case "", "local":
+		if c.Device.Agent != (agent.Config{}) {
+			bad("device.agent", "given, but device.kind is %q; want kind: agent to measure on an agent", cmp.Or(k, "local"))
+		}
+	case "agent":
+		errs = append(errs, fielderr.Prefix("device.agent", c.Device.Agent.Validate())...)
+	default:
+		bad("device.kind", "%q, want \"local\" or \"agent\"", k)
 	}
 	errs = append(errs, fielderr.Prefix("device.local", c.Device.Local.Validate())...)
 	errs = append(errs, fielderr.Prefix("evaluator", c.Evaluator.Validate())...)

@@ -23,7 +23,10 @@ func TestShippedConfigsParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	for _, f := range []string{"demo.yaml", "sst2-mini.yaml"} {
+	token := filepath.Join(t.TempDir(), "agent.token")
+	os.WriteFile(token, []byte("secret\n"), 0o600)
+	t.Setenv("EDGENAS_AGENT_TOKEN_FILE", token)
+	for _, f := range []string{"demo.yaml", "sst2-mini.yaml", "edge-agent.yaml"} {
 		if _, err := LoadConfig(filepath.Join("configs", f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -114,6 +117,12 @@ func TestConfigErrors(t *testing.T) {
 			[]string{".yaml:3: proxy_check.samples: -1, want 0..", ".yaml:3: proxy_check.min_tau: -2, want a finite τ ≥ −1"}},
 		{"noise-aware front", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\nsearch: {front: {latency_epsilon: 2}}\n",
 			[]string{".yaml:3: search.front.latency_epsilon: 2"}},
+		{"unknown device kind", "teacher: {dir: x}\ndata: {demo: {}}\ndevice: {kind: phone}\n", []string{".yaml:3: device.kind: \"phone\", want \"local\" or \"agent\""}},
+		{"agent without url or token", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  kind: agent\n  agent: {timeout: 1s}\n",
+			[]string{"device.agent.url: missing", "device.agent.token_file: missing"}},
+		{"agent url and files checked", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  kind: agent\n  agent:\n    url: ftp://board\n    token_file: " + filepath.Join(dir, "no-token") + "\n    ca_file: " + teacherYAML + "\n",
+			[]string{".yaml:6: device.agent.url: \"ftp://board\": scheme \"ftp\"", ".yaml:7: device.agent.token_file:", "no-token", ".yaml:8: device.agent.ca_file:", "no PEM certificate"}},
+		{"agent settings without kind agent", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  agent: {url: http://board:7070}\n", []string{"device.agent: given, but device.kind is \"local\""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")

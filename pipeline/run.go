@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/devices/agent"
 	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/atomicfile"
@@ -128,8 +129,8 @@ func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
 		return nil, err
 	}
 	if r.Device = opts.Device; r.Device == nil {
-		if r.Device, err = local.New(cfg.Device.Local); err != nil {
-			return nil, cfg.lines.At(cfg.File, "device.local", "%v", err)
+		if r.Device, err = openDevice(cfg); err != nil {
+			return nil, err
 		}
 	}
 	if r.cache, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
@@ -142,6 +143,23 @@ func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
 	}
 	r.ID = runID(r.TeacherDigest, ev.DataDigest(), ev.SettingsKey(), cfg.Compress.Options().Key())
 	return r, nil
+}
+
+// openDevice opens the device cfg names: the local one, or a client of
+// an agent.
+func openDevice(cfg *Config) (devices.Device, error) {
+	if cfg.Device.Kind == "agent" {
+		d, err := agent.New(cfg.Device.Agent)
+		if err != nil {
+			return nil, cfg.lines.At(cfg.File, "device.agent", "%v", err)
+		}
+		return d, nil
+	}
+	d, err := local.New(cfg.Device.Local)
+	if err != nil {
+		return nil, cfg.lines.At(cfg.File, "device.local", "%v", err)
+	}
+	return d, nil
 }
 
 // CacheFile is the name of the candidate cache (and run state) in the run

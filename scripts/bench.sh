@@ -2,6 +2,7 @@
 # bench.sh runs one of the project's benchmark suites and prints its table:
 #
 #   bash scripts/bench.sh engine [--quick]
+#   bash scripts/bench.sh agent [--quick]
 #
 # engine: the inference engine against OpenBLAS and ONNX Runtime, all
 # single-threaded, in one run:
@@ -23,13 +24,20 @@
 # and ONNX Runtime (scripts/ort-setup.sh, or $EDGENAS_ORT_LIB). Whatever is
 # missing is listed, with how to get it, before anything runs.
 #
+# agent: what measuring through an agent (devices/agent) on loopback adds:
+# a BERT-mini student at seq 128 measured 20 times locally and 20 times
+# through an in-process agent, interleaved with a second local device (the
+# machine's noise floor); p99 and median of remote/local - 1 of the
+# reported medians (target: p99 <= 5 %), the same for local/local, and the
+# wall-clock time a remote measurement adds.
+#
 # The tables go to stdout; the benchmarks' own output streams to stderr and
 # is kept in a file (named at the end) that benchstat can read. Set
 # EDGENAS_BENCH_CPU=N to pin the benchmark processes to CPU N with taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine compress quality"
+benchmarks="engine compress quality agent"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -47,6 +55,9 @@ benchmarks:
                      int8 vs fp32 end to end, low-rank latency vs FLOP reduction
   quality            SST-2 and demo students before and after distillation against their
                      teachers (trains the SST-2 teacher on first use: about half an hour)
+  agent [--quick]    remote measurement through an agent on loopback vs the same measurement
+                     taken locally (BERT-mini, seq 128): p99 overhead, with local vs local as
+                     the noise floor
 EOF
 }
 
@@ -293,10 +304,56 @@ bench_quality() {
 	go run ./scripts/qualitybench table sst2=runs/sst2-search demo=runs/demo/search
 }
 
+bench_agent() {
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) ;; # the benchmark is one iteration already
+		-h | --help)
+			usage
+			return 0
+			;;
+		*)
+			usage
+			die "agent: unknown flag $arg"
+			;;
+		esac
+	done
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	local pin=()
+	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
+		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
+		pin=(taskset -c "$EDGENAS_BENCH_CPU")
+	fi
+	local work raw
+	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
+	raw=$work/agent.txt
+	# shellcheck disable=SC2064 # expand $work now
+	trap "rm -f '$work/agent.test'" EXIT
+	log "building the benchmark"
+	go test -c -o "$work/agent.test" ./devices/agent
+	log "BERT-mini at seq 128: 20 x (local, agent on loopback, local again), rotating the order"
+	(cd devices/agent && "${pin[@]}" "$work/agent.test" -test.run '^$' -test.bench '^BenchmarkRemoteOverhead$' \
+		-test.benchtime 1x -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	echo "edgenas agent benchmark"
+	echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(go version | cut -d' ' -f3-), $(getconf _NPROCESSORS_ONLN) CPU(s): $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+	echo "# reported medians, relative difference in %; pinned: ${EDGENAS_BENCH_CPU:-no}; raw output: $raw"
+	awk '$1 ~ /^BenchmarkRemoteOverhead/ {
+		for (i = 2; i < NF; i++) v[$(i+1)] = $i
+		printf "remote_vs_local  p99 %+.1f%%  median %+.1f%%  (target: p99 <= 5%%)\n", v["p99_overhead_%"], v["median_overhead_%"]
+		printf "local_vs_local   p99 %+.1f%%  median %+.1f%%  (noise floor of this machine)\n", v["p99_local_vs_local_%"], v["median_local_vs_local_%"]
+		printf "added_wall_ms    %.1f (sending, loading and answering, per measurement)\n", v["median_added_wall_ms"]
+		found = 1 }
+		END { if (!found) exit 1 }' "$raw" || die "no result for BenchmarkRemoteOverhead"
+}
+
 case "${1:-}" in
 quality)
 	shift
 	bench_quality "$@"
+	;;
+agent)
+	shift
+	bench_agent "$@"
 	;;
 engine)
 	shift

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -485,8 +486,7 @@ func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cfg := m.savedConfig()
-	data, err := cfg.Marshal()
+	data, err := m.ConfigJSON()
 	if err != nil {
 		return err
 	}
@@ -499,6 +499,23 @@ func (m *Model) Save(dir string) error {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), data)
+}
+
+// ConfigJSON returns the config.json Save writes for m.
+func (m *Model) ConfigJSON() ([]byte, error) {
+	cfg := m.savedConfig()
+	return cfg.Marshal()
+}
+
+// WriteWeights writes the model.safetensors Save writes for m to w, so a
+// model can be sent (to a remote agent) without touching the disk; Load
+// of a directory holding ConfigJSON and these bytes gives m back.
+func (m *Model) WriteWeights(w io.Writer) error {
+	ts, err := m.Tensors()
+	if err != nil {
+		return err
+	}
+	return safetensors.Write(w, ts, weightsMetadata)
 }
 
 // savedConfig is m's config as Save writes it.
@@ -532,11 +549,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // writes for m, computed by serializing it without touching the disk.
 func (m *Model) FileBytes() (int64, error) {
 	var c countingWriter
-	ts, err := m.Tensors()
-	if err != nil {
-		return 0, err
-	}
-	if err := safetensors.Write(&c, ts, weightsMetadata); err != nil {
+	if err := m.WriteWeights(&c); err != nil {
 		return 0, err
 	}
 	return c.n, nil
@@ -546,18 +559,13 @@ func (m *Model) FileBytes() (int64, error) {
 // JSON followed by its safetensors serialization. Equal models have equal
 // digests across runs.
 func (m *Model) Digest() (string, error) {
-	saved := m.savedConfig()
-	cfg, err := saved.Marshal()
+	cfg, err := m.ConfigJSON()
 	if err != nil {
 		return "", err
 	}
 	c := countingWriter{h: sha256.New()}
 	c.h.Write(cfg)
-	ts, err := m.Tensors()
-	if err != nil {
-		return "", err
-	}
-	if err := safetensors.Write(&c, ts, weightsMetadata); err != nil {
+	if err := m.WriteWeights(&c); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(c.h.Sum(nil)), nil

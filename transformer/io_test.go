@@ -239,3 +239,36 @@ func TestFileBytesAndDigest(t *testing.T) {
 		t.Error("digest ignores a weight change")
 	}
 }
+
+// TestEncodedFilesMatchSave checks that ConfigJSON and WriteWeights give
+// exactly the bytes Save writes, so a model sent without the disk loads
+// as the saved one does.
+func TestEncodedFilesMatchSave(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), rand.New(rand.NewPCG(8, 9)), 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := m.ConfigJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w strings.Builder
+	if err := m.WriteWeights(&w); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, got string }{{ConfigFile, string(cfg)}, {WeightsFile, w.String()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join(dir, tc.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.got != string(want) {
+				t.Fatalf("encoded %s (%d bytes) differs from the saved file (%d bytes)", tc.name, len(tc.got), len(want))
+			}
+		})
+	}
+}

@@ -14,7 +14,7 @@ import (
 // so that measurements taken with different kernels never share a
 // fingerprint.
 func TestFeaturesNameTheKernelChoice(t *testing.T) {
-	got := strings.Split(features(), "+")
+	got := strings.Split(Features(), "+")
 	cases := []struct {
 		name    string
 		arch    string
@@ -32,7 +32,7 @@ func TestFeaturesNameTheKernelChoice(t *testing.T) {
 				t.Skipf("not %s", c.arch)
 			}
 			if in := slices.Contains(got, c.feature); in != c.has {
-				t.Fatalf("features() = %q: %q listed = %v, CPU has it = %v", features(), c.feature, in, c.has)
+				t.Fatalf("Features() = %q: %q listed = %v, CPU has it = %v", Features(), c.feature, in, c.has)
 			}
 		})
 	}

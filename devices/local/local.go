@@ -112,28 +112,41 @@ func (l *Local) Fingerprint(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s (%s, %d cpus, %s) %s", cpuModel(), runtime.GOARCH, runtime.GOMAXPROCS(0), features(), transformer.EngineVersion), nil
+	return fmt.Sprintf("%s (%s, %d cpus, %s) %s", CPUModel(), runtime.GOARCH, runtime.GOMAXPROCS(0), Features(), transformer.EngineVersion), nil
 }
 
-// cpuModel reads the CPU's name from /proc/cpuinfo where it exists.
-func cpuModel() string {
+// CPUModel reads the CPU's name from /proc/cpuinfo where it exists: its
+// "model name" (x86) or "Model" line (a Raspberry Pi's board), else its
+// "Hardware" line (many ARM boards); "unknown CPU" when none is readable.
+func CPUModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return "unknown CPU"
 	}
 	defer f.Close()
+	hardware := ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && (strings.TrimSpace(k) == "model name" || strings.TrimSpace(k) == "Model") {
-			return strings.TrimSpace(v)
+		if !ok {
+			continue
 		}
+		switch strings.TrimSpace(k) {
+		case "model name", "Model":
+			return strings.TrimSpace(v)
+		case "Hardware":
+			hardware = strings.TrimSpace(v)
+		}
+	}
+	if hardware != "" {
+		return hardware
 	}
 	return "unknown CPU"
 }
 
-// features lists the SIMD extensions the engine's kernels choose between.
-func features() string {
+// Features lists the SIMD extensions the engine's kernels choose between
+// on this machine, joined with "+" ("avx2+fma", "asimd"), or "generic".
+func Features() string {
 	var f []string
 	switch runtime.GOARCH {
 	case "amd64":
