@@ -168,6 +168,10 @@ type Step struct {
 	Time time.Duration
 	// Screened is how many candidates multi-fidelity screened out so far.
 	Screened int
+	// Rescore is the scoring time on every example of the front members
+	// scored on fewer: what rescoring the front (as a search on a
+	// subsample does at its end) would add to Time.
+	Rescore time.Duration
 }
 
 // Replay runs one search of sp under cfg against the table (cfg's
@@ -185,7 +189,7 @@ func Replay(ctx context.Context, t *Table, sp *space.Space, cfg search.Config, l
 	archive := search.NewArchive()
 	var steps []Step
 	var hv float64
-	var spent time.Duration
+	var spent, rescore time.Duration
 	screened := 0
 	var fail error
 	progress := func(e search.Event) {
@@ -200,6 +204,7 @@ func Replay(ctx context.Context, t *Table, sp *space.Space, cfg search.Config, l
 		if onFront {
 			front := archive.Front()
 			pts := make([]search.Point, len(front))
+			rescore = 0
 			for i, m := range front {
 				row, ok := t.Get(m.Key)
 				if !ok {
@@ -208,11 +213,14 @@ func Replay(ctx context.Context, t *Table, sp *space.Space, cfg search.Config, l
 					return
 				}
 				pts[i] = point(row, cfg.Reference)
+				if full := row.Levels[len(row.Levels)-1]; m.Result.Examples < full.Examples {
+					rescore += full.Score
+				}
 			}
 			hv = search.Hypervolume(pts, refPoint)
 		}
 		spent += ev.Cost(c.Key)
-		steps = append(steps, Step{HV: hv, Time: spent, Screened: screened})
+		steps = append(steps, Step{HV: hv, Time: spent, Screened: screened, Rescore: rescore})
 		if stop != nil && stop(steps) {
 			cancel()
 		}

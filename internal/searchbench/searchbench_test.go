@@ -54,7 +54,7 @@ func synthRow(a space.Arch) *Row {
 		return Level{Examples: n, Accuracy: min(1, max(0, acc+e)), Score: d}
 	}
 	return &Row{Key: a.Key(), Arch: a, Levels: []Level{lvl(10, time.Millisecond), lvl(40, 4*time.Millisecond), lvl(100, 10*time.Millisecond)},
-		Latency: devices.Measurement{Stats: devices.Stats{Runs: 7, Median: time.Duration(10+work) * time.Microsecond}, Attempts: 1},
+		Latency:   devices.Measurement{Stats: devices.Stats{Runs: 7, Median: time.Duration(10+work) * time.Microsecond}, Attempts: 1},
 		SizeBytes: int64(1000 + size), Build: 2 * time.Millisecond, Measure: 3 * time.Millisecond}
 }
 

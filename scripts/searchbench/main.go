@@ -18,15 +18,20 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/edgenas/edgenas/internal/searchbench"
 	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/search"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -41,14 +46,19 @@ func run() error {
 	cfgPath := flag.String("c", "configs/bench-exhaustive.yaml", "run config whose space is evaluated exhaustively")
 	levelList := flag.String("levels", "125,250,500,2000", "numbers of dev examples the table holds accuracies for, increasing (the last: all)")
 	seeds := flag.Int("seeds", 5, "seeds per strategy")
+	mfList := flag.String("fidelity-levels", "125,500,2000", "multi-fidelity levels (numbers of dev examples, each a level of the table)")
+	share := flag.Float64("budget", 0.05, "share of the space each strategy evaluates for the hypervolume ratio")
 	flag.Parse()
-	var levels []int
-	for _, f := range strings.Split(*levelList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || len(levels) > 0 && n <= levels[len(levels)-1] {
-			return fmt.Errorf("-levels %q: want increasing positive counts", *levelList)
-		}
-		levels = append(levels, n)
+	levels, err := counts("-levels", *levelList)
+	if err != nil {
+		return err
+	}
+	mfLevels, err := counts("-fidelity-levels", *mfList)
+	if err != nil {
+		return err
+	}
+	if !(*share > 0 && *share <= 1) || *seeds < 1 {
+		return fmt.Errorf("-budget %v, -seeds %d: want a share in (0, 1] and at least one seed", *share, *seeds)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -82,7 +92,155 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	_ = tab
-	_ = seeds
+	return report(ctx, cfg, r.Space, tab, *seeds, *share, mfLevels)
+}
+
+// counts parses a comma-separated list of increasing positive counts.
+func counts(flagName, list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("%s %q: want increasing positive counts", flagName, list)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// report replays the table and prints the benchmark's tables, the last
+// line being hv_ratio_default.
+func report(ctx context.Context, cfg *pipeline.Config, sp *space.Space, tab *searchbench.Table, seeds int, share float64, mfLevels []int) error {
+	n := int(sp.Size().Int64())
+	budget := int(math.Ceil(share * float64(n)))
+	base := cfg.Search
+	def := base.WithDefaults().Strategy
+	strategies := []string{def}
+	for _, s := range search.Strategies {
+		if s != def {
+			strategies = append(strategies, s)
+		}
+	}
+	hvStar := tab.ExhaustiveHV()
+	build, measure, score := tab.StageMeans()
+	var scores []string
+	for i, l := range tab.Rows[0].Levels {
+		scores = append(scores, fmt.Sprintf("%d ex %.1f ms", l.Examples, ms(score[i])))
+	}
+	cpu := "unknown"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	ref := tab.Reference()
+	fmt.Printf("edgenas search benchmark: strategies against exhaustive evaluation (%s)\n", cfg.File)
+	fmt.Printf("# %s, %s, %d CPU(s): %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), cpu)
+	fmt.Printf("# space: %d architectures, every one evaluated once: accuracy on all %d dev examples, latency measured here\n", n, tab.Teacher.Levels[len(tab.Teacher.Levels)-1].Examples)
+	fmt.Printf("# exhaustive front: %d architectures, hypervolume %.4f (reference: teacher %v, %d B; accuracy 0)\n", tab.FrontSize(), hvStar, ref.Latency, ref.SizeBytes)
+	fmt.Printf("# mean stage times per architecture: build %.1f ms, measure %.1f ms, score %s\n", ms(build), ms(measure), strings.Join(scores, ", "))
+	fmt.Printf("# hv_ratio: hypervolume after %d evaluations (%.0f %% of the space) / exhaustive; %d seeds each; evals to 0.9 / 0.95: mean over the seeds that reached it\n", budget, 100*share, seeds)
+	res, err := searchbench.CompareStrategies(ctx, tab, sp, base, strategies, seeds, budget)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "strategy\thv_ratio mean ± sd\tmin–max\tevals to 0.90\tevals to 0.95\t")
+	var defMean float64
+	for _, r := range res {
+		m, sd := searchbench.MeanSD(r.Ratios)
+		name := r.Strategy
+		if name == def {
+			name += " (default)"
+			defMean = m
+		}
+		fmt.Fprintf(tw, "%s\t%.3f ± %.3f\t%.3f–%.3f\t%s\t%s\t\n", name, m, sd, slices.Min(r.Ratios), slices.Max(r.Ratios), reach(r.Reach[0]), reach(r.Reach[1]))
+	}
+	tw.Flush()
+
+	fixed := cfg.Evaluator.Subsample
+	if fixed == 0 {
+		fixed = 256
+	}
+	th := searchbench.Thresholds[1]
+	runs, err := searchbench.CompareFidelity(ctx, tab, sp, base, []int{fixed, 0}, mfLevels, seeds, th)
+	if err != nil {
+		return err
+	}
+	sub, all, mf := runs[0], runs[1], runs[2]
+	margin := base.Fidelity.Margin
+	if margin == 0 {
+		margin = search.DefaultFidelityMargin
+	}
+	fmt.Printf("# time to reach %.2f of the exhaustive hypervolume (%s; the table's build + measure + scoring times of what each search evaluated):\n", th, def)
+	fmt.Printf("# fixed subsample of %d examples (+ rescoring its front on all examples, which its hypervolume assumes), all examples, multi-fidelity (levels %v, margin %.1f standard errors)\n", fixed, mfLevels, margin)
+	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "seed\tfixed %d: evals\ttime\t+ rescoring\tall: evals\ttime\tmulti-fidelity: evals\tscreened\ttime\tmf / fixed %d\t\n", fixed, fixed)
+	var st, at, mt []float64
+	for i := range mf {
+		f, a, m := sub[i], all[i], mf[i]
+		ratio := "—"
+		if f.Reached && m.Reached {
+			withRescore := (f.Time + f.Rescore).Seconds()
+			ratio = fmt.Sprintf("%.2f", m.Time.Seconds()/withRescore)
+			st, mt = append(st, withRescore), append(mt, m.Time.Seconds())
+			if a.Reached {
+				at = append(at, a.Time.Seconds())
+			}
+		}
+		rescore := "—"
+		if f.Reached {
+			rescore = fmt.Sprintf("%.1f s", (f.Time + f.Rescore).Seconds())
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", f.Seed, evals(f), dur(f), rescore, evals(a), dur(a), evals(m), m.Screened, dur(m), ratio)
+	}
+	tw.Flush()
+	if len(st) > 0 {
+		sm, _ := searchbench.MeanSD(st)
+		mm, _ := searchbench.MeanSD(mt)
+		fmt.Printf("mf_time_ratio %.3f (mean multi-fidelity time %.1f s / mean fixed-%d time with rescoring %.1f s, %d seeds where both reached %.2f)\n", mm/sm, mm, fixed, sm, len(st), th)
+		if len(at) == len(st) {
+			am, _ := searchbench.MeanSD(at)
+			fmt.Printf("mf_time_ratio_vs_all_examples %.3f\n", mm/am)
+		}
+	} else {
+		fmt.Printf("mf_time_ratio — (no seed where both reached %.2f)\n", th)
+	}
+	fmt.Printf("hv_ratio_default %.3f\n", defMean)
 	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func dur(r searchbench.FidelityRun) string {
+	if !r.Reached {
+		return "not reached"
+	}
+	return fmt.Sprintf("%.1f s", r.Time.Seconds())
+}
+
+func evals(r searchbench.FidelityRun) string {
+	if !r.Reached {
+		return "—"
+	}
+	return strconv.Itoa(r.Evals)
+}
+
+// reach says the mean evaluations over the seeds that reached a
+// threshold, and how many did.
+func reach(e []int) string {
+	var got []float64
+	for _, v := range e {
+		if v > 0 {
+			got = append(got, float64(v))
+		}
+	}
+	if len(got) == 0 {
+		return fmt.Sprintf("— (0/%d)", len(e))
+	}
+	m, sd := searchbench.MeanSD(got)
+	return fmt.Sprintf("%.0f ± %.0f (%d/%d)", m, sd, len(got), len(e))
 }
