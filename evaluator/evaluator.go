@@ -294,7 +294,9 @@ func (e *Evaluator) splitAt(n int) (*split, error) {
 // every example EvaluateFull's), and each Result's Stages hold the work
 // done for that level only (build and latency where they happened).
 // promote is called from the calling goroutine. levels must be
-// increasing.
+// increasing. Each level counts as one evaluation in the metrics; unlike
+// Evaluate, concurrent calls for the same architecture are not merged
+// (the search never makes them).
 func (e *Evaluator) EvaluateLevels(ctx context.Context, a space.Arch, levels []int, promote func(Result) bool) ([]Result, error) {
 	if len(levels) == 0 {
 		return nil, errors.New("evaluator: no fidelity levels")
