@@ -28,9 +28,9 @@ type StrategyResult struct {
 // giving every other setting, against the table's true accuracies (every
 // example): the hypervolume ratio after budget evaluations and the
 // evaluations needed to reach each of Thresholds (searching up to the
-// whole space).
-func CompareStrategies(ctx context.Context, t *Table, sp *space.Space, base search.Config, strategies []string, seeds, budget int) ([]StrategyResult, error) {
-	hvStar := t.ExhaustiveHV()
+// whole space), hypervolumes taken with accuracy reference accRef.
+func CompareStrategies(ctx context.Context, t *Table, sp *space.Space, base search.Config, strategies []string, seeds, budget int, accRef float64) ([]StrategyResult, error) {
+	hvStar := t.ExhaustiveHV(accRef)
 	n := int(sp.Size().Int64())
 	var out []StrategyResult
 	for _, s := range strategies {
@@ -39,7 +39,7 @@ func CompareStrategies(ctx context.Context, t *Table, sp *space.Space, base sear
 			cfg := base
 			cfg.Strategy, cfg.Seed, cfg.Fidelity = s, uint64(seed), search.Fidelity{}
 			cfg.Budget = search.Budget{MaxEvaluations: n, Patience: -1}
-			steps, err := Replay(ctx, t, sp, cfg, 0, func(st []Step) bool {
+			steps, err := Replay(ctx, t, sp, cfg, 0, accRef, func(st []Step) bool {
 				return len(st) >= budget && st[len(st)-1].HV >= Thresholds[1]*hvStar
 			})
 			if err != nil {
@@ -78,15 +78,15 @@ type FidelityRun struct {
 // the runs of each way, in that order (runs[len(fixed)] is
 // multi-fidelity), each with the evaluation time (the table's stage times
 // of what was evaluated) to reach threshold of the exhaustive
-// hypervolume.
-func CompareFidelity(ctx context.Context, t *Table, sp *space.Space, base search.Config, fixed []int, levels []int, seeds int, threshold float64) ([][]FidelityRun, error) {
-	target := threshold * t.ExhaustiveHV()
+// hypervolume (accuracy reference accRef).
+func CompareFidelity(ctx context.Context, t *Table, sp *space.Space, base search.Config, fixed []int, levels []int, seeds int, threshold, accRef float64) ([][]FidelityRun, error) {
+	target := threshold * t.ExhaustiveHV(accRef)
 	n := int(sp.Size().Int64())
 	run := func(seed int, level int, f search.Fidelity) (FidelityRun, error) {
 		cfg := base
 		cfg.Seed, cfg.Fidelity = uint64(seed), f
 		cfg.Budget = search.Budget{MaxEvaluations: n, Patience: -1}
-		steps, err := Replay(ctx, t, sp, cfg, level, func(st []Step) bool { return st[len(st)-1].HV >= target })
+		steps, err := Replay(ctx, t, sp, cfg, level, accRef, func(st []Step) bool { return st[len(st)-1].HV >= target })
 		if err != nil {
 			return FidelityRun{}, err
 		}

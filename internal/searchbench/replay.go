@@ -145,18 +145,20 @@ func point(row *Row, ref search.Reference) search.Point {
 	return search.Point{-row.Full(), float64(row.Latency.Median) / float64(ref.Latency), float64(row.SizeBytes) / float64(ref.SizeBytes)}
 }
 
-// refPoint is the reference point of normalized objectives.
-var refPoint = search.Point{0, 1, 1}
+// refPoint is the reference point of normalized objectives with
+// accuracy reference accRef: (−accRef, 1, 1). Search's own is accRef 0.
+func refPoint(accRef float64) search.Point { return search.Point{-accRef, 1, 1} }
 
 // ExhaustiveHV returns the hypervolume of every row's true point: the
-// hypervolume of the exhaustive front.
-func (t *Table) ExhaustiveHV() float64 {
+// hypervolume of the exhaustive front, the accuracy reference being
+// accRef (search's hypervolume: 0).
+func (t *Table) ExhaustiveHV(accRef float64) float64 {
 	ref := t.Reference()
 	pts := make([]search.Point, len(t.Rows))
 	for i, r := range t.Rows {
 		pts[i] = point(r, ref)
 	}
-	return search.Hypervolume(pts, refPoint)
+	return search.Hypervolume(pts, refPoint(accRef))
 }
 
 // Step is the state of a replayed search after one evaluation.
@@ -175,10 +177,12 @@ type Step struct {
 }
 
 // Replay runs one search of sp under cfg against the table (cfg's
-// reference is the table's, its budget and strategy the caller's) and
-// returns the Step after every evaluation, in order. stop, when not nil,
-// ends the search early once it returns true for the steps so far.
-func Replay(ctx context.Context, t *Table, sp *space.Space, cfg search.Config, level int, stop func([]Step) bool) ([]Step, error) {
+// reference is the table's, its budget and strategy the caller's), its
+// Evaluate serving the accuracy on level examples (0: all), and returns
+// the Step after every evaluation, in order, hypervolumes taken with
+// accuracy reference accRef. stop, when not nil, ends the search early
+// once it returns true for the steps so far.
+func Replay(ctx context.Context, t *Table, sp *space.Space, cfg search.Config, level int, accRef float64, stop func([]Step) bool) ([]Step, error) {
 	ev, err := NewEvaluator(t, level)
 	if err != nil {
 		return nil, err
@@ -217,7 +221,7 @@ func Replay(ctx context.Context, t *Table, sp *space.Space, cfg search.Config, l
 					rescore += full.Score
 				}
 			}
-			hv = search.Hypervolume(pts, refPoint)
+			hv = search.Hypervolume(pts, refPoint(accRef))
 		}
 		spent += ev.Cost(c.Key)
 		steps = append(steps, Step{HV: hv, Time: spent, Screened: screened, Rescore: rescore})

@@ -211,13 +211,13 @@ func TestHVRatioAndReach(t *testing.T) {
 func TestReplayReachesTheExhaustiveFront(t *testing.T) {
 	sp := tinySpace(t)
 	tab, _ := synthTable(t, sp)
-	hvStar := tab.ExhaustiveHV()
+	hvStar := tab.ExhaustiveHV(0)
 	if hvStar <= 0 {
 		t.Fatalf("exhaustive HV %v", hvStar)
 	}
 	n := len(tab.Rows)
 	cfg := search.Config{Strategy: search.StrategyRandom, PopulationSize: 8, Budget: search.Budget{MaxEvaluations: n, Patience: -1}}
-	steps, err := Replay(context.Background(), tab, sp, cfg, 0, nil)
+	steps, err := Replay(context.Background(), tab, sp, cfg, 0, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,14 +230,22 @@ func TestReplayReachesTheExhaustiveFront(t *testing.T) {
 			t.Fatalf("step %d: HV %v after %v, time %v after %v", i, steps[i].HV, steps[i-1].HV, steps[i].Time, steps[i-1].Time)
 		}
 	}
-	again, err := Replay(context.Background(), tab, sp, cfg, 0, nil)
+	again, err := Replay(context.Background(), tab, sp, cfg, 0, 0, nil)
 	if err != nil || again[n/2] != steps[n/2] {
 		t.Fatalf("replays differ: %v vs %v (%v)", again[n/2], steps[n/2], err)
+	}
+	// With an accuracy reference only accuracy above it counts.
+	above, err := Replay(context.Background(), tab, sp, cfg, 0, 0.7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hv7 := tab.ExhaustiveHV(0.7); !(hv7 > 0 && hv7 < hvStar) || math.Abs(above[n-1].HV-hv7) > 1e-12 {
+		t.Fatalf("accuracy reference 0.7: exhaustive %v (reference 0: %v), replay ends at %v", hv7, hvStar, above[n-1].HV)
 	}
 	// Multi-fidelity screens some and still ends on the exhaustive front
 	// (every screened one is dominated with the margin, so off it).
 	cfg.Fidelity = search.Fidelity{Levels: []int{40, 100}, Margin: 1}
-	mf, err := Replay(context.Background(), tab, sp, cfg, 0, func(s []Step) bool { return false })
+	mf, err := Replay(context.Background(), tab, sp, cfg, 0, 0, func(s []Step) bool { return false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +258,7 @@ func TestReplayReachesTheExhaustiveFront(t *testing.T) {
 	}
 	t.Logf("%d archs, screened %d, time %v vs %v, HV %v of %v", n, last.Screened, last.Time, steps[n-1].Time, last.HV, hvStar)
 	// stop ends a replay early.
-	short, err := Replay(context.Background(), tab, sp, cfg, 0, func(s []Step) bool { return len(s) >= 5 })
+	short, err := Replay(context.Background(), tab, sp, cfg, 0, 0, func(s []Step) bool { return len(s) >= 5 })
 	if err != nil || len(short) != 5 {
 		t.Fatalf("stopped replay: %d steps, %v", len(short), err)
 	}
