@@ -142,9 +142,9 @@ func report(ctx context.Context, cfg *pipeline.Config, sp *space.Space, tab *sea
 	for k, ar := range []float64{0, accRef} {
 		fmt.Println()
 		if k == 0 {
-			fmt.Printf("## accuracy reference 0 (search's hypervolume; the targets): exhaustive hypervolume %.4f\n", tab.ExhaustiveHV(ar))
+			fmt.Printf("# == accuracy reference 0 (search's hypervolume; the targets): exhaustive hypervolume %.4f\n", tab.ExhaustiveHV(ar))
 		} else {
-			fmt.Printf("## accuracy reference %.2f (only accuracy above it counts): exhaustive hypervolume %.4f\n", ar, tab.ExhaustiveHV(ar))
+			fmt.Printf("# == accuracy reference %.2f (only accuracy above it counts): exhaustive hypervolume %.4f\n", ar, tab.ExhaustiveHV(ar))
 		}
 		m, err := section(ctx, cfg, sp, tab, seeds, budget, ar, mfLevels)
 		if err != nil {
