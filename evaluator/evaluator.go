@@ -123,6 +123,15 @@ type Evaluator struct {
 	builderKey  string
 	sub, full   *split
 
+	// For splits of other sizes (EvaluateLevels, ScoreAt): the examples in
+	// the subsample's shuffled order, whether they are labelled, and the
+	// teacher and tokenizer that prepare a split.
+	order    []train.Example
+	labelled bool
+	teacher  *transformer.Model
+	tok      *tokenizer.Tokenizer
+	prefixes map[int]*split // guarded by mu
+
 	// gate is held shared by building and scoring and, when the device
 	// measures alone, exclusively by latency measurement.
 	gate    *Gate
@@ -201,6 +210,7 @@ func New(ctx context.Context, teacher *transformer.Model, tok *tokenizer.Tokeniz
 	}
 	pick := slices.Clone(examples)
 	rand.New(rand.NewPCG(cfg.Seed, 0x5eed)).Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+	e.order, e.labelled, e.teacher, e.tok, e.prefixes = pick, labelled, teacher, tok, map[int]*split{}
 	pick = pick[:min(cfg.Subsample, len(pick))]
 	if e.sub, err = e.newSplit(teacher, tok, pick, labelled); err != nil {
 		return nil, err
@@ -244,6 +254,133 @@ func (e *Evaluator) newSplit(teacher *transformer.Model, tok *tokenizer.Tokenize
 // Result kept in memory: the evaluation still succeeds.
 func (e *Evaluator) Evaluate(ctx context.Context, a space.Arch) (Result, error) {
 	return e.evaluate(ctx, a, e.sub)
+}
+
+// Examples returns how many examples EvaluateFull scores on.
+func (e *Evaluator) Examples() int { return len(e.order) }
+
+// splitAt returns the first n examples of the subsample's shuffled order
+// (so n = Config.Subsample is Evaluate's subsample), or every example when
+// n ≥ Examples() (EvaluateFull's); prefixes are prepared on first use.
+func (e *Evaluator) splitAt(n int) (*split, error) {
+	switch {
+	case n < 1:
+		return nil, fmt.Errorf("evaluator: score on %d examples, want ≥ 1", n)
+	case n >= len(e.order):
+		return e.full, nil
+	case n == e.sub.data.Len():
+		return e.sub, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.prefixes[n]; s != nil {
+		return s, nil
+	}
+	s, err := e.newSplit(e.teacher, e.tok, e.order[:n], e.labelled)
+	if err != nil {
+		return nil, err
+	}
+	e.prefixes[n] = s
+	return s, nil
+}
+
+// EvaluateLevels evaluates a at increasing fidelities, levels being
+// numbers of examples (the first n of the subsample's shuffled order;
+// n ≥ Examples() means every example, as EvaluateFull): the student is
+// built and measured once, scored at levels[0], and scored at each next
+// level only while promote accepts the Result of the level before. It
+// returns the Result of every level scored, in order; each is cached
+// under its level (the level of Config.Subsample is Evaluate's entry,
+// every example EvaluateFull's), and each Result's Stages hold the work
+// done for that level only (build and latency where they happened).
+// promote is called from the calling goroutine. levels must be
+// increasing. Each level counts as one evaluation in the metrics; unlike
+// Evaluate, concurrent calls for the same architecture are not merged
+// (the search never makes them).
+func (e *Evaluator) EvaluateLevels(ctx context.Context, a space.Arch, levels []int, promote func(Result) bool) ([]Result, error) {
+	if len(levels) == 0 {
+		return nil, errors.New("evaluator: no fidelity levels")
+	}
+	splits := make([]*split, len(levels))
+	for i, n := range levels {
+		if i > 0 && n <= levels[i-1] {
+			return nil, fmt.Errorf("evaluator: fidelity levels %v are not increasing", levels)
+		}
+		var err error
+		if splits[i], err = e.splitAt(n); err != nil {
+			return nil, err
+		}
+	}
+	var (
+		out     []Result
+		student *transformer.Model
+		lat     *Result // a Result of a holding its measurement
+	)
+	for i, s := range splits {
+		r, err := e.level(ctx, a, s, &student, lat)
+		e.metrics.evaluation(r.source, err)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r.Result)
+		lat = &out[len(out)-1]
+		if i+1 < len(splits) && !promote(r.Result) {
+			break
+		}
+	}
+	return out, nil
+}
+
+// levelResult is one level's Result and where it came from.
+type levelResult struct {
+	Result
+	source string
+}
+
+// level returns a's Result on s for EvaluateLevels: from the cache, or
+// computed with the student built at most once (*student) and the
+// latency of lat when given (measured otherwise).
+func (e *Evaluator) level(ctx context.Context, a space.Arch, s *split, student **transformer.Model, lat *Result) (levelResult, error) {
+	key := e.cacheKey(a, s)
+	e.mu.Lock()
+	r, ok := e.kept[key]
+	e.mu.Unlock()
+	if ok {
+		return levelResult{r, SourceCache}, nil
+	}
+	if r, ok, err := e.cache.Get(key); err != nil {
+		return levelResult{source: SourceCache}, err
+	} else if ok {
+		return levelResult{r, SourceCache}, nil
+	}
+	r = Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
+	err := e.shared(ctx, func() error {
+		if *student == nil {
+			m, d, err := e.buildStudent(ctx, a)
+			if err != nil {
+				return err
+			}
+			*student, r.Stages.Build = m, d
+		}
+		return e.scoreAndSize(ctx, &r, *student, a, s)
+	})
+	if err == nil {
+		if lat != nil {
+			r.Latency, r.PeakBytes, r.FLOPs = lat.Latency, lat.PeakBytes, lat.FLOPs
+		} else {
+			err = e.measureInto(ctx, &r, *student, a)
+		}
+	}
+	if err != nil {
+		return levelResult{source: SourceFresh}, err
+	}
+	if err := e.cache.Put(key, r); err != nil {
+		e.log.Warn("evaluator: cache write failed; the result is kept in memory", "arch", a.Key(), "err", err)
+		e.mu.Lock()
+		e.kept[key] = r
+		e.mu.Unlock()
+	}
+	return levelResult{r, SourceFresh}, nil
 }
 
 // EvaluateFull is Evaluate on every example (the final scoring of a
@@ -335,34 +472,57 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
 	var student *transformer.Model
 	err := e.shared(ctx, func() error {
-		t0 := time.Now()
 		var err error
-		if student, err = e.build(ctx, a); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("build %s: %w", a.Key(), ctx.Err())
-			}
-			return fmt.Errorf("%w: %s: %w", ErrBuild, a.Key(), err)
+		if student, r.Stages.Build, err = e.buildStudent(ctx, a); err != nil {
+			return err
 		}
-		r.Stages.Build = time.Since(t0)
-		e.metrics.stage(StageBuild, r.Stages.Build)
-		t0 = time.Now()
-		if err := e.score(&r, student, s); err != nil {
-			return fmt.Errorf("score %s: %w", a.Key(), err)
-		}
-		r.Stages.Accuracy = time.Since(t0)
-		e.metrics.stage(StageAccuracy, r.Stages.Accuracy)
-		t0 = time.Now()
-		if r.SizeBytes, err = student.FileBytes(); err != nil {
-			return fmt.Errorf("size of %s: %w", a.Key(), err)
-		}
-		r.Params = int64(student.NumParams())
-		r.Stages.Size = time.Since(t0)
-		e.metrics.stage(StageSize, r.Stages.Size)
-		return ctx.Err()
+		return e.scoreAndSize(ctx, &r, student, a, s)
 	})
 	if err != nil {
 		return Result{}, err
 	}
+	if err := e.measureInto(ctx, &r, student, a); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// buildStudent builds a and says how long it took.
+func (e *Evaluator) buildStudent(ctx context.Context, a space.Arch) (*transformer.Model, time.Duration, error) {
+	t0 := time.Now()
+	student, err := e.build(ctx, a)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, fmt.Errorf("build %s: %w", a.Key(), ctx.Err())
+		}
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrBuild, a.Key(), err)
+	}
+	d := time.Since(t0)
+	e.metrics.stage(StageBuild, d)
+	return student, d, nil
+}
+
+// scoreAndSize fills r's accuracy fields on s, its size and parameters.
+func (e *Evaluator) scoreAndSize(ctx context.Context, r *Result, student *transformer.Model, a space.Arch, s *split) error {
+	t0 := time.Now()
+	if err := e.score(r, student, s); err != nil {
+		return fmt.Errorf("score %s: %w", a.Key(), err)
+	}
+	r.Stages.Accuracy = time.Since(t0)
+	e.metrics.stage(StageAccuracy, r.Stages.Accuracy)
+	t0 = time.Now()
+	var err error
+	if r.SizeBytes, err = student.FileBytes(); err != nil {
+		return fmt.Errorf("size of %s: %w", a.Key(), err)
+	}
+	r.Params = int64(student.NumParams())
+	r.Stages.Size = time.Since(t0)
+	e.metrics.stage(StageSize, r.Stages.Size)
+	return ctx.Err()
+}
+
+// measureInto measures student's latency at a's sequence length into r.
+func (e *Evaluator) measureInto(ctx context.Context, r *Result, student *transformer.Model, a space.Arch) error {
 	w := e.cfg.Workload
 	w.SeqLen = a.SeqLen
 	w = w.WithDefaults()
@@ -371,17 +531,17 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 	m, err := e.measure(ctx, student, w)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), ctx.Err())
+			return fmt.Errorf("measure %s on %s: %w", a.Key(), e.dev.Name(), ctx.Err())
 		}
 		e.metrics.measureFailed(err)
-		return Result{}, fmt.Errorf("%w: %s on %s: %w", ErrMeasure, a.Key(), e.dev.Name(), err)
+		return fmt.Errorf("%w: %s on %s: %w", ErrMeasure, a.Key(), e.dev.Name(), err)
 	}
 	r.Stages.Latency = time.Since(t0)
 	e.metrics.stage(StageLatency, r.Stages.Latency)
 	e.metrics.measured(m)
 	r.Latency = m
 	r.PeakBytes = m.PeakBytes
-	return r, nil
+	return nil
 }
 
 // measure runs the device's measurement, holding the gate exclusively
@@ -446,6 +606,19 @@ func scoreLogits(r *Result, m Metric, logits []float32, labels []int, teacher []
 func (e *Evaluator) ScoreFull(ctx context.Context, student *transformer.Model) (Result, error) {
 	var r Result
 	err := e.shared(ctx, func() error { return e.score(&r, student, e.full) })
+	return r, err
+}
+
+// ScoreAt is ScoreFull on the first n examples of the subsample's
+// shuffled order (every example when n ≥ Examples()), the examples
+// EvaluateLevels scores level n on.
+func (e *Evaluator) ScoreAt(ctx context.Context, student *transformer.Model, n int) (Result, error) {
+	s, err := e.splitAt(n)
+	if err != nil {
+		return Result{}, err
+	}
+	var r Result
+	err = e.shared(ctx, func() error { return e.score(&r, student, s) })
 	return r, err
 }
 

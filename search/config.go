@@ -56,8 +56,11 @@ const (
 	DefaultSoftWeight       = 0.07
 	DefaultHardWeight       = 1.0
 	DefaultRetryAttempts    = 5
-	DefaultInitialBackoff   = time.Second
-	DefaultMaxBackoff       = 30 * time.Second
+	// DefaultFidelityMargin is Fidelity.Margin's default: two standard
+	// errors.
+	DefaultFidelityMargin = 2.0
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = 30 * time.Second
 	// DefaultTargetFraction is the share of the reference (teacher) latency
 	// and size that the reward targets when no target is configured.
 	DefaultTargetFraction = 0.5
@@ -119,6 +122,8 @@ type Config struct {
 	// this latency and size) and the base of the default reward targets.
 	// Zero fields take the teacher's (see WithTeacher).
 	Reference Reference `yaml:"reference" json:"reference"`
+	// Fidelity turns multi-fidelity evaluation on (off by default).
+	Fidelity Fidelity `yaml:"fidelity" json:"fidelity,omitzero"`
 	// Retry says how an evaluation that failed for a transient reason is
 	// retried. Like Parallelism it changes how a run goes, never what it
 	// finds, so it may change between resumes.
@@ -159,6 +164,29 @@ func (f FrontConfig) Epsilon() float64 {
 	}
 	return f.LatencyEpsilon
 }
+
+// Fidelity configures multi-fidelity evaluation, successive-halving
+// style: each candidate is scored on Levels[0] examples first and promoted
+// to the next level only while it could still reach the front, that is
+// while its point (its accuracy at this level raised by Margin standard
+// errors, its measured latency and size) is dominated by no member of the
+// front as it stood when its generation started. Only candidates scored at
+// the last level can enter the front; the others are archived as Screened
+// with the accuracy of the last level they reached. It needs an Evaluator
+// that is a FidelityEvaluator. The zero Fidelity is off.
+type Fidelity struct {
+	// Levels are the numbers of examples of each level, increasing; at
+	// least two when set (a number at or above the data's size means
+	// every example).
+	Levels []int `yaml:"levels" json:"levels,omitempty"`
+	// Margin is the optimistic margin in standard errors of the accuracy
+	// at a level (sqrt(max(p(1−p), 1/n)/n) for accuracy p on n examples);
+	// default DefaultFidelityMargin.
+	Margin float64 `yaml:"margin" json:"margin,omitempty"`
+}
+
+// On reports whether multi-fidelity evaluation is configured.
+func (f Fidelity) On() bool { return len(f.Levels) > 0 }
 
 // Retry bounds the retries of an evaluation that failed transiently: the
 // device was unavailable (devices.ErrUnavailable) or failed to measure
@@ -292,6 +320,9 @@ func (c Config) WithDefaults() Config {
 		c.Budget.Patience = DefaultPatience
 	}
 	c.Retry = c.Retry.withDefaults()
+	if c.Fidelity.On() && c.Fidelity.Margin == 0 {
+		c.Fidelity.Margin = DefaultFidelityMargin
+	}
 	c.Reward.Latency = c.Reward.Latency.withDefaults()
 	c.Reward.Size = c.Reward.Size.withDefaults()
 	if c.Reward.TargetLatency == 0 && c.Reference.Latency > 0 {
@@ -426,6 +457,20 @@ func (c Config) Validate() error {
 	}
 	if !(c.Front.LatencyEpsilon >= 0 && c.Front.LatencyEpsilon < 1) {
 		add("front.latency_epsilon", "%v, want a relative tolerance in [0, 1) (0: %g)", c.Front.LatencyEpsilon, DefaultLatencyEpsilon)
+	}
+	if f := c.Fidelity; f.On() {
+		if len(f.Levels) < 2 {
+			add("fidelity.levels", "%v, want at least two increasing numbers of examples (or none: off)", f.Levels)
+		}
+		for i, n := range f.Levels {
+			if n < 1 || i > 0 && n <= f.Levels[i-1] {
+				add("fidelity.levels", "%v, want increasing numbers of examples ≥ 1", f.Levels)
+				break
+			}
+		}
+	}
+	if m := c.Fidelity.Margin; !(m >= 0) || math.IsInf(m, 0) {
+		add("fidelity.margin", "%v, want a finite number of standard errors ≥ 0 (0: %v)", m, DefaultFidelityMargin)
 	}
 	if c.Reference.Latency < 0 {
 		add("reference.latency", "%v, want ≥ 0 (0: the teacher's)", c.Reference.Latency)

@@ -21,6 +21,13 @@
 //     selection over a genome wrapping space.Arch), "nsga2" (an eaopt
 //     Model doing constrained non-dominated sorting and crowding distance),
 //     "regularized-evolution" (aging evolution) and "random".
+//   - Multi-fidelity evaluation (Config.Fidelity, off by default): each
+//     candidate is scored on growing numbers of examples
+//     (FidelityEvaluator.EvaluateLevels) while its optimistic point is
+//     not dominated by the front as it stood when its generation started;
+//     only candidates scored at the last level enter the front, the
+//     others are archived as Screened. Deciding against that snapshot
+//     keeps the run independent of the parallelism.
 //   - Run: the loop, the budget and stop rules, parallel evaluation, the
 //     run state in a Store (the run directory's bbolt file) and resume, progress Events and Prometheus
 //     metrics.

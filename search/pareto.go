@@ -22,6 +22,10 @@ type Candidate struct {
 	// generation's batch.
 	Generation int `json:"generation"`
 	Slot       int `json:"slot"`
+	// Screened says multi-fidelity evaluation stopped the candidate below
+	// the last level (see Fidelity): Result holds the accuracy of the last
+	// level it reached, and it is never on the front.
+	Screened bool `json:"screened,omitempty"`
 }
 
 // Point is a point in objective space with every coordinate minimized.
@@ -58,7 +62,7 @@ func (c *Candidate) normalized(ref Reference) Point {
 // Archive holds every evaluated candidate, one per key, and keeps the
 // feasible Pareto front over (accuracy ↑, latency ↓, size ↓) exactly:
 // candidates with equal objectives but different keys are all on it.
-// Infeasible candidates are archived but never on the front. An Archive
+// Infeasible and screened candidates are archived but never on the front. An Archive
 // is not safe for concurrent use.
 type Archive struct {
 	all   []Candidate
@@ -85,7 +89,7 @@ func (a *Archive) Insert(c Candidate) (added, onFront bool) {
 	if a.best < 0 || c.Reward > a.all[a.best].Reward || c.Reward == a.all[a.best].Reward && earlier(c, a.all[a.best]) {
 		a.best = i
 	}
-	if !c.Feasible {
+	if !c.Feasible || c.Screened {
 		return true, false
 	}
 	kept := a.front[:0]

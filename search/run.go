@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"time"
@@ -24,6 +25,17 @@ import (
 // transient and retried (Config.Retry); any other error stops the run.
 type Evaluator interface {
 	Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error)
+}
+
+// FidelityEvaluator is an Evaluator that scores at several fidelities,
+// which multi-fidelity search (Config.Fidelity) needs; evaluator's is one.
+// EvaluateLevels scores a on levels[0] examples, then on each next level
+// while promote accepts the Result of the level before, and returns the
+// Result of every level scored, in order (at least one). promote is
+// called from the goroutine that called EvaluateLevels.
+type FidelityEvaluator interface {
+	Evaluator
+	EvaluateLevels(ctx context.Context, a space.Arch, levels []int, promote func(evaluator.Result) bool) ([]evaluator.Result, error)
 }
 
 // StopReason says why a run stopped.
@@ -217,6 +229,9 @@ func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ..
 	}
 	if err := checkRunID(o.runID); err != nil {
 		return nil, err
+	}
+	if _, ok := ev.(FidelityEvaluator); cfg.Fidelity.On() && !ok {
+		return nil, &FieldError{Field: "fidelity", Msg: fmt.Sprintf("multi-fidelity evaluation needs an evaluator that scores at several fidelities (a FidelityEvaluator); %T is not", ev), Err: ErrInvalidConfig}
 	}
 	var st store = memStore{}
 	if o.store != nil {
@@ -521,9 +536,75 @@ type job struct {
 
 type done struct {
 	job
-	res evaluator.Result
-	err error
-	dur time.Duration
+	res      evaluator.Result
+	screened bool
+	err      error
+	dur      time.Duration
+}
+
+// screen returns the promotion rule of multi-fidelity evaluation against
+// the front as it stands now (nil when Config.Fidelity is off): a Result
+// is promoted while its optimistic point is dominated by no front member.
+// It only reads its own copy of the front, so evaluation goroutines may
+// call it.
+func (r *runner) screen() func(evaluator.Result) bool {
+	f := r.cfg.Fidelity
+	if !f.On() {
+		return nil
+	}
+	front := r.archive.Front()
+	pts := make([]Point, len(front))
+	for i := range front {
+		pts[i] = front[i].objectives()
+	}
+	return func(res evaluator.Result) bool {
+		c := Candidate{Result: res}
+		p := c.objectives()
+		p[0] -= f.Margin * standardError(res.Accuracy, res.Examples)
+		for _, q := range pts {
+			if q.Dominates(p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// standardError is the standard error of an accuracy p measured on n
+// examples, sqrt(max(p(1−p), 1/n)/n): never zero, so a perfect or null
+// score on few examples keeps a margin.
+func standardError(p float64, n int) float64 {
+	if n < 1 {
+		return 1
+	}
+	return math.Sqrt(max(p*(1-p), 1/float64(n)) / float64(n))
+}
+
+// evaluateCandidate evaluates a for the search: with Evaluate, or, under
+// Config.Fidelity, level by level while promote accepts it; screened says
+// it stopped below the last level.
+func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote func(evaluator.Result) bool) (res evaluator.Result, screened bool, err error) {
+	if promote == nil {
+		res, err = r.evaluate(ctx, r.cfg.Retry, a)
+		return res, false, err
+	}
+	fe := r.ev.(FidelityEvaluator) // checked by Run
+	levels := r.cfg.Fidelity.Levels
+	var rs []evaluator.Result
+	err = r.cfg.Retry.Do(ctx, r.opts.sleep, func() (err error) {
+		rs, err = fe.EvaluateLevels(ctx, a, levels, promote)
+		if err == nil && (len(rs) == 0 || len(rs) > len(levels)) {
+			err = fmt.Errorf("the evaluator returned %d results for %d levels", len(rs), len(levels))
+		}
+		return err
+	}, func(attempt int, backoff time.Duration, err error) {
+		r.metrics.retries.Inc()
+		r.opts.log.Warn("evaluation failed, retrying", "arch", a.Key(), "attempt", attempt, "backoff", backoff, "err", err)
+	})
+	if err != nil {
+		return evaluator.Result{}, false, err
+	}
+	return rs[len(rs)-1], len(rs) < len(levels), nil
 }
 
 // evaluateBatch evaluates the pending batch's architectures not archived
@@ -549,6 +630,7 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 		jobs, truncated = jobs[:max(room, 0)], true
 	}
 	results := make(chan done)
+	promote := r.screen()
 	inflight, next := 0, 0
 	var firstErr error
 	timeUp := false
@@ -559,8 +641,8 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 			inflight++
 			go func() {
 				t := time.Now()
-				res, err := r.evaluate(ctx, r.cfg.Retry, j.arch)
-				results <- done{job: j, res: res, err: err, dur: time.Since(t)}
+				res, screened, err := r.evaluateCandidate(ctx, j.arch, promote)
+				results <- done{job: j, res: res, screened: screened, err: err, dur: time.Since(t)}
 			}()
 		}
 		if inflight == 0 {
@@ -611,9 +693,9 @@ func (r *runner) record(d done) error {
 	if err != nil {
 		return err
 	}
-	c := Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot}
+	c := Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot, Screened: d.screened}
 	r.st.Elapsed = r.now()
-	if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res}); err != nil {
+	if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res, Screened: c.Screened}); err != nil {
 		return err
 	}
 	_, onFront := r.archive.Insert(c)

@@ -108,6 +108,7 @@ type evalRecord struct {
 	Generation int              `json:"generation"`
 	Slot       int              `json:"slot"`
 	Result     evaluator.Result `json:"result"`
+	Screened   bool             `json:"screened,omitempty"`
 }
 
 // The records of run ID are stored, sealed under their keys, as
@@ -408,7 +409,7 @@ func rebuildArchive(rc RewardConfig, recs []evalRecord) (*Archive, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Insert(Candidate{Key: r.Result.Key, Result: r.Result, Score: s, Generation: r.Generation, Slot: r.Slot})
+		a.Insert(Candidate{Key: r.Result.Key, Result: r.Result, Score: s, Generation: r.Generation, Slot: r.Slot, Screened: r.Screened})
 	}
 	return a, nil
 }
