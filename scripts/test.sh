@@ -31,12 +31,15 @@ CGO_ENABLED=0 GOOS=android GOARCH=arm64 go build -o /dev/null ./cmd/edgenas     
 echo "== arm64 kernels and engine under qemu-user (no timings)"
 bash scripts/qemu-arm64.sh
 
+# onnxruntime-node first: the ort device's unit tests (devices/ort) run it.
+echo "== ONNX Runtime (npm onnxruntime-node)"
+EDGENAS_ORT_LIB="${EDGENAS_ORT_LIB:-$(bash scripts/ort-setup.sh)}"
+export EDGENAS_ORT_LIB
+
 echo "== unit tests"
 go test -count=1 ./...
 
 echo "== ONNX Runtime oracle (build tag ort)"
-EDGENAS_ORT_LIB="${EDGENAS_ORT_LIB:-$(bash scripts/ort-setup.sh)}"
-export EDGENAS_ORT_LIB
 go vet -tags ort ./transformer/onnx/ ./reports/
 CGO_ENABLED=1 go test -count=1 -tags ort -run 'TestMatchesONNXRuntime|TestStudentsMatchONNXRuntime' -v ./transformer/onnx/
 CGO_ENABLED=1 go test -count=1 -tags ort -run TestExportMatchesONNXRuntime -v ./reports/
