@@ -10,6 +10,7 @@ import (
 	"github.com/edgenas/edgenas/compress"
 	"github.com/edgenas/edgenas/devices/agent"
 	"github.com/edgenas/edgenas/devices/local"
+	"github.com/edgenas/edgenas/devices/ort"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/internal/limitio"
@@ -110,13 +111,16 @@ func (c CompressConfig) Options() compress.Options {
 
 // DeviceConfig chooses where latency is measured.
 type DeviceConfig struct {
-	// Kind is "local" (default: this machine, in process) or "agent" (a
-	// remote device running edgenas agent, reached as Agent says).
+	// Kind is "local" (default: this machine, in process), "agent" (a
+	// remote device running edgenas agent, reached as Agent says) or "ort"
+	// (ONNX Runtime on this machine, through Node.js as ORT says).
 	Kind  string       `yaml:"kind"`
 	Local local.Config `yaml:"local"`
 	// Agent is the agent's URL, token file, CA file, timeout and retries
 	// (kind: agent).
 	Agent agent.Config `yaml:"agent"`
+	// ORT is where Node.js and onnxruntime-node are (kind: ort).
+	ORT ort.Config `yaml:"ort"`
 }
 
 // MetricsConfig exposes Prometheus metrics while the search runs: listen
@@ -163,7 +167,8 @@ func (c *Config) validate() error {
 		v     *string
 	}{{"teacher.dir", &c.Teacher.Dir}, {"teacher.train", &c.Teacher.Train}, {"data.dev", &c.Data.Dev},
 		{"data.calibration", &c.Data.Calibration}, {"run_dir", &c.RunDir},
-		{"device.agent.token_file", &c.Device.Agent.TokenFile}, {"device.agent.ca_file", &c.Device.Agent.CAFile}} {
+		{"device.agent.token_file", &c.Device.Agent.TokenFile}, {"device.agent.ca_file", &c.Device.Agent.CAFile},
+		{"device.ort.node_modules", &c.Device.ORT.NodeModules}, {"device.ort.node", &c.Device.ORT.Node}} {
 		if *p.v == "" {
 			continue
 		}
@@ -209,15 +214,21 @@ func (c *Config) validate() error {
 	default:
 		bad("compress.int4_group", "%d, want 32, 64 or 128 (0: %d)", c.Compress.Int4Group, transformer.DefaultInt4Group)
 	}
-	switch k := c.Device.Kind; k {
+	k := c.Device.Kind
+	if k != "agent" && c.Device.Agent != (agent.Config{}) {
+		bad("device.agent", "given, but device.kind is %q; want kind: agent to measure on an agent", cmp.Or(k, "local"))
+	}
+	if k != "ort" && c.Device.ORT != (ort.Config{}) {
+		bad("device.ort", "given, but device.kind is %q; want kind: ort to measure in ONNX Runtime", cmp.Or(k, "local"))
+	}
+	switch k {
 	case "", "local":
-		if c.Device.Agent != (agent.Config{}) {
-			bad("device.agent", "given, but device.kind is %q; want kind: agent to measure on an agent", cmp.Or(k, "local"))
-		}
 	case "agent":
 		errs = append(errs, fielderr.Prefix("device.agent", c.Device.Agent.Validate())...)
+	case "ort":
+		errs = append(errs, fielderr.Prefix("device.ort", c.Device.ORT.Validate())...)
 	default:
-		bad("device.kind", "%q, want \"local\" or \"agent\"", k)
+		bad("device.kind", "%q, want \"local\", \"agent\" or \"ort\"", k)
 	}
 	errs = append(errs, fielderr.Prefix("device.local", c.Device.Local.Validate())...)
 	errs = append(errs, fielderr.Prefix("evaluator", c.Evaluator.Validate())...)

@@ -117,11 +117,14 @@ func TestConfigErrors(t *testing.T) {
 			[]string{".yaml:3: proxy_check.samples: -1, want 0..", ".yaml:3: proxy_check.min_tau: -2, want a finite τ ≥ −1"}},
 		{"noise-aware front", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\nsearch: {front: {latency_epsilon: 2}}\n",
 			[]string{".yaml:3: search.front.latency_epsilon: 2"}},
-		{"unknown device kind", "teacher: {dir: x}\ndata: {demo: {}}\ndevice: {kind: phone}\n", []string{".yaml:3: device.kind: \"phone\", want \"local\" or \"agent\""}},
+		{"unknown device kind", "teacher: {dir: x}\ndata: {demo: {}}\ndevice: {kind: phone}\n", []string{".yaml:3: device.kind: \"phone\", want \"local\", \"agent\" or \"ort\""}},
 		{"agent without url or token", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  kind: agent\n  agent: {timeout: 1s}\n",
 			[]string{"device.agent.url: missing", "device.agent.token_file: missing"}},
 		{"agent url and files checked", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  kind: agent\n  agent:\n    url: ftp://board\n    token_file: " + filepath.Join(dir, "no-token") + "\n    ca_file: " + teacherYAML + "\n",
 			[]string{".yaml:6: device.agent.url: \"ftp://board\": scheme \"ftp\"", ".yaml:7: device.agent.token_file:", "no-token", ".yaml:8: device.agent.ca_file:", "no PEM certificate"}},
+		{"ort install checked", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  kind: ort\n  ort:\n    node_modules: " + filepath.Join(dir, "no-such") + "\n    node: " + filepath.Join(dir, "no-node") + "\n",
+			[]string{".yaml:6: device.ort.node_modules:", "no-such", "scripts/ort-setup.sh", ".yaml:7: device.ort.node:", "no-node"}},
+		{"ort settings without kind ort", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  ort: {node: node}\n", []string{"device.ort: given, but device.kind is \"local\""}},
 		{"agent settings without kind agent", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  agent: {url: http://board:7070}\n", []string{"device.agent: given, but device.kind is \"local\""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,7 +136,7 @@ func proxyCheck(c ProxyCheckConfig, examples int, cands []search.Candidate, onFr
 			p.MaxAbsError, p.MaxAbsErrorKey = e, pt.Key
 		}
 	}
-	tau, ok := kendallTauB(proxy, full)
+	tau, ok := KendallTauB(proxy, full)
 	p.KendallTau, p.TauUndefined = tau, !ok
 	between := fmt.Sprintf("between %s on %d examples and on all %d (%d candidates)", cmp.Or(p.Metric, "accuracy"), p.Subsample, p.Examples, len(p.Points))
 	switch {
@@ -148,11 +148,11 @@ func proxyCheck(c ProxyCheckConfig, examples int, cands []search.Candidate, onFr
 	return p, err
 }
 
-// kendallTauB returns Kendall's τ-b of x and y (equal lengths):
+// KendallTauB returns Kendall's τ-b of x and y (equal lengths):
 // (concordant − discordant) / √((n₀ − n₁)(n₀ − n₂)), where n₀ counts the
 // pairs and n₁, n₂ the pairs tied in x and in y. ok is false when it is
 // undefined: fewer than two points, or every x or every y equal.
-func kendallTauB(x, y []float64) (tau float64, ok bool) {
+func KendallTauB(x, y []float64) (tau float64, ok bool) {
 	var conc, disc, tiedX, tiedY, pairs float64
 	for i := range x {
 		for j := i + 1; j < len(x); j++ {

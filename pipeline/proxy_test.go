@@ -42,9 +42,9 @@ func TestKendallTauB(t *testing.T) {
 		{"none", nil, nil, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := kendallTauB(tc.x, tc.y)
+			got, ok := KendallTauB(tc.x, tc.y)
 			if ok != tc.ok || math.Abs(got-tc.want) > 1e-12 {
-				t.Errorf("kendallTauB = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+				t.Errorf("KendallTauB = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
 			}
 		})
 	}

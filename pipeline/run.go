@@ -21,6 +21,7 @@ import (
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/devices/agent"
 	"github.com/edgenas/edgenas/devices/local"
+	"github.com/edgenas/edgenas/devices/ort"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/internal/boltfile"
@@ -82,6 +83,7 @@ type Run struct {
 
 	log     *slog.Logger
 	cache   *evaluator.BoltCache
+	ownDev  io.Closer // the device Open opened, when it needs closing (ort's worker)
 	gate    *evaluator.Gate
 	reg     prometheus.Registerer // nil: no metrics
 	metrics *evaluator.Metrics    // shared by every evaluator of the run
@@ -132,26 +134,35 @@ func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
 		if r.Device, err = openDevice(cfg); err != nil {
 			return nil, err
 		}
+		r.ownDev, _ = r.Device.(io.Closer)
 	}
 	if r.cache, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
+		r.closeDevice()
 		return nil, err
 	}
 	ev, err := r.Evaluator(ctx, cfg.Compress.Options())
 	if err != nil {
-		r.cache.Close()
+		r.Close()
 		return nil, err
 	}
 	r.ID = runID(r.TeacherDigest, ev.DataDigest(), ev.SettingsKey(), cfg.Compress.Options().Key())
 	return r, nil
 }
 
-// openDevice opens the device cfg names: the local one, or a client of
-// an agent.
+// openDevice opens the device cfg names: the local one, a client of an
+// agent, or ONNX Runtime through Node.js.
 func openDevice(cfg *Config) (devices.Device, error) {
-	if cfg.Device.Kind == "agent" {
+	switch cfg.Device.Kind {
+	case "agent":
 		d, err := agent.New(cfg.Device.Agent)
 		if err != nil {
 			return nil, cfg.lines.At(cfg.File, "device.agent", "%v", err)
+		}
+		return d, nil
+	case "ort":
+		d, err := ort.New(cfg.Device.ORT)
+		if err != nil {
+			return nil, cfg.lines.At(cfg.File, "device.ort", "%v", err)
 		}
 		return d, nil
 	}
@@ -203,8 +214,17 @@ func (r *Run) Build(a space.Arch, o compress.Options) (*transformer.Model, error
 	return compress.Apply(r.Teacher, a, r.Importance, o)
 }
 
-// Close releases the cache.
-func (r *Run) Close() error { return r.cache.Close() }
+// Close releases the cache and the device Open opened (an ort device's
+// worker); a device given in Options is the caller's to close.
+func (r *Run) Close() error { return errors.Join(r.cache.Close(), r.closeDevice()) }
+
+// closeDevice closes the device Open opened, if it needs closing.
+func (r *Run) closeDevice() error {
+	if r.ownDev == nil {
+		return nil
+	}
+	return r.ownDev.Close()
+}
 
 // loadTeacher loads the teacher and its tokenizer, training it first when
 // the config says how and the directory holds no model; it returns the
