@@ -5,7 +5,13 @@
 #   bash scripts/bench.sh compress [--quick]
 #   bash scripts/bench.sh search [searchbench flags]
 #   bash scripts/bench.sh agent [--quick]
+#   bash scripts/bench.sh ortdevice [ortbench flags]
 #
+# ortdevice: 60 students sampled from configs/demo.yaml's space (the demo
+# teacher is trained on first use, about a minute and a half) measured on
+# the engine (local device) and in ONNX Runtime (devices/ort, npm
+# onnxruntime-node, installed by scripts/ort-setup.sh), interleaved; the
+# last line is `ort_engine_kendall_tau X` (scripts/ortbench).
 # engine: the inference engine against OpenBLAS and ONNX Runtime, all
 # single-threaded, in one run:
 #   - GEMM C = A·Wᵀ at M=128 for K×N = 128×128, 128×512, 256×1024, 512×2048,
@@ -51,7 +57,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine compress search quality agent"
+benchmarks="ortdevice engine compress search quality agent"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -72,6 +78,8 @@ benchmarks:
   agent [--quick]    remote measurement through an agent on loopback vs the same measurement
                      taken locally (BERT-mini, seq 128): p99 overhead, with local vs local as
                      the noise floor
+  ortdevice [flags]  Kendall τ between engine and ONNX Runtime latency of 60 demo students
+                     (flags: go run ./scripts/ortbench -h)
   search [flags]     strategies and multi-fidelity against the exhaustively evaluated
                      space of configs/bench-exhaustive.yaml (flags: go run ./scripts/searchbench -h)
 EOF
@@ -369,6 +377,11 @@ bench_search() {
 }
 
 case "${1:-}" in
+ortdevice)
+	shift
+	bash scripts/ort-setup.sh >/dev/null
+	go run ./scripts/ortbench "$@"
+	;;
 search)
 	shift
 	bench_search "$@"
