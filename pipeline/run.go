@@ -48,6 +48,11 @@ type Options struct {
 	// evaluator.NewMetrics) and its searches' (see search.WithRegisterer);
 	// nil registers none.
 	Registerer prometheus.Registerer
+	// Cache replaces the run's cache file (CacheFile) with c: a cluster
+	// worker evaluates into an evaluator.MemCache, since only the process
+	// running the search may open the file. A run opened so cannot
+	// search.
+	Cache evaluator.Cache
 }
 
 // Run is one opened run: the teacher, its tokenizer and importance
@@ -81,7 +86,8 @@ type Run struct {
 	ID string
 
 	log     *slog.Logger
-	cache   *evaluator.BoltCache
+	cache   evaluator.Cache
+	bolt    *evaluator.BoltCache // nil when opened with Options.Cache
 	gate    *evaluator.Gate
 	reg     prometheus.Registerer // nil: no metrics
 	metrics *evaluator.Metrics    // shared by every evaluator of the run
@@ -133,12 +139,15 @@ func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
 			return nil, err
 		}
 	}
-	if r.cache, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
-		return nil, err
+	if r.cache = opts.Cache; r.cache == nil {
+		if r.bolt, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
+			return nil, err
+		}
+		r.cache = r.bolt
 	}
 	ev, err := r.Evaluator(ctx, cfg.Compress.Options())
 	if err != nil {
-		r.cache.Close()
+		r.Close()
 		return nil, err
 	}
 	r.ID = runID(r.TeacherDigest, ev.DataDigest(), ev.SettingsKey(), cfg.Compress.Options().Key())
@@ -203,8 +212,16 @@ func (r *Run) Build(a space.Arch, o compress.Options) (*transformer.Model, error
 	return compress.Apply(r.Teacher, a, r.Importance, o)
 }
 
-// Close releases the cache.
-func (r *Run) Close() error { return r.cache.Close() }
+// CacheStats reports the traffic and entries of the run's cache.
+func (r *Run) CacheStats() evaluator.CacheStats { return r.cache.Stats() }
+
+// Close releases the cache file.
+func (r *Run) Close() error {
+	if r.bolt == nil {
+		return nil
+	}
+	return r.bolt.Close()
+}
 
 // loadTeacher loads the teacher and its tokenizer, training it first when
 // the config says how and the directory holds no model; it returns the
