@@ -338,3 +338,89 @@ func sumValues(m map[string]int) int {
 	}
 	return n
 }
+
+// TestCoordinatorRestart kills the coordinator (a search process) with
+// SIGKILL mid-search and starts it again: the search resumes from its
+// cache and run state, the workers' replies of the first coordinator are
+// filed by the second, no job is evaluated twice, and the front equals a
+// single-process run's with the same seed.
+func TestCoordinatorRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := StartServer(pipeline.ClusterConfig{Embedded: &pipeline.EmbeddedNATSConfig{Listen: "127.0.0.1:0"}}, filepath.Join(dir, "server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	url := srv.ClientURL()
+	refCfg, cfgPath := writeConfigs(t, dir, fmt.Sprintf(`{urls: [%q], ack_wait: 1s}`, url))
+	want := singleProcessFront(t, refCfg)
+
+	lines := make(chan string, 1024)
+	for i := range 2 {
+		startProc(t, i, "worker", cfgPath, url, 300*time.Millisecond, lines)
+	}
+	jobs := map[string]int{}
+	// runCoordinator runs a coordinator process with id, killing it with
+	// SIGKILL after killAfter evaluations (0: never); it returns whether
+	// it exited successfully.
+	runCoordinator := func(id, killAfter int) bool {
+		p := startProc(t, id, "coordinator", cfgPath, url, 0, lines)
+		exited := make(chan error, 1)
+		go func() { exited <- p.cmd.Wait() }()
+		guard := time.After(3 * time.Minute) // a hang guard
+		for {
+			select {
+			case l := <-lines:
+				var from, n int
+				var key, full string
+				if c, _ := fmt.Sscanf(l, "%d job %s %s", &from, &key, &full); c == 3 {
+					jobs[key+" "+full]++
+				} else if c, _ := fmt.Sscanf(l, "%d evaluated %d", &from, &n); c == 2 && from == id && killAfter > 0 && n >= killAfter {
+					if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+						t.Fatal(err)
+					}
+					killAfter = 0
+				}
+			case err := <-exited:
+				// The process's exit is reported once: Cleanup's Wait finds it done.
+				exited = nil
+				return err == nil
+			case <-guard:
+				t.Fatalf("coordinator %d: no exit after 3 minutes:\n%s", id, p.stderr.String())
+			}
+		}
+	}
+	if runCoordinator(10, 5) {
+		t.Fatal("the first coordinator finished before it was killed")
+	}
+	if !runCoordinator(11, 0) {
+		t.Fatal("the restarted coordinator failed")
+	}
+	// Workers may still print a job's line after the search ended.
+	for drained := false; !drained; {
+		select {
+		case l := <-lines:
+			var from int
+			var key, full string
+			if c, _ := fmt.Sscanf(l, "%d job %s %s", &from, &key, &full); c == 3 {
+				jobs[key+" "+full]++
+			}
+		default:
+			drained = true
+		}
+	}
+	for k, n := range jobs {
+		if n > 1 {
+			t.Errorf("job %s evaluated %d times", k[:16], n)
+		}
+	}
+	got, err := pipeline.LoadFront(filepath.Join(dir, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFront(t, got, want)
+	if got.Partial {
+		t.Error("the restarted search's front is partial")
+	}
+	t.Logf("%d jobs evaluated by the workers", len(jobs))
+}
