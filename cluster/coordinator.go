@@ -27,7 +27,7 @@ var ErrRejected = errors.New("workers rejected the evaluation")
 // workers: on a miss in the run's cache it publishes a Job and waits for
 // the Reply, which it files in the cache (it alone writes it).
 type Coordinator struct {
-	ev      *evaluator.Evaluator
+	ev      Evaluations
 	js      jetstream.JetStream
 	cfg     pipeline.ClusterConfig
 	runID   string
@@ -70,7 +70,7 @@ var _ pipeline.SearchEvaluator = (*Coordinator)(nil)
 // the settings of cfg. It creates the streams and its results consumer,
 // and files every reply left from an earlier coordinator of the run
 // before it returns, so a restarted search evaluates nothing twice.
-func NewCoordinator(ctx context.Context, nc *nats.Conn, ev *evaluator.Evaluator, runID string, cfg pipeline.ClusterConfig, log *slog.Logger) (*Coordinator, error) {
+func NewCoordinator(ctx context.Context, nc *nats.Conn, ev Evaluations, runID string, cfg pipeline.ClusterConfig, log *slog.Logger) (*Coordinator, error) {
 	cfg = cfg.WithDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -76,10 +78,39 @@ type Reply struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Evaluations is what a Coordinator and a Worker need of an evaluator:
+// cache keys and lookups, the digests that identify a run, and
+// evaluation. *evaluator.Evaluator is one.
+type Evaluations interface {
+	Key(a space.Arch, full bool) evaluator.CacheKey
+	Lookup(k evaluator.CacheKey) (evaluator.Result, bool, error)
+	Store(k evaluator.CacheKey, r evaluator.Result)
+	TeacherDigest() string
+	DataDigest() string
+	SettingsKey() string
+	BuilderKey() string
+	Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error)
+	EvaluateFull(ctx context.Context, a space.Arch) (evaluator.Result, error)
+}
+
+var _ Evaluations = (*evaluator.Evaluator)(nil)
+
+// DecodeJob decodes and checks a job message.
+func DecodeJob(data []byte) (Job, error) {
+	var j Job
+	if err := json.Unmarshal(data, &j); err != nil {
+		return Job{}, fmt.Errorf("job: %w", err)
+	}
+	if err := j.validate(); err != nil {
+		return Job{}, fmt.Errorf("job: %w", err)
+	}
+	return j, nil
+}
+
 // validate checks a decoded Job.
 func (j *Job) validate() error {
 	var errs []error
-	if len(j.Key) != 2*len(evaluator.CacheKey{}) {
+	if b, err := hex.DecodeString(j.Key); err != nil || len(b) != len(evaluator.CacheKey{}) {
 		errs = append(errs, fmt.Errorf("key %q, want %d hex digits", j.Key, 2*len(evaluator.CacheKey{})))
 	}
 	if j.RunID == "" {

@@ -36,7 +36,7 @@ type WorkerOptions struct {
 // cache file: open its run with pipeline.Options.Cache), publishes each
 // Reply, and acknowledges the job.
 type Worker struct {
-	ev   *evaluator.Evaluator
+	ev   Evaluations
 	js   jetstream.JetStream
 	cons jetstream.Consumer
 	cfg  pipeline.ClusterConfig
@@ -46,7 +46,7 @@ type Worker struct {
 // NewWorker prepares a worker of ev over nc; cfg gives the ack wait and
 // delivery bound of the job consumer (shared by every worker of the same
 // subject).
-func NewWorker(ctx context.Context, nc *nats.Conn, ev *evaluator.Evaluator, cfg pipeline.ClusterConfig, opts WorkerOptions) (*Worker, error) {
+func NewWorker(ctx context.Context, nc *nats.Conn, ev Evaluations, cfg pipeline.ClusterConfig, opts WorkerOptions) (*Worker, error) {
 	cfg = cfg.WithDefaults()
 	if opts.Device != "" && !pipeline.ValidDeviceName(opts.Device) {
 		return nil, fmt.Errorf("worker device %q: want 1 to 64 letters, digits, '-' or '_'", opts.Device)
@@ -127,15 +127,10 @@ func (w *Worker) check(j *Job) string {
 
 // handle evaluates one job and answers it.
 func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
-	var j Job
-	if err := json.Unmarshal(m.Data(), &j); err != nil {
-		w.opts.Log.Warn("cluster: undecodable job dropped", "err", err)
-		_ = m.TermWithReason("undecodable job")
-		return
-	}
-	if err := j.validate(); err != nil {
+	j, err := DecodeJob(m.Data())
+	if err != nil {
 		w.opts.Log.Warn("cluster: invalid job dropped", "err", err)
-		_ = m.TermWithReason("invalid job: " + err.Error())
+		_ = m.TermWithReason(err.Error())
 		return
 	}
 	rep := Reply{Key: j.Key, Attempt: j.Attempt, Worker: w.opts.Name}
@@ -170,7 +165,6 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 		w.opts.OnJob(jctx, j)
 	}
 	var r evaluator.Result
-	var err error
 	if j.Full {
 		r, err = w.ev.EvaluateFull(jctx, j.Arch)
 	} else {
