@@ -39,6 +39,8 @@ type Coordinator struct {
 	waiting  map[evaluator.CacheKey]*pending
 	attempts map[evaluator.CacheKey]int
 	stats    Stats
+	// warned says a reply measured on another device was logged.
+	warned bool
 }
 
 // resultsAckWait is how long a reply taken by a coordinator that died
@@ -289,6 +291,16 @@ func (c *Coordinator) handle(m jetstream.Msg) {
 	if rep.Result.EvaluatorVersion != evaluator.Version {
 		c.log.Warn("cluster: result of another evaluator version dropped", "version", rep.Result.EvaluatorVersion, "worker", rep.Worker)
 		return
+	}
+	if fp := c.ev.Fingerprint(); rep.Result.Device != fp {
+		c.mu.Lock()
+		warn := !c.warned
+		c.warned = true
+		c.mu.Unlock()
+		if warn {
+			c.log.Warn("cluster: a worker measured on another device than this run's; its results are filed under this run's device fingerprint",
+				"worker", rep.Worker, "worker_device", rep.Result.Device, "run_device", fp)
+		}
 	}
 	if _, ok, err := c.ev.Lookup(key); err == nil && ok {
 		c.mu.Lock()

@@ -48,6 +48,7 @@ func (f *fakeEvals) TeacherDigest() string { return f.teacher }
 func (f *fakeEvals) DataDigest() string    { return "data" }
 func (f *fakeEvals) SettingsKey() string   { return "settings" }
 func (f *fakeEvals) BuilderKey() string    { return "builder" }
+func (f *fakeEvals) Fingerprint() string   { return "fake" }
 
 func (f *fakeEvals) Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error) {
 	f.mu.Lock()

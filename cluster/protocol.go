@@ -89,6 +89,7 @@ type Evaluations interface {
 	DataDigest() string
 	SettingsKey() string
 	BuilderKey() string
+	Fingerprint() string
 	Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error)
 	EvaluateFull(ctx context.Context, a space.Arch) (evaluator.Result, error)
 }
