@@ -342,18 +342,12 @@ type levelResult struct {
 // latency of lat when given (measured otherwise).
 func (e *Evaluator) level(ctx context.Context, a space.Arch, s *split, student **transformer.Model, lat *Result) (levelResult, error) {
 	key := e.cacheKey(a, s)
-	e.mu.Lock()
-	r, ok := e.kept[key]
-	e.mu.Unlock()
-	if ok {
-		return levelResult{r, SourceCache}, nil
-	}
-	if r, ok, err := e.cache.Get(key); err != nil {
+	if r, ok, err := e.Lookup(key); err != nil {
 		return levelResult{source: SourceCache}, err
 	} else if ok {
 		return levelResult{r, SourceCache}, nil
 	}
-	r = Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
+	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
 	err := e.shared(ctx, func() error {
 		if *student == nil {
 			m, d, err := e.buildStudent(ctx, a)
@@ -374,12 +368,7 @@ func (e *Evaluator) level(ctx context.Context, a space.Arch, s *split, student *
 	if err != nil {
 		return levelResult{source: SourceFresh}, err
 	}
-	if err := e.cache.Put(key, r); err != nil {
-		e.log.Warn("evaluator: cache write failed; the result is kept in memory", "arch", a.Key(), "err", err)
-		e.mu.Lock()
-		e.kept[key] = r
-		e.mu.Unlock()
-	}
+	e.Store(key, r)
 	return levelResult{r, SourceFresh}, nil
 }
 
@@ -425,13 +414,7 @@ func (e *Evaluator) evaluate(ctx context.Context, a space.Arch, s *split) (Resul
 // (SourceFresh).
 func (e *Evaluator) lookupOrCompute(ctx context.Context, a space.Arch, s *split) (_ Result, source string, _ error) {
 	key := e.cacheKey(a, s)
-	e.mu.Lock()
-	r, ok := e.kept[key]
-	e.mu.Unlock()
-	if ok {
-		return r, SourceCache, nil
-	}
-	if r, ok, err := e.cache.Get(key); err != nil {
+	if r, ok, err := e.Lookup(key); err != nil {
 		return Result{}, SourceCache, err
 	} else if ok {
 		return r, SourceCache, nil
@@ -450,17 +433,10 @@ func (e *Evaluator) lookupOrCompute(ctx context.Context, a space.Arch, s *split)
 	e.inflight[key] = c
 	e.mu.Unlock()
 	c.res, c.err = e.compute(ctx, a, s)
-	var keep bool
 	if c.err == nil {
-		if err := e.cache.Put(key, c.res); err != nil {
-			e.log.Warn("evaluator: cache write failed; the result is kept in memory", "arch", a.Key(), "err", err)
-			keep = true
-		}
+		e.Store(key, c.res)
 	}
 	e.mu.Lock()
-	if keep {
-		e.kept[key] = c.res
-	}
 	delete(e.inflight, key)
 	e.mu.Unlock()
 	close(c.done)
@@ -660,3 +636,45 @@ func ScoreModel(m *transformer.Model, tok *tokenizer.Tokenizer, examples []train
 	}
 	return r, nil
 }
+
+// Key returns the CacheKey of evaluating a: on the subsample (Evaluate's
+// entry) or, when full, on every example (EvaluateFull's). A coordinator
+// that has the evaluation done elsewhere files the Result under it.
+func (e *Evaluator) Key(a space.Arch, full bool) CacheKey {
+	if full {
+		return e.cacheKey(a, e.full)
+	}
+	return e.cacheKey(a, e.sub)
+}
+
+// Lookup returns the Result stored under k (in the cache, or kept in
+// memory after a failed cache write) and whether there is one.
+func (e *Evaluator) Lookup(k CacheKey) (Result, bool, error) {
+	e.mu.Lock()
+	r, ok := e.kept[k]
+	e.mu.Unlock()
+	if ok {
+		return r, true, nil
+	}
+	return e.cache.Get(k)
+}
+
+// Store files r under k as a computed evaluation would be: in the cache,
+// or, when the cache write fails, in memory (logged), so the Result is
+// still served. It is how Results computed elsewhere (a cluster worker)
+// enter the run's cache.
+func (e *Evaluator) Store(k CacheKey, r Result) {
+	if err := e.cache.Put(k, r); err != nil {
+		e.log.Warn("evaluator: cache write failed; the result is kept in memory", "arch", r.Key, "err", err)
+		e.mu.Lock()
+		e.kept[k] = r
+		e.mu.Unlock()
+	}
+}
+
+// TeacherDigest is the digest of the teacher in every cache key.
+func (e *Evaluator) TeacherDigest() string { return e.teacherKey }
+
+// BuilderKey is how students are built (WithBuilderKey), part of every
+// cache key.
+func (e *Evaluator) BuilderKey() string { return e.builderKey }

@@ -45,6 +45,8 @@ type Config struct {
 	Metrics    MetricsConfig    `yaml:"metrics"`
 	// Distill says how Run.Distill distils front students (DistillConfig).
 	Distill DistillConfig `yaml:"distill"`
+	// Cluster spreads evaluations over workers (ClusterConfig).
+	Cluster ClusterConfig `yaml:"cluster"`
 	// RunDir holds the candidate cache, the run state, the importance
 	// scores and the front (default runs/search).
 	RunDir string `yaml:"run_dir"`
@@ -249,6 +251,10 @@ func (c *Config) validate() error {
 	}
 	errs = append(errs, fielderr.Prefix("metrics", c.Metrics.Validate())...)
 	errs = append(errs, fielderr.Prefix("distill", errors.Join(c.Distill.validate()...))...)
+	errs = append(errs, fielderr.Prefix("cluster", c.Cluster.Validate())...)
+	if c.Cluster.On() && c.Search.Fidelity.On() {
+		bad("search.fidelity", "multi-fidelity evaluation is not spread over a cluster; remove search.fidelity or cluster")
+	}
 	if c.RunDir == "" {
 		c.RunDir = filepath.Join("runs", "search")
 	}

@@ -125,6 +125,13 @@ func TestConfigErrors(t *testing.T) {
 		{"ort install checked", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  kind: ort\n  ort:\n    node_modules: " + filepath.Join(dir, "no-such") + "\n    node: " + filepath.Join(dir, "no-node") + "\n",
 			[]string{".yaml:6: device.ort.node_modules:", "no-such", "scripts/ort-setup.sh", ".yaml:7: device.ort.node:", "no-node"}},
 		{"ort settings without kind ort", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  ort: {node: node}\n", []string{"device.ort: given, but device.kind is \"local\""}},
+		{"cluster beyond loopback without auth", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\ncluster:\n  embedded: {listen: \"0.0.0.0:4222\"}\n",
+			[]string{".yaml:4: cluster.embedded.listen: \"0.0.0.0:4222\" binds beyond loopback without authentication"}},
+		{"cluster fields", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\ncluster:\n  urls: [http://x]\n  device: \"pi 4\"\n  ack_wait: 1ms\n  token_file: a\n  nkey_file: b\n  tls: {cert_file: c}\n",
+			[]string{"cluster.urls[0]: \"http://x\"", "cluster.device: \"pi 4\"", "cluster.ack_wait: 1ms", "cluster.nkey_file: given with token_file", "cluster.tls: want both"}},
+		{"cluster settings without a server", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\ncluster: {device: pi}\n", []string{"cluster: settings given but neither urls nor embedded"}},
+		{"cluster with multi-fidelity", "teacher: {train: " + teacherYAML + "}\ndata: {demo: {}}\ncluster: {urls: [\"nats://h:4222\"]}\nsearch: {fidelity: {levels: [8, 16]}}\n",
+			[]string{"search.fidelity: multi-fidelity evaluation is not spread over a cluster"}},
 		{"agent settings without kind agent", "teacher: {dir: x}\ndata: {demo: {}}\ndevice:\n  agent: {url: http://board:7070}\n", []string{"device.agent: given, but device.kind is \"local\""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

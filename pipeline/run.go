@@ -49,6 +49,11 @@ type Options struct {
 	// evaluator.NewMetrics) and its searches' (see search.WithRegisterer);
 	// nil registers none.
 	Registerer prometheus.Registerer
+	// Cache replaces the run's cache file (CacheFile) with c: a cluster
+	// worker evaluates into an evaluator.MemCache, since only the process
+	// running the search may open the file. A run opened so cannot
+	// search.
+	Cache evaluator.Cache
 }
 
 // Run is one opened run: the teacher, its tokenizer and importance
@@ -82,8 +87,9 @@ type Run struct {
 	ID string
 
 	log     *slog.Logger
-	cache   *evaluator.BoltCache
-	ownDev  io.Closer // the device Open opened, when it needs closing (ort's worker)
+	cache   evaluator.Cache
+	bolt    *evaluator.BoltCache // nil when opened with Options.Cache
+	ownDev  io.Closer            // the device Open opened, when it needs closing (ort's worker)
 	gate    *evaluator.Gate
 	reg     prometheus.Registerer // nil: no metrics
 	metrics *evaluator.Metrics    // shared by every evaluator of the run
@@ -136,9 +142,12 @@ func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
 		}
 		r.ownDev, _ = r.Device.(io.Closer)
 	}
-	if r.cache, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
-		r.closeDevice()
-		return nil, err
+	if r.cache = opts.Cache; r.cache == nil {
+		if r.bolt, err = evaluator.OpenBoltCache(filepath.Join(cfg.RunDir, CacheFile), r.log); err != nil {
+			r.closeDevice()
+			return nil, err
+		}
+		r.cache = r.bolt
 	}
 	ev, err := r.Evaluator(ctx, cfg.Compress.Options())
 	if err != nil {
@@ -214,9 +223,19 @@ func (r *Run) Build(a space.Arch, o compress.Options) (*transformer.Model, error
 	return compress.Apply(r.Teacher, a, r.Importance, o)
 }
 
-// Close releases the cache and the device Open opened (an ort device's
-// worker); a device given in Options is the caller's to close.
-func (r *Run) Close() error { return errors.Join(r.cache.Close(), r.closeDevice()) }
+// CacheStats reports the traffic and entries of the run's cache.
+func (r *Run) CacheStats() evaluator.CacheStats { return r.cache.Stats() }
+
+// Close releases the cache file (none when opened with Options.Cache) and
+// the device Open opened (an ort device's worker); a device given in
+// Options is the caller's to close.
+func (r *Run) Close() error {
+	var err error
+	if r.bolt != nil {
+		err = r.bolt.Close()
+	}
+	return errors.Join(err, r.closeDevice())
+}
 
 // closeDevice closes the device Open opened, if it needs closing.
 func (r *Run) closeDevice() error {

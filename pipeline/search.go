@@ -89,6 +89,19 @@ type SearchOptions struct {
 	Fresh bool
 	// Progress receives every search event (see search.WithProgress).
 	Progress func(search.Event)
+	// Evaluator, when set, replaces the run's evaluator for the search and
+	// the rescoring with the one it returns for the run's own (a cluster
+	// coordinator that has evaluations done by workers and files their
+	// Results in the run's cache).
+	Evaluator func(*evaluator.Evaluator) (SearchEvaluator, error)
+}
+
+// SearchEvaluator is what Run.Search evaluates candidates with: Evaluate
+// for the search, EvaluateFull for rescoring the front on every example.
+// *evaluator.Evaluator is one.
+type SearchEvaluator interface {
+	search.Evaluator
+	EvaluateFull(ctx context.Context, a space.Arch) (evaluator.Result, error)
 }
 
 // Search runs (or resumes) the run's search, then rescores the front on
@@ -110,11 +123,20 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 		Evaluator: cfg.Evaluator, Builder: cfg.Compress.Options().Key(), Updated: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
-	ev, err := r.Evaluator(ctx, cfg.Compress.Options())
+	if r.bolt == nil {
+		return nil, errors.New("search: the run was opened without its cache file (pipeline.Options.Cache)")
+	}
+	local, err := r.Evaluator(ctx, cfg.Compress.Options())
 	if err != nil {
 		return nil, err
 	}
-	store := search.NewFileStore(r.cache.File())
+	var ev SearchEvaluator = local
+	if o.Evaluator != nil {
+		if ev, err = o.Evaluator(local); err != nil {
+			return nil, err
+		}
+	}
+	store := search.NewFileStore(r.bolt.File())
 	if o.Fresh {
 		if err := search.DeleteRun(store, r.ID); err != nil && !errors.Is(err, search.ErrNoRun) {
 			return nil, err
@@ -214,7 +236,7 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 
 // rescore scores a on every example (cached), retrying as search.retry
 // says.
-func (r *Run) rescore(ctx context.Context, ev *evaluator.Evaluator, key string, a space.Arch) (evaluator.Result, error) {
+func (r *Run) rescore(ctx context.Context, ev SearchEvaluator, key string, a space.Arch) (evaluator.Result, error) {
 	var full evaluator.Result
 	err := r.Config.Search.Retry.Do(ctx, nil, func() (err error) {
 		full, err = ev.EvaluateFull(ctx, a)

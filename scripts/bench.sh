@@ -57,7 +57,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="ortdevice engine compress search quality agent"
+benchmarks="engine compress search quality agent cluster ortdevice"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -82,6 +82,9 @@ benchmarks:
                      (flags: go run ./scripts/ortbench -h)
   search [flags]     strategies and multi-fidelity against the exhaustively evaluated
                      space of configs/bench-exhaustive.yaml (flags: go run ./scripts/searchbench -h)
+  cluster [--quick]  1,000 jobs through the NATS JetStream queue (jobs/s, p99 dispatch latency),
+                     and the wall clock of a CPU-bound demo search with 1 vs 2 worker
+                     processes (trains the demo teacher on first use: about a minute)
 EOF
 }
 
@@ -376,11 +379,82 @@ bench_search() {
 	go run ./scripts/searchbench "$@"
 }
 
+# bench_cluster runs BenchmarkQueue1000, then the same demo search (a fresh
+# run directory each time, 32 evaluations, 2 at a time) coordinated by
+# `edgenas search --serve-nats` with 1 and then 2 `edgenas worker`
+# processes, and prints both wall clocks and their ratio.
+bench_cluster() {
+	local evals=32
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) evals=12 ;;
+		-h | --help)
+			usage
+			return 0
+			;;
+		*)
+			usage
+			die "cluster: unknown flag $arg"
+			;;
+		esac
+	done
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	local work raw bin port=${EDGENAS_BENCH_NATS_PORT:-14222}
+	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
+	raw=$work/cluster.txt
+	bin=$work/edgenas
+	log "building edgenas and the queue benchmark"
+	go build -o "$bin" ./cmd/edgenas
+	go test -c -o "$work/cluster.test" ./cluster
+	log "1,000 jobs through the queue, 2 in-process workers, a trivial evaluator"
+	(cd cluster && "$work/cluster.test" -test.run '^$' -test.bench '^BenchmarkQueue1000$' -test.benchtime 3x \
+		-test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	sed -e "s#^run_dir: .*#run_dir: RUNDIR#" \
+		-e "s#budget: {.*}#budget: {max_evaluations: $evals, patience: -1}#" \
+		-e "s#parallelism: 1#parallelism: 2#" \
+		-e "s#local: {.*}#local: {max_attempts: 1, no_reference: true}#" configs/demo.yaml >"$work/base.yaml"
+	local workers secs=()
+	for workers in 1 2; do
+		sed "s#RUNDIR#$work/run$workers#" "$work/base.yaml" >"$work/search$workers.yaml"
+		log "demo search of $evals evaluations with $workers worker process(es)"
+		local t0 t1 pids=() spid
+		t0=$(date +%s.%N)
+		"$bin" search -c "$work/search$workers.yaml" --serve-nats "127.0.0.1:$port" >"$work/front$workers.txt" 2>"$work/search$workers.log" &
+		spid=$!
+		# Workers start once the search serves NATS (the teacher is trained by then).
+		until grep -q '^nats: serving workers' "$work/search$workers.log" 2>/dev/null; do
+			kill -0 "$spid" 2>/dev/null || die "the search stopped: $(tail -5 "$work/search$workers.log")"
+			sleep 0.2
+		done
+		for ((i = 0; i < workers; i++)); do
+			"$bin" worker --nats "nats://127.0.0.1:$port" -c "$work/search$workers.yaml" 2>"$work/worker$workers-$i.log" &
+			pids+=($!)
+		done
+		wait "$spid" || die "the search failed: $(tail -5 "$work/search$workers.log")"
+		t1=$(date +%s.%N)
+		kill "${pids[@]}" 2>/dev/null
+		wait "${pids[@]}" 2>/dev/null
+		secs+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
+	done
+	echo "edgenas cluster benchmark"
+	echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(go version | cut -d' ' -f3-), $(getconf _NPROCESSORS_ONLN) CPU(s): $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null); raw output: $work"
+	awk '$1 ~ /^BenchmarkQueue1000/ {
+		for (i = 2; i < NF; i++) v[$(i+1)] = $i
+		printf "queue_1000_jobs  %.0f jobs/s  p99 dispatch %.1f ms (64 in flight, 2 workers)\n", v["jobs/s"], v["p99_ms"]
+		found = 1 }
+		END { if (!found) exit 1 }' "$raw" || die "no result for BenchmarkQueue1000"
+	printf 'search_%d_evals  1 worker %.1f s  2 workers %.1f s  speed-up %.2fx\n' "$evals" "${secs[0]}" "${secs[1]}" "$(awk -v a="${secs[0]}" -v b="${secs[1]}" 'BEGIN { print a / b }')"
+}
+
 case "${1:-}" in
 ortdevice)
 	shift
 	bash scripts/ort-setup.sh >/dev/null
 	go run ./scripts/ortbench "$@"
+	;;
+cluster)
+	shift
+	bench_cluster "$@"
 	;;
 search)
 	shift

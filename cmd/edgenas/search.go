@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/edgenas/edgenas/cluster"
 	"github.com/edgenas/edgenas/internal/metricsserver"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/reports"
@@ -29,13 +30,20 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("c", "", "search config YAML (required; see configs/demo.yaml)")
 	asJSON := fs.Bool("json", false, "print the front as JSON instead of a table")
 	fresh := fs.Bool("fresh", false, "start the run over instead of resuming it (cached evaluations are kept)")
+	serveNATS := fs.String("serve-nats", "", "start an embedded NATS server on ADDR (host:port; a port alone binds loopback) and have workers (edgenas worker) evaluate")
 	reg := newRegistry()
-	ctx, run, done, err := openRun(fs, cfgPath, args, "edgenas search -c FILE [--json] [--fresh]", reg, stderr)
+	ctx, run, done, err := openRun(fs, cfgPath, args, "edgenas search -c FILE [--json] [--fresh] [--serve-nats ADDR]", reg, stderr)
 	if err != nil {
 		return err
 	}
 	defer done()
 	cfg := run.Config
+	if *serveNATS != "" {
+		cfg.Cluster.Embedded = &pipeline.EmbeddedNATSConfig{Listen: *serveNATS}
+		if err := cfg.Cluster.Validate(); err != nil {
+			return fmt.Errorf("%w: --serve-nats: %w", errConfig, err)
+		}
+	}
 	fmt.Fprintf(stderr, "search space: %s architectures\n", run.Space.Size())
 
 	if cfg.Metrics.Listen != "" {
@@ -51,7 +59,16 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "metrics: %s://%s%s\n", scheme, addr, metricsserver.Path)
 	}
 	prog := newSearchProgress(stderr, train.IsTerminal(stderr), cfg.Search.WithDefaults().Budget.MaxEvaluations)
-	front, err := run.Search(ctx, pipeline.SearchOptions{Fresh: *fresh, Progress: prog.event})
+	o := pipeline.SearchOptions{Fresh: *fresh, Progress: prog.event}
+	var front *pipeline.Front
+	if cfg.Cluster.On() {
+		log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		front, err = cluster.Search(ctx, run, o, log, func(url string) {
+			fmt.Fprintf(stderr, "nats: serving workers at %s (edgenas worker --nats %s -c %s)\n", url, url, cfg.File)
+		})
+	} else {
+		front, err = run.Search(ctx, o)
+	}
 	prog.done()
 	if front != nil {
 		if perr := printFront(stdout, front, *asJSON); perr != nil && err == nil {

@@ -1,0 +1,210 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgenas/edgenas/evaluator"
+	"github.com/edgenas/edgenas/pipeline"
+)
+
+// WorkerOptions tunes a Worker; the zero value takes jobs any worker may
+// take and logs nothing.
+type WorkerOptions struct {
+	// Name identifies the worker in replies and logs (default: the NATS
+	// connection's name).
+	Name string
+	// Device makes the worker take the jobs of that device
+	// (JobsDevice(Device)) instead of any worker's (JobsAny).
+	Device string
+	// Log receives every job taken and every failure; nil discards.
+	Log *slog.Logger
+	// OnJob, when set, is called with each job the worker takes before it
+	// evaluates it (progress display; tests use it to hold a job).
+	OnJob func(ctx context.Context, j Job)
+}
+
+// Worker evaluates the jobs of a run: it pulls them from JetStream,
+// evaluates them with its own evaluator (which must not write the run's
+// cache file: open its run with pipeline.Options.Cache), publishes each
+// Reply, and acknowledges the job.
+type Worker struct {
+	ev   Evaluations
+	js   jetstream.JetStream
+	cons jetstream.Consumer
+	cfg  pipeline.ClusterConfig
+	opts WorkerOptions
+}
+
+// NewWorker prepares a worker of ev over nc; cfg gives the ack wait and
+// delivery bound of the job consumer (shared by every worker of the same
+// subject).
+func NewWorker(ctx context.Context, nc *nats.Conn, ev Evaluations, cfg pipeline.ClusterConfig, opts WorkerOptions) (*Worker, error) {
+	cfg = cfg.WithDefaults()
+	if opts.Device != "" && !pipeline.ValidDeviceName(opts.Device) {
+		return nil, fmt.Errorf("worker device %q: want 1 to 64 letters, digits, '-' or '_'", opts.Device)
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Name == "" {
+		opts.Name = nc.Opts.Name
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := ensureStreams(ctx, js, cfg.JobTimeout); err != nil {
+		return nil, err
+	}
+	subject, durable := JobsAny, "workers-any"
+	if opts.Device != "" {
+		subject, durable = JobsDevice(opts.Device), "workers-device-"+opts.Device
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, JobsStream, jetstream.ConsumerConfig{Durable: durable, FilterSubject: subject,
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: cfg.AckWait, MaxDeliver: cfg.MaxDeliver})
+	if err != nil {
+		return nil, fmt.Errorf("jobs consumer %s: %w", durable, err)
+	}
+	return &Worker{ev: ev, js: js, cons: cons, cfg: cfg, opts: opts}, nil
+}
+
+// Run takes and evaluates jobs, one at a time, until ctx ends; it
+// returns nil then. A job interrupted by ctx is left unacknowledged, so
+// another worker gets it after the ack wait.
+func (w *Worker) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		batch, err := w.cons.Fetch(1, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.opts.Log.Warn("cluster: fetch a job", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		for m := range batch.Messages() {
+			w.handle(ctx, m)
+		}
+		cancel()
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// check returns why j does not belong to the worker's run ("" when it
+// does).
+func (w *Worker) check(j *Job) string {
+	for _, c := range []struct{ what, job, mine string }{
+		{"teacher digest", j.Teacher, w.ev.TeacherDigest()},
+		{"data digest", j.Data, w.ev.DataDigest()},
+		{"evaluator settings", j.Settings, w.ev.SettingsKey()},
+		{"builder", j.Builder, w.ev.BuilderKey()},
+	} {
+		if c.job != c.mine {
+			return fmt.Sprintf("%s %q, this worker holds %q", c.what, c.job, c.mine)
+		}
+	}
+	return ""
+}
+
+// handle evaluates one job and answers it.
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
+	j, err := DecodeJob(m.Data())
+	if err != nil {
+		w.opts.Log.Warn("cluster: invalid job dropped", "err", err)
+		_ = m.TermWithReason(err.Error())
+		return
+	}
+	rep := Reply{Key: j.Key, Attempt: j.Attempt, Worker: w.opts.Name}
+	if why := w.check(&j); why != "" {
+		w.opts.Log.Warn("cluster: job of another run rejected", "arch", j.Arch.Key(), "reason", why)
+		rep.Fail, rep.Error = FailRejected, why
+		if err := w.reply(ctx, j, rep); err != nil {
+			_ = m.Nak()
+			return
+		}
+		_ = m.TermWithReason(why)
+		return
+	}
+	w.opts.Log.Info("cluster: evaluating", "arch", j.Arch.Key(), "full", j.Full, "attempt", j.Attempt)
+	// Progress keeps the job ours while it takes longer than the ack wait.
+	jctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(w.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = m.InProgress()
+			case <-jctx.Done():
+				return
+			}
+		}
+	}()
+	if w.opts.OnJob != nil {
+		w.opts.OnJob(jctx, j)
+	}
+	var r evaluator.Result
+	if j.Full {
+		r, err = w.ev.EvaluateFull(jctx, j.Arch)
+	} else {
+		r, err = w.ev.Evaluate(jctx, j.Arch)
+	}
+	stop()
+	<-done
+	if ctx.Err() != nil {
+		return // interrupted: redelivered to another worker after the ack wait
+	}
+	switch {
+	case err == nil:
+		rep.Result = &r
+	case errors.Is(err, evaluator.ErrBuild):
+		rep.Fail, rep.Error = FailBuild, err.Error()
+	case errors.Is(err, evaluator.ErrMeasure):
+		rep.Fail, rep.Error = FailMeasure, err.Error()
+	default:
+		rep.Fail, rep.Error = FailOther, err.Error()
+	}
+	if rep.Error != "" {
+		w.opts.Log.Warn("cluster: evaluation failed", "arch", j.Arch.Key(), "err", rep.Error)
+	}
+	if err := w.reply(ctx, j, rep); err != nil {
+		w.opts.Log.Warn("cluster: publish a result; the job goes back to the queue", "arch", j.Arch.Key(), "err", err)
+		_ = m.Nak()
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		w.opts.Log.Warn("cluster: ack a job", "arch", j.Arch.Key(), "err", err)
+	}
+}
+
+// reply publishes rep on the job's run's results subject, de-duplicated
+// by key and attempt.
+func (w *Worker) reply(ctx context.Context, j Job, rep Reply) error {
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	_, err = w.js.Publish(ctx, Results(j.RunID), data, jetstream.WithMsgID(fmt.Sprintf("%s-%d-reply", j.Key, j.Attempt)))
+	return err
+}
