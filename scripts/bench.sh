@@ -305,7 +305,8 @@ bench_compress() {
 # teacher (configs/sst2-teacher.yaml, trained from scratch on first use;
 # needs EDGENAS_TESTDATA) and the demo teacher: search (configs/sst2-mini.yaml,
 # the demo's built-in config), distil the front students that can meet a
-# target by speed and size (QUALITY_STEPS steps each, default 3000), then
+# target by speed and size (QUALITY_STEPS steps each, default 3000, and
+# QUALITY_DEMO_STEPS for the demo's smaller students, default 10000), then
 # print the table of teacher, best compressed and best distilled students.
 # Latencies are medians measured in the same run as the teacher's, sizes the
 # bytes of the saved students. The last line is
@@ -313,7 +314,7 @@ bench_compress() {
 # within 1 % relative accuracy of the SST-2 teacher.
 bench_quality() {
 	: "${EDGENAS_TESTDATA:?set EDGENAS_TESTDATA to the test data directory (SST-2)}"
-	local steps=${QUALITY_STEPS:-3000} bin keys
+	local steps=${QUALITY_STEPS:-3000} demo_steps=${QUALITY_DEMO_STEPS:-10000} bin keys
 	bin=$(mktemp -d)/edgenas
 	go build -o "$bin" ./cmd/edgenas
 	log "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -325,8 +326,8 @@ bench_quality() {
 	log "demo: search (trains the demo teacher first when runs/demo holds none)"
 	"$bin" demo -dir runs/demo -evals 160 >&2
 	keys=$(go run ./scripts/qualitybench select runs/demo/search)
-	log "demo: distilling $keys for $steps steps each"
-	"$bin" distill runs/demo/search --select "$keys" --steps "$steps" >&2
+	log "demo: distilling $keys for $demo_steps steps each"
+	"$bin" distill runs/demo/search --select "$keys" --steps "$demo_steps" >&2
 	echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 	go run ./scripts/qualitybench table sst2=runs/sst2-search demo=runs/demo/search
 }
