@@ -5,6 +5,7 @@
 #   bash scripts/bench.sh compress [--quick]
 #   bash scripts/bench.sh search [searchbench flags]
 #   bash scripts/bench.sh agent [--quick]
+#   bash scripts/bench.sh predictor [predictorbench flags]
 #
 # engine: the inference engine against OpenBLAS and ONNX Runtime, all
 # single-threaded, in one run:
@@ -45,13 +46,25 @@
 # time to reach 0.95 with a fixed subsample, all examples and
 # multi-fidelity; the last line is `hv_ratio_default R`.
 #
+# predictor: the latency predictor (devices/predictor) on the demo search
+# space (scripts/predictorbench, configs/bench-predictor.yaml). The first run
+# trains the demo teacher if needed and measures 600 distinct sampled
+# architectures (pruned, shared, low-rank, fp32/fp16/int8/int4, factorized
+# embeddings; build + measure, no accuracy: about a minute) into
+# runs/bench-predictor/latency.jsonl, and 40 of them a second time (the
+# noise floor); later runs reuse them. It fits on a seeded 80 %, prints the
+# held-out relative-error histogram (with and without the per-operation
+# lookup entries), the noise floor and the time of one prediction against
+# one measurement taken in the same run, with the CPU; the last line is
+# `predictor_within_10pct F`.
+#
 # The tables go to stdout; the benchmarks' own output streams to stderr and
 # is kept in a file (named at the end) that benchstat can read. Set
 # EDGENAS_BENCH_CPU=N to pin the benchmark processes to CPU N with taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine compress search quality agent"
+benchmarks="engine compress search quality agent predictor"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -74,6 +87,8 @@ benchmarks:
                      the noise floor
   search [flags]     strategies and multi-fidelity against the exhaustively evaluated
                      space of configs/bench-exhaustive.yaml (flags: go run ./scripts/searchbench -h)
+  predictor [flags]  the latency predictor's held-out error on 600 measured demo-space students,
+                     and one prediction against one measurement (flags: go run ./scripts/predictorbench -h)
 EOF
 }
 
@@ -368,7 +383,17 @@ bench_search() {
 	go run ./scripts/searchbench "$@"
 }
 
+bench_predictor() {
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	log "predictor benchmark: measurements in runs/bench-predictor/latency.jsonl (measured on the first run, reused after)"
+	go run ./scripts/predictorbench "$@"
+}
+
 case "${1:-}" in
+predictor)
+	shift
+	bench_predictor "$@"
+	;;
 search)
 	shift
 	bench_search "$@"

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgenas/edgenas/devices/predictor"
+	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/space"
+)
+
+// report fits the predictor on 80 % of rows, tests it on the rest, and
+// prints the histograms, the noise floor (second against first
+// measurements) and the time of a prediction against a measurement timed
+// now; the last line is predictor_within_10pct.
+func report(ctx context.Context, cfg *pipeline.Config, r *pipeline.Run, rows, second []*row, seed uint64, measure func(context.Context, space.Arch) (*row, error)) error {
+	samples := make([]predictor.Sample, len(rows))
+	for i, rw := range rows {
+		samples[i] = predictor.Sample{Arch: rw.Arch, Latency: rw.Latency.Median}
+	}
+	w := cfg.Evaluator.Workload
+	teacher := r.Space.Teacher()
+	t0 := time.Now()
+	rep, err := predictor.Holdout(teacher, w, samples, 0.2, predictor.Options{Seed: seed})
+	if err != nil {
+		return err
+	}
+	fitTime := time.Since(t0)
+	plain, err := predictor.Holdout(teacher, w, samples, 0.2, predictor.Options{Seed: seed, NoTables: true})
+	if err != nil {
+		return err
+	}
+	first := map[string]*row{}
+	for _, rw := range rows {
+		first[rw.Key] = rw
+	}
+	var noise []float64
+	for _, rw := range second {
+		noise = append(noise, float64(rw.Latency.Median)/float64(first[rw.Key].Latency.Median)-1)
+	}
+
+	// One prediction against one measurement, timed in this run.
+	p := rep.Predictor
+	test := rep.Test
+	bench := testing.Benchmark(func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			p.Predict(samples[test[i%len(test)]].Arch)
+			i++
+		}
+	})
+	perPredict := time.Duration(bench.NsPerOp())
+	var meas []time.Duration
+	for _, j := range test[:min(10, len(test))] {
+		rw, err := measure(ctx, rows[j].Arch)
+		if err != nil {
+			return err
+		}
+		meas = append(meas, rw.Measure)
+	}
+	slices.Sort(meas)
+	perMeasure := meas[len(meas)/2]
+
+	var lat []time.Duration
+	for _, s := range samples {
+		lat = append(lat, s.Latency)
+	}
+	slices.Sort(lat)
+	fmt.Printf("edgenas latency predictor benchmark (%s)\n", cfg.File)
+	fmt.Printf("# %s, %s, %d CPU(s): %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), cpuModel())
+	fmt.Printf("# %d distinct architectures of the space (%v in all: pruned, shared, low-rank, fp32/fp16/int8/int4, factorized embeddings) measured on this machine; latency median %v, range %v–%v\n",
+		len(rows), r.Space.Size(), lat[len(lat)/2], lat[0], lat[len(lat)-1])
+	la, lt := p.Ridge()
+	fmt.Printf("# fitted on %d (seeded 80 %%), tested on %d held-out; ridge %g (analytic), %g (lookup, %d entries), chosen by 5-fold cross-validation; fit time %v\n",
+		len(rep.Train), len(rep.Test), la, lt, p.TableSize(), fitTime.Round(time.Millisecond))
+	fmt.Println()
+	fmt.Println("held-out relative error (predicted/measured − 1), analytic features + per-operation lookup entries:")
+	if err := predictor.WriteHistogram(os.Stdout, rep.Errors); err != nil {
+		return err
+	}
+	fmt.Println("held-out relative error, analytic features only:")
+	if err := predictor.WriteHistogram(os.Stdout, plain.Errors); err != nil {
+		return err
+	}
+	fmt.Printf("noise floor: %d architectures measured a second time (second/first − 1):\n", len(noise))
+	if err := predictor.WriteHistogram(os.Stdout, noise); err != nil {
+		return err
+	}
+	fmt.Printf("one prediction %v (median of testing.Benchmark, %d ops), one measurement %v (median of %d taken now, build excluded): %.0f× faster\n",
+		perPredict, bench.N, perMeasure.Round(time.Microsecond), len(meas), float64(perMeasure)/float64(perPredict))
+	fmt.Printf("predictor_within_10pct %.3f\n", rep.Within(0.1))
+	return nil
+}
+
+// cpuModel returns the CPU's model name from /proc/cpuinfo.
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
