@@ -26,7 +26,8 @@ type predictorReport struct {
 	Errors    []float64       `json:"errors"`
 }
 
-// runPredictor fits the latency predictor on a run's measured candidates,
+// runPredictor fits the latency predictor on a run's measured candidates
+// (not those whose latency predictor screening predicted),
 // per device fingerprint, on a seeded 80 %, and prints its relative errors
 // on the other 20 %.
 func runPredictor(args []string, stdout, stderr io.Writer) error {
@@ -51,7 +52,7 @@ func runPredictor(args []string, stdout, stderr io.Writer) error {
 	}
 	byDevice := map[string][]predictor.Sample{}
 	for _, c := range front.All {
-		if c.Result.Latency.Median > 0 {
+		if !c.Predicted && c.Result.Latency.Median > 0 { // predicted latencies are not measurements
 			byDevice[c.Result.Device] = append(byDevice[c.Result.Device], predictor.Sample{Arch: c.Result.Arch, Latency: c.Result.Latency.Median})
 		}
 	}
