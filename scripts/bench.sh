@@ -6,6 +6,7 @@
 #   bash scripts/bench.sh search [searchbench flags]
 #   bash scripts/bench.sh agent [--quick]
 #   bash scripts/bench.sh predictor [predictorbench flags]
+#   bash scripts/bench.sh screening [screeningbench flags]
 #
 # engine: the inference engine against OpenBLAS and ONNX Runtime, all
 # single-threaded, in one run:
@@ -61,13 +62,21 @@
 # `predictor_within_10pct_min3 F` (against the least of three), the last
 # `predictor_within_10pct F` (against the single first measurement).
 #
+# screening: a search with latency-predictor screening (search.screening)
+# against the same search without it (scripts/screeningbench,
+# configs/demo.yaml, 150 evaluations, seeds 1, 2 and 3, each search in its
+# own run directory under runs/bench-screening so none reuses another's
+# measurements; a few minutes). It prints each pair's final hypervolume
+# and number of latency measurements; the last line is
+# `screening_hv_ratio R measurement_reduction X`.
+#
 # The tables go to stdout; the benchmarks' own output streams to stderr and
 # is kept in a file (named at the end) that benchstat can read. Set
 # EDGENAS_BENCH_CPU=N to pin the benchmark processes to CPU N with taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine compress search quality agent predictor"
+benchmarks="engine compress search quality agent predictor screening"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -92,6 +101,8 @@ benchmarks:
                      space of configs/bench-exhaustive.yaml (flags: go run ./scripts/searchbench -h)
   predictor [flags]  the latency predictor's held-out error on 600 measured demo-space students
                      and one prediction against one measurement (flags: go run ./scripts/predictorbench -h)
+  screening [flags]  the demo search with and without latency-predictor screening: hypervolume
+                     and measurements (flags: go run ./scripts/screeningbench -h)
 EOF
 }
 
@@ -392,7 +403,17 @@ bench_predictor() {
 	go run ./scripts/predictorbench "$@"
 }
 
+bench_screening() {
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	log "screening benchmark: searches in runs/bench-screening (resumed when interrupted)"
+	go run ./scripts/screeningbench "$@"
+}
+
 case "${1:-}" in
+screening)
+	shift
+	bench_screening "$@"
+	;;
 predictor)
 	shift
 	bench_predictor "$@"

@@ -7,10 +7,10 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/devices/predictor"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/space"
@@ -83,7 +83,7 @@ func report(ctx context.Context, cfg *pipeline.Config, r *pipeline.Run, rows, se
 	}
 	slices.Sort(lat)
 	fmt.Printf("edgenas latency predictor benchmark (%s)\n", cfg.File)
-	fmt.Printf("# %s, %s, %d CPU(s): %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), cpuModel())
+	fmt.Printf("# %s, %s, %d CPU(s): %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), local.CPUModel())
 	fmt.Printf("# %d distinct architectures of the space (%v in all: pruned, shared, low-rank, fp32/fp16/int8/int4, factorized embeddings) measured on this machine; latency median %v, range %v–%v\n",
 		len(rows), r.Space.Size(), lat[len(lat)/2], lat[0], lat[len(lat)-1])
 	la, lt := p.Ridge()
@@ -115,20 +115,6 @@ func report(ctx context.Context, cfg *pipeline.Config, r *pipeline.Run, rows, se
 	fmt.Printf("predictor_within_10pct_min3 %.3f (against the least of three measurements)\n", withinShare(min3, 0.1))
 	fmt.Printf("predictor_within_10pct %.3f\n", rep.Within(0.1))
 	return nil
-}
-
-// cpuModel returns the CPU's model name from /proc/cpuinfo.
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
 
 // withinShare returns the fraction of errs within ±tol.
