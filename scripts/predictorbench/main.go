@@ -158,20 +158,8 @@ func fill(ctx context.Context, path string, archs []space.Arch, measure func(con
 				return nil, err
 			}
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 1<<20)
-		for line := 1; sc.Scan(); line++ {
-			var rw row
-			if err := json.Unmarshal(sc.Bytes(), &rw); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-			}
-			if a, err := space.ParseKey(rw.Key); err != nil || !a.Equal(rw.Arch) || rw.Latency.Median <= 0 {
-				return nil, fmt.Errorf("%s:%d: want a key matching its arch and a positive latency", path, line)
-			}
-			have[rw.Key] = &rw
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		if have, err = parseRows(data, path); err != nil {
+			return nil, err
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -208,4 +196,26 @@ func fill(ctx context.Context, path string, archs []space.Arch, measure func(con
 		}
 	}
 	return out, f.Close()
+}
+
+// parseRows parses the JSON Lines of a measurement file named name, by
+// key; a bad line is an error naming the file and the line.
+func parseRows(data []byte, name string) (map[string]*row, error) {
+	have := map[string]*row{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		var rw row
+		if err := json.Unmarshal(sc.Bytes(), &rw); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		if a, err := space.ParseKey(rw.Key); err != nil || !a.Equal(rw.Arch) || rw.Latency.Median <= 0 {
+			return nil, fmt.Errorf("%s:%d: want a key matching its arch and a positive latency", name, line)
+		}
+		have[rw.Key] = &rw
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return have, nil
 }

@@ -9,9 +9,13 @@
 // runs/bench-screening (so neither reuses the other's cached
 // measurements; an interrupted benchmark resumes): once as configured
 // without screening, once with search.screening {predictor: true, margin,
-// min_measurements}. It prints, with the CPU, each pair's final
-// hypervolume (the search's: subsample accuracy, measured latency, size)
-// and number of latency measurements, and as its last line
+// min_measurements} and the hypervolume reference of the first (the
+// teacher's latency as it measured it, and size), so both hypervolumes
+// share one reference point. It prints, with the CPU, each pair's final
+// hypervolume (the search's: subsample accuracy, measured latency, size),
+// number of latency measurements and wall time (search and front
+// rescoring, in this invocation: a resumed search shows only what was
+// left), and as its last line
 // `screening_hv_ratio R measurement_reduction X` (means over the seeds of
 // the hypervolume with screening over without, and of the measurements
 // without over with).
@@ -72,6 +76,7 @@ func run() error {
 	var pairs []pair
 	for _, seed := range seeds {
 		p := pair{seed: seed}
+		var ref search.Reference // the search without screening's, for both
 		for i, on := range []bool{false, true} {
 			cfg, err := pipeline.LoadConfig(*cfgPath)
 			if err != nil {
@@ -83,8 +88,9 @@ func run() error {
 			if on {
 				mode = "on"
 				cfg.Search.Screening = search.Screening{Predictor: true, Margin: *margin, MinMeasurements: *minMeas}
+				cfg.Search.Reference = ref
 			}
-			cfg.RunDir = filepath.Join("runs", "bench-screening", fmt.Sprintf("%s-seed%d-m%g-min%d", mode, seed, *margin, *minMeas))
+			cfg.RunDir = filepath.Join("runs", "bench-screening", fmt.Sprintf("%s-seed%d-m%g-min%d-e%d", mode, seed, *margin, *minMeas, *evals))
 			fmt.Fprintf(os.Stderr, "screeningbench: seed %d, screening %s: %s\n", seed, mode, cfg.RunDir)
 			r, err := pipeline.Open(ctx, cfg, pipeline.Options{Progress: io.Discard})
 			if err != nil {
@@ -97,6 +103,12 @@ func run() error {
 				return err
 			}
 			p.dur[i] = time.Since(t0)
+			if !on {
+				if front.Teacher == nil {
+					return fmt.Errorf("%s: the front holds no teacher result for the hypervolume reference", cfg.RunDir)
+				}
+				ref = search.Reference{Latency: front.Teacher.Latency.Median, SizeBytes: front.Teacher.SizeBytes}
+			}
 			if len(front.History) == 0 {
 				return fmt.Errorf("%s: no history", cfg.RunDir)
 			}
@@ -112,14 +124,15 @@ func run() error {
 	}
 	fmt.Printf("edgenas predictor screening benchmark (%s, %d evaluations per search, margin %g, first fit after %d measurements)\n", *cfgPath, *evals, *margin, *minMeas)
 	fmt.Printf("# %s, %s, %d CPU(s): %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), local.CPUModel())
-	fmt.Println("# hypervolume: the search's own (subsample accuracy, measured latency, size; the teacher as reference); measured: candidates whose latency was measured")
+	fmt.Println("# hypervolume: the search's own (subsample accuracy, measured latency, size; reference: the teacher as the search without screening measured it); measured: candidates whose latency was measured")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "seed\twithout: hv\tmeasured\twith: hv\tmeasured\tpredicted\thv ratio\tfewer measurements\t")
+	fmt.Fprintln(tw, "seed\twithout: hv\tmeasured\ttime\twith: hv\tmeasured\tpredicted\ttime\thv ratio\tfewer measurements\t")
 	var hvSum, redSum float64
 	for _, p := range pairs {
 		ratio, red := p.hv[1]/p.hv[0], float64(p.measured[0])/float64(p.measured[1])
 		hvSum, redSum = hvSum+ratio, redSum+red
-		fmt.Fprintf(tw, "%d\t%.4f\t%d\t%.4f\t%d\t%d\t%.3f\t%.2f×\t\n", p.seed, p.hv[0], p.measured[0], p.hv[1], p.measured[1], p.evals[1]-p.measured[1], ratio, red)
+		fmt.Fprintf(tw, "%d\t%.4f\t%d\t%.0f s\t%.4f\t%d\t%d\t%.0f s\t%.3f\t%.2f×\t\n", p.seed, p.hv[0], p.measured[0], p.dur[0].Seconds(),
+			p.hv[1], p.measured[1], p.evals[1]-p.measured[1], p.dur[1].Seconds(), ratio, red)
 	}
 	tw.Flush()
 	n := float64(len(pairs))
