@@ -331,6 +331,28 @@ func (e *Evaluator) EvaluateLevels(ctx context.Context, a space.Arch, levels []i
 	return out, nil
 }
 
+// EvaluateScreened is Evaluate with a say before the measurement: a's
+// Result is served from memory or the cache (measured) when there, and
+// otherwise a is built, scored and sized, and then measured only if
+// measure, called with that unmeasured Result (Latency zero), accepts it.
+// measured says whether the returned Result holds a measurement; an
+// unmeasured Result is not cached. measure is called from the calling
+// goroutine. Unlike Evaluate, concurrent calls for the same architecture
+// are not merged (the search never makes them).
+func (e *Evaluator) EvaluateScreened(ctx context.Context, a space.Arch, measure func(Result) bool) (_ Result, measured bool, _ error) {
+	var student *transformer.Model
+	skipped := false
+	r, err := e.levelWith(ctx, a, e.sub, &student, nil, func(r Result) bool {
+		skipped = !measure(r)
+		return !skipped
+	})
+	e.metrics.evaluation(r.source, err)
+	if err != nil {
+		return Result{}, false, err
+	}
+	return r.Result, !skipped, nil
+}
+
 // levelResult is one level's Result and where it came from.
 type levelResult struct {
 	Result
@@ -341,6 +363,13 @@ type levelResult struct {
 // computed with the student built at most once (*student) and the
 // latency of lat when given (measured otherwise).
 func (e *Evaluator) level(ctx context.Context, a space.Arch, s *split, student **transformer.Model, lat *Result) (levelResult, error) {
+	return e.levelWith(ctx, a, s, student, lat, nil)
+}
+
+// levelWith is level, except that a fresh Result is measured only when
+// measure (nil: always) accepts it scored and sized; one it rejects is
+// returned unmeasured and not cached.
+func (e *Evaluator) levelWith(ctx context.Context, a space.Arch, s *split, student **transformer.Model, lat *Result, measure func(Result) bool) (levelResult, error) {
 	key := e.cacheKey(a, s)
 	if r, ok, err := e.Lookup(key); err != nil {
 		return levelResult{source: SourceCache}, err
@@ -359,9 +388,12 @@ func (e *Evaluator) level(ctx context.Context, a space.Arch, s *split, student *
 		return e.scoreAndSize(ctx, &r, *student, a, s)
 	})
 	if err == nil {
-		if lat != nil {
+		switch {
+		case lat != nil:
 			r.Latency, r.PeakBytes, r.FLOPs = lat.Latency, lat.PeakBytes, lat.FLOPs
-		} else {
+		case measure != nil && !measure(r):
+			return levelResult{r, SourceFresh}, nil
+		default:
 			err = e.measureInto(ctx, &r, *student, a)
 		}
 	}

@@ -6,6 +6,8 @@
 #   bash scripts/bench.sh search [searchbench flags]
 #   bash scripts/bench.sh agent [--quick]
 #   bash scripts/bench.sh ortdevice [ortbench flags]
+#   bash scripts/bench.sh predictor [predictorbench flags]
+#   bash scripts/bench.sh screening [screeningbench flags]
 #
 # ortdevice: 60 students sampled from configs/demo.yaml's space (the demo
 # teacher is trained on first use, about a minute and a half) measured on
@@ -51,13 +53,36 @@
 # time to reach 0.95 with a fixed subsample, all examples and
 # multi-fidelity; the last line is `hv_ratio_default R`.
 #
+# predictor: the latency predictor (devices/predictor) on the demo search
+# space (scripts/predictorbench, configs/bench-predictor.yaml). The first run
+# trains the demo teacher if needed and measures 600 distinct sampled
+# architectures (pruned, shared, low-rank, fp32/fp16/int8/int4, factorized
+# embeddings; build + measure, no accuracy: about a minute) into
+# runs/bench-predictor/latency.jsonl, 40 of them a second time (the noise
+# floor) and the 120 held out (a seeded 20 %) twice more; later runs reuse
+# them. It fits on the other 80 % (one measurement each), prints the
+# held-out relative-error histograms against the first measurement and
+# against the least of the three (with and without the per-operation lookup
+# entries), the noise floor and the time of one prediction against one
+# measurement taken in the same run, with the CPU; the line before last is
+# `predictor_within_10pct_min3 F` (against the least of three), the last
+# `predictor_within_10pct F` (against the single first measurement).
+#
+# screening: a search with latency-predictor screening (search.screening)
+# against the same search without it (scripts/screeningbench,
+# configs/demo.yaml, 150 evaluations, seeds 1, 2 and 3, each search in its
+# own run directory under runs/bench-screening so none reuses another's
+# measurements; a few minutes). It prints each pair's final hypervolume
+# and number of latency measurements; the last line is
+# `screening_hv_ratio R measurement_reduction X`.
+#
 # The tables go to stdout; the benchmarks' own output streams to stderr and
 # is kept in a file (named at the end) that benchstat can read. Set
 # EDGENAS_BENCH_CPU=N to pin the benchmark processes to CPU N with taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks="engine compress search quality agent cluster ortdevice"
+benchmarks="engine compress search quality agent cluster ortdevice predictor screening"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -85,6 +110,10 @@ benchmarks:
   cluster [--quick]  1,000 jobs through the NATS JetStream queue (jobs/s, p99 dispatch latency),
                      and the wall clock of a CPU-bound demo search with 1 vs 2 worker
                      processes (trains the demo teacher on first use: about a minute)
+  predictor [flags]  the latency predictor's held-out error on 600 measured demo-space students
+                     and one prediction against one measurement (flags: go run ./scripts/predictorbench -h)
+  screening [flags]  the demo search with and without latency-predictor screening: hypervolume
+                     and measurements (flags: go run ./scripts/screeningbench -h)
 EOF
 }
 
@@ -447,6 +476,18 @@ bench_cluster() {
 	printf 'search_%d_evals  1 worker %.1f s  2 workers %.1f s  speed-up %.2fx\n' "$evals" "${secs[0]}" "${secs[1]}" "$(awk -v a="${secs[0]}" -v b="${secs[1]}" 'BEGIN { print a / b }')"
 }
 
+bench_predictor() {
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	log "predictor benchmark: measurements in runs/bench-predictor/latency.jsonl (measured on the first run, reused after)"
+	go run ./scripts/predictorbench "$@"
+}
+
+bench_screening() {
+	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
+	log "screening benchmark: searches in runs/bench-screening (resumed when interrupted)"
+	go run ./scripts/screeningbench "$@"
+}
+
 case "${1:-}" in
 ortdevice)
 	shift
@@ -456,6 +497,14 @@ ortdevice)
 cluster)
 	shift
 	bench_cluster "$@"
+	;;
+screening)
+	shift
+	bench_screening "$@"
+	;;
+predictor)
+	shift
+	bench_predictor "$@"
 	;;
 search)
 	shift

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgenas/edgenas/devices/predictor"
 	"github.com/edgenas/edgenas/internal/fielderr"
 )
 
@@ -124,6 +125,8 @@ type Config struct {
 	Reference Reference `yaml:"reference" json:"reference"`
 	// Fidelity turns multi-fidelity evaluation on (off by default).
 	Fidelity Fidelity `yaml:"fidelity" json:"fidelity,omitzero"`
+	// Screening turns latency-predictor screening on (off by default).
+	Screening Screening `yaml:"screening" json:"screening,omitzero"`
 	// Retry says how an evaluation that failed for a transient reason is
 	// retried. Like Parallelism it changes how a run goes, never what it
 	// finds, so it may change between resumes.
@@ -187,6 +190,35 @@ type Fidelity struct {
 
 // On reports whether multi-fidelity evaluation is configured.
 func (f Fidelity) On() bool { return len(f.Levels) > 0 }
+
+// Screening configures latency-predictor screening: once MinMeasurements
+// candidates have been measured, a latency predictor (devices/predictor)
+// is fitted on them at the start of every generation, refitted as
+// measurements accrue, and each new candidate, scored and sized first, is
+// measured only if its predicted point (its accuracy and size, its
+// predicted latency lowered by Margin) is dominated by no member of the
+// front as it stood when its generation started. The others are archived
+// as Screened and Predicted, their Result holding the predicted latency,
+// and never enter the front, so every front member is measured. It needs
+// an Evaluator that is a ScreeningEvaluator and excludes Fidelity. The
+// zero Screening is off.
+type Screening struct {
+	// Predictor turns screening on.
+	Predictor bool `yaml:"predictor" json:"predictor,omitempty"`
+	// Margin is the relative optimism on the predicted latency, in
+	// [0, 1); default DefaultScreeningMargin.
+	Margin float64 `yaml:"margin" json:"margin,omitempty"`
+	// MinMeasurements is how many measured candidates the first fit
+	// waits for; default DefaultScreeningMinMeasurements, at least
+	// predictor.MinSamples.
+	MinMeasurements int `yaml:"min_measurements" json:"min_measurements,omitempty"`
+}
+
+// Screening defaults.
+const (
+	DefaultScreeningMargin          = 0.1
+	DefaultScreeningMinMeasurements = 50
+)
 
 // Retry bounds the retries of an evaluation that failed transiently: the
 // device was unavailable (devices.ErrUnavailable) or failed to measure
@@ -322,6 +354,14 @@ func (c Config) WithDefaults() Config {
 	c.Retry = c.Retry.withDefaults()
 	if c.Fidelity.On() && c.Fidelity.Margin == 0 {
 		c.Fidelity.Margin = DefaultFidelityMargin
+	}
+	if c.Screening.Predictor {
+		if c.Screening.Margin == 0 {
+			c.Screening.Margin = DefaultScreeningMargin
+		}
+		if c.Screening.MinMeasurements == 0 {
+			c.Screening.MinMeasurements = DefaultScreeningMinMeasurements
+		}
 	}
 	c.Reward.Latency = c.Reward.Latency.withDefaults()
 	c.Reward.Size = c.Reward.Size.withDefaults()
@@ -471,6 +511,17 @@ func (c Config) Validate() error {
 	}
 	if m := c.Fidelity.Margin; !(m >= 0) || math.IsInf(m, 0) {
 		add("fidelity.margin", "%v, want a finite number of standard errors ≥ 0 (0: %v)", m, DefaultFidelityMargin)
+	}
+	if sc := c.Screening; sc != (Screening{}) {
+		if !(sc.Margin >= 0 && sc.Margin < 1) {
+			add("screening.margin", "%v, want a relative margin in [0, 1) (0: %v)", sc.Margin, DefaultScreeningMargin)
+		}
+		if sc.MinMeasurements != 0 && sc.MinMeasurements < predictor.MinSamples {
+			add("screening.min_measurements", "%d, want ≥ %d (0: %d)", sc.MinMeasurements, predictor.MinSamples, DefaultScreeningMinMeasurements)
+		}
+		if sc.Predictor && c.Fidelity.On() {
+			add("screening.predictor", "true with fidelity.levels set: use one of multi-fidelity evaluation and predictor screening")
+		}
 	}
 	if c.Reference.Latency < 0 {
 		add("reference.latency", "%v, want ≥ 0 (0: the teacher's)", c.Reference.Latency)

@@ -28,6 +28,14 @@
 //     only candidates scored at the last level enter the front, the
 //     others are archived as Screened. Deciding against that snapshot
 //     keeps the run independent of the parallelism.
+//   - Predictor screening (Config.Screening, off by default): once enough
+//     candidates are measured, a latency predictor (devices/predictor) is
+//     refitted on them every generation, and a new candidate, scored and
+//     sized first (ScreeningEvaluator.EvaluateScreened), is measured only
+//     if its point with the predicted latency lowered by the margin is not
+//     dominated by the generation's front; the others are archived as
+//     Screened and Predicted with the predicted latency, so every front
+//     member is measured.
 //   - Run: the loop, the budget and stop rules, parallel evaluation, the
 //     run state in a Store (the run directory's bbolt file) and resume, progress Events and Prometheus
 //     metrics.

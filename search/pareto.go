@@ -26,6 +26,10 @@ type Candidate struct {
 	// the last level (see Fidelity): Result holds the accuracy of the last
 	// level it reached, and it is never on the front.
 	Screened bool `json:"screened,omitempty"`
+	// Predicted says predictor screening (see Screening) left the
+	// candidate unmeasured: Result.Latency.Median is its predicted
+	// latency, and it is Screened too.
+	Predicted bool `json:"predicted,omitempty"`
 }
 
 // Point is a point in objective space with every coordinate minimized.

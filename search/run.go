@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/devices/predictor"
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/space"
 )
@@ -36,6 +37,17 @@ type Evaluator interface {
 type FidelityEvaluator interface {
 	Evaluator
 	EvaluateLevels(ctx context.Context, a space.Arch, levels []int, promote func(evaluator.Result) bool) ([]evaluator.Result, error)
+}
+
+// ScreeningEvaluator is an Evaluator that scores a candidate before
+// deciding whether to measure it, which predictor screening
+// (Config.Screening) needs; evaluator's is one. EvaluateScreened returns
+// a's Result: measured (measured true), or, when measure rejects the
+// scored and sized Result, unmeasured. measure is called from the
+// goroutine that called EvaluateScreened.
+type ScreeningEvaluator interface {
+	Evaluator
+	EvaluateScreened(ctx context.Context, a space.Arch, measure func(evaluator.Result) bool) (res evaluator.Result, measured bool, err error)
 }
 
 // StopReason says why a run stopped.
@@ -232,6 +244,9 @@ func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ..
 	}
 	if _, ok := ev.(FidelityEvaluator); cfg.Fidelity.On() && !ok {
 		return nil, &FieldError{Field: "fidelity", Msg: fmt.Sprintf("multi-fidelity evaluation needs an evaluator that scores at several fidelities (a FidelityEvaluator); %T is not", ev), Err: ErrInvalidConfig}
+	}
+	if _, ok := ev.(ScreeningEvaluator); cfg.Screening.Predictor && !ok {
+		return nil, &FieldError{Field: "screening", Msg: fmt.Sprintf("predictor screening needs an evaluator that scores before it measures (a ScreeningEvaluator); %T is not", ev), Err: ErrInvalidConfig}
 	}
 	var st store = memStore{}
 	if o.store != nil {
@@ -536,10 +551,65 @@ type job struct {
 
 type done struct {
 	job
-	res      evaluator.Result
-	screened bool
-	err      error
-	dur      time.Duration
+	res       evaluator.Result
+	screened  bool
+	predicted bool
+	err       error
+	dur       time.Duration
+}
+
+// latencyScreen is predictor screening for one generation: the predictor
+// fitted on every measured candidate so far and the front as it stood.
+type latencyScreen struct {
+	p      *predictor.Predictor
+	front  []Point
+	margin float64
+}
+
+// latencyScreen returns the generation's predictor screening, nil when
+// Config.Screening is off, too few candidates are measured yet or the fit
+// fails (then every candidate is measured).
+func (r *runner) latencyScreen() *latencyScreen {
+	sc := r.cfg.Screening
+	if !sc.Predictor {
+		return nil
+	}
+	var samples []predictor.Sample
+	for _, c := range r.archive.Candidates() {
+		if !c.Predicted && c.Result.Latency.Median > 0 {
+			samples = append(samples, predictor.Sample{Arch: c.Result.Arch, Latency: c.Result.Latency.Median})
+		}
+	}
+	if len(samples) < sc.MinMeasurements {
+		return nil
+	}
+	// The workload's batch only scales features the fit rescales, so the
+	// default workload fits the same predictions as the evaluator's.
+	p, err := predictor.Fit(r.sp.Teacher(), devices.Workload{}, samples, predictor.Options{Seed: r.cfg.Seed})
+	if err != nil {
+		r.opts.log.Warn("latency predictor fit failed; measuring every candidate", "measured", len(samples), "err", err)
+		return nil
+	}
+	s := &latencyScreen{p: p, margin: sc.Margin}
+	for _, c := range r.archive.Front() {
+		s.front = append(s.front, c.objectives())
+	}
+	return s
+}
+
+// measure says whether to measure a scored and sized res: whether its
+// point with the predicted latency lowered by the margin is dominated by
+// no front member.
+func (s *latencyScreen) measure(res evaluator.Result) bool {
+	c := Candidate{Result: res}
+	c.Result.Latency.Median = time.Duration(float64(s.p.Predict(res.Arch)) * (1 - s.margin))
+	p := c.objectives()
+	for _, q := range s.front {
+		if q.Dominates(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // screen returns the promotion rule of multi-fidelity evaluation against
@@ -583,7 +653,10 @@ func standardError(p float64, n int) float64 {
 // evaluateCandidate evaluates a for the search: with Evaluate, or, under
 // Config.Fidelity, level by level while promote accepts it; screened says
 // it stopped below the last level.
-func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote func(evaluator.Result) bool) (res evaluator.Result, screened bool, err error) {
+func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote func(evaluator.Result) bool, ls *latencyScreen) (res evaluator.Result, screened bool, err error) {
+	if ls != nil {
+		return r.evaluateScreened(ctx, a, ls)
+	}
 	if promote == nil {
 		res, err = r.evaluate(ctx, r.cfg.Retry, a)
 		return res, false, err
@@ -605,6 +678,30 @@ func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote fu
 		return evaluator.Result{}, false, err
 	}
 	return rs[len(rs)-1], len(rs) < len(levels), nil
+}
+
+// evaluateScreened evaluates a under predictor screening: measured, or,
+// when ls rejects it, with its predicted latency (screened true).
+func (r *runner) evaluateScreened(ctx context.Context, a space.Arch, ls *latencyScreen) (evaluator.Result, bool, error) {
+	se := r.ev.(ScreeningEvaluator) // checked by Run
+	var (
+		res      evaluator.Result
+		measured bool
+	)
+	err := r.cfg.Retry.Do(ctx, r.opts.sleep, func() (err error) {
+		res, measured, err = se.EvaluateScreened(ctx, a, ls.measure)
+		return err
+	}, func(attempt int, backoff time.Duration, err error) {
+		r.metrics.retries.Inc()
+		r.opts.log.Warn("evaluation failed, retrying", "arch", a.Key(), "attempt", attempt, "backoff", backoff, "err", err)
+	})
+	if err != nil {
+		return evaluator.Result{}, false, err
+	}
+	if !measured {
+		res.Latency = devices.Measurement{Stats: devices.Stats{Median: ls.p.Predict(a)}}
+	}
+	return res, !measured, nil
 }
 
 // evaluateBatch evaluates the pending batch's architectures not archived
@@ -630,7 +727,7 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 		jobs, truncated = jobs[:max(room, 0)], true
 	}
 	results := make(chan done)
-	promote := r.screen()
+	promote, ls := r.screen(), r.latencyScreen()
 	inflight, next := 0, 0
 	var firstErr error
 	timeUp := false
@@ -641,8 +738,8 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 			inflight++
 			go func() {
 				t := time.Now()
-				res, screened, err := r.evaluateCandidate(ctx, j.arch, promote)
-				results <- done{job: j, res: res, screened: screened, err: err, dur: time.Since(t)}
+				res, screened, err := r.evaluateCandidate(ctx, j.arch, promote, ls)
+				results <- done{job: j, res: res, screened: screened, predicted: screened && ls != nil, err: err, dur: time.Since(t)}
 			}()
 		}
 		if inflight == 0 {
@@ -693,9 +790,9 @@ func (r *runner) record(d done) error {
 	if err != nil {
 		return err
 	}
-	c := Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot, Screened: d.screened}
+	c := Candidate{Key: key, Result: res, Score: s, Generation: r.st.Generation, Slot: d.slot, Screened: d.screened, Predicted: d.predicted}
 	r.st.Elapsed = r.now()
-	if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res, Screened: c.Screened}); err != nil {
+	if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res, Screened: c.Screened, Predicted: c.Predicted}); err != nil {
 		return err
 	}
 	_, onFront := r.archive.Insert(c)

@@ -109,6 +109,7 @@ type evalRecord struct {
 	Slot       int              `json:"slot"`
 	Result     evaluator.Result `json:"result"`
 	Screened   bool             `json:"screened,omitempty"`
+	Predicted  bool             `json:"predicted,omitempty"`
 }
 
 // The records of run ID are stored, sealed under their keys, as
@@ -409,7 +410,7 @@ func rebuildArchive(rc RewardConfig, recs []evalRecord) (*Archive, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Insert(Candidate{Key: r.Result.Key, Result: r.Result, Score: s, Generation: r.Generation, Slot: r.Slot, Screened: r.Screened})
+		a.Insert(Candidate{Key: r.Result.Key, Result: r.Result, Score: s, Generation: r.Generation, Slot: r.Slot, Screened: r.Screened, Predicted: r.Predicted})
 	}
 	return a, nil
 }

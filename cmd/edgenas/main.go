@@ -38,6 +38,7 @@ func commands() []command {
 		{"report", "write a run's report: report.html with plots, pareto.json and pareto.csv (RUN_DIR [--out DIR] [--json])", runReport},
 		{"export", "export front candidates of a run as model directories with ONNX, measurements and a model card (RUN_DIR --out DIR [--select KEYS|--best-under latency=2ms,size=5MB])", runExport},
 		{"eval", "score a model directory on a labelled data file as the search does (--model DIR --data FILE [--max-len N] [--json])", runEval},
+		{"predictor", "fit the latency predictor on a run's measured candidates per device and print its held-out error histogram (RUN_DIR [--seed N] [--json])", runPredictor},
 		{"repair", "repair a run directory's damaged cache.db, keeping every entry that verifies (RUN_DIR [--json])", runRepair},
 		{"worker", "evaluate a clustered search's jobs on this machine or device (--nats URL [--device NAME] -c FILE [--token-file F])", runWorker},
 		{"agent", "serve latency measurements on this device to a search elsewhere (--listen ADDR --token-file F [--tls-cert F --tls-key F] [--max-body BYTES] [--queue N])", runAgent},
