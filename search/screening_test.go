@@ -181,4 +181,3 @@ func TestScreeningConfig(t *testing.T) {
 		})
 	}
 }
-
