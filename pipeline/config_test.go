@@ -180,6 +180,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("evaluator: {workload: {runs: 2, batch: -1}}\nmetrics: {listen: ':x'}\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
 	f.Add([]byte("proxy_check: {samples: 4, min_tau: .nan, seed: 2}\nsearch: {front: {exact: true, latency_epsilon: 0.02}}\n"))
+	f.Add([]byte("distill: {in_search: {top: 2, steps: -1}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data, "fuzz.yaml")
 		if err == nil && c.RunDir == "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/internal/fielderr"
 	"github.com/edgenas/edgenas/search"
+	"github.com/edgenas/edgenas/space"
 	"github.com/edgenas/edgenas/train"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -55,7 +56,24 @@ type DistillConfig struct {
 	// CheckpointEvery is the number of steps between checkpoints a killed
 	// distillation resumes from (default a tenth of the steps).
 	CheckpointEvery int `yaml:"checkpoint_every"`
+	// InSearch distils the best students of each search generation
+	// briefly before they enter the archive (off by default).
+	InSearch InSearchConfig `yaml:"in_search"`
 }
+
+// InSearchConfig turns distillation inside the search on: after each
+// generation is evaluated, its Top students of highest reward are
+// distilled for Steps steps (the other settings those of the distill
+// section) into InSearchDir(key), rescored on the search's subsample, and
+// enter the archive with that score (search.Refine; marked Refined).
+// Both zero (the default) is off.
+type InSearchConfig struct {
+	Top   int `yaml:"top"`
+	Steps int `yaml:"steps"`
+}
+
+// On says in-search distillation is on.
+func (c InSearchConfig) On() bool { return c.Top > 0 }
 
 // DistillWeights weigh the distillation loss terms (train.KDConfig); nil
 // means the default. A weight of 0 drops its term.
@@ -144,6 +162,16 @@ func (d *DistillConfig) validate() []error {
 	}
 	if _, err := ParseSelect(d.Select); err != nil {
 		bad("select", "%v", err)
+	}
+	switch in := d.InSearch; {
+	case in.Top < 0:
+		bad("in_search.top", "%d, want ≥ 0 (0: off)", in.Top)
+	case in.Steps < 0:
+		bad("in_search.steps", "%d, want ≥ 0 (0: off)", in.Steps)
+	case in.Top > 0 && in.Steps == 0:
+		bad("in_search.steps", "0, want ≥ 1 when in_search.top is set (%d)", in.Top)
+	case in.Top == 0 && in.Steps > 0:
+		bad("in_search.top", "0, want ≥ 1 when in_search.steps is set (%d)", in.Steps)
 	}
 	return errs
 }
@@ -412,8 +440,42 @@ func (r *Run) distillData() (train.DataConfig, error) {
 // distilOne distils member m with settings s and scores the result.
 func (r *Run) distilOne(ctx context.Context, ev *evaluator.Evaluator, m Member, s DistillSettings, data train.DataConfig,
 	progress io.Writer, terminal bool) (Distilled, error) {
-	a := m.Result.Arch
 	rel := DistillDir(m.Key)
+	student, res, err := r.distilStudent(ctx, m.Result.Arch, rel, s, data, progress, terminal)
+	if err != nil {
+		return Distilled{}, err
+	}
+	score, err := ev.ScoreFull(ctx, student)
+	if err != nil {
+		return Distilled{}, fmt.Errorf("rescore the distilled student: %w", err)
+	}
+	d := Distilled{Key: m.Key, Before: m.Full.Accuracy, Score: m.Score, Settings: s, Loss: res.Loss, Seconds: res.TrainSeconds, Dir: rel}
+	if d.Result, err = distilledResult(m.Result, student, score); err != nil {
+		return Distilled{}, err
+	}
+	return d, nil
+}
+
+// distilledResult is res (a Result of the distilled student's
+// architecture) with the accuracy fields of score and the size and
+// parameters of the saved student: distillation changes weights, not
+// shapes, so latency, peak memory and FLOPs stay.
+func distilledResult(res evaluator.Result, student *transformer.Model, score evaluator.Result) (evaluator.Result, error) {
+	res.Accuracy, res.Metric, res.Examples, res.TeacherKL = score.Accuracy, score.Metric, score.Examples, score.TeacherKL
+	var err error
+	if res.SizeBytes, err = student.FileBytes(); err != nil {
+		return evaluator.Result{}, err
+	}
+	res.Params = int64(student.NumParams())
+	return res, nil
+}
+
+// distilStudent distils the student of architecture a with settings s in
+// the directory rel of the run directory, resuming its last checkpoint
+// when it holds one made with s, stores it at a's bits in rel/StudentDir
+// and returns it, loaded from there, with the training's result.
+func (r *Run) distilStudent(ctx context.Context, a space.Arch, rel string, s DistillSettings, data train.DataConfig,
+	progress io.Writer, terminal bool) (*transformer.Model, *train.Result, error) {
 	dir := filepath.Join(r.Config.RunDir, rel)
 	resume := false
 	if _, err := os.Stat(filepath.Join(dir, train.LastDir, train.StateFile)); err == nil {
@@ -427,13 +489,13 @@ func (r *Run) distilOne(ctx context.Context, ev *evaluator.Evaluator, m Member, 
 			fmt.Fprintf(progress, "%s holds a distillation with other settings: starting over\n", dir)
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			return Distilled{}, err
+			return nil, nil, err
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Distilled{}, err
+			return nil, nil, err
 		}
 		if err := writeJSON(filepath.Join(dir, settingsFile), s); err != nil {
-			return Distilled{}, err
+			return nil, nil, err
 		}
 	}
 	o := r.Config.Compress.Options()
@@ -442,7 +504,7 @@ func (r *Run) distilOne(ctx context.Context, ev *evaluator.Evaluator, m Member, 
 	// afterwards.
 	init, err := r.Build(compress.FloatArch(a), o)
 	if err != nil {
-		return Distilled{}, fmt.Errorf("build the float student: %w", err)
+		return nil, nil, fmt.Errorf("build the float student: %w", err)
 	}
 	provenance := init.Config.Edgenas.Provenance // train.Run changes init's
 	bits := make([]int, len(a.Layers))
@@ -471,42 +533,31 @@ func (r *Run) distilOne(ctx context.Context, ev *evaluator.Evaluator, m Member, 
 			return d, nil
 		}})
 	if err != nil {
-		return Distilled{}, err
+		return nil, nil, err
 	}
 	trained, err := transformer.Load(filepath.Join(dir, train.LastDir))
 	if err != nil {
-		return Distilled{}, err
+		return nil, nil, err
 	}
 	if quant {
 		if err := train.QuantizeWeights(trained, bits); err != nil {
-			return Distilled{}, err
+			return nil, nil, err
 		}
 	}
 	stored, err := compress.Store(trained, a, o)
 	if err != nil {
-		return Distilled{}, err
+		return nil, nil, err
 	}
 	stored.Config.Edgenas.Provenance = provenance + fmt.Sprintf("; distilled from it by edgenas for %d steps", s.Steps)
 	studentDir := filepath.Join(dir, StudentDir)
 	if err := saveModelDir(stored, studentDir); err != nil {
-		return Distilled{}, err
+		return nil, nil, err
 	}
 	student, err := transformer.Load(studentDir)
 	if err != nil {
-		return Distilled{}, err
+		return nil, nil, err
 	}
-	score, err := ev.ScoreFull(ctx, student)
-	if err != nil {
-		return Distilled{}, fmt.Errorf("rescore the distilled student: %w", err)
-	}
-	d := Distilled{Key: m.Key, Result: m.Result, Before: m.Full.Accuracy, Score: m.Score, Settings: s, Loss: res.Loss,
-		Seconds: res.TrainSeconds, Dir: rel}
-	d.Result.Accuracy, d.Result.Metric, d.Result.Examples, d.Result.TeacherKL = score.Accuracy, score.Metric, score.Examples, score.TeacherKL
-	if d.Result.SizeBytes, err = student.FileBytes(); err != nil {
-		return Distilled{}, err
-	}
-	d.Result.Params = int64(student.NumParams())
-	return d, nil
+	return student, res, nil
 }
 
 // saveModelDir saves m into dir through a temporary directory beside it,

@@ -34,6 +34,10 @@ func TestDistillConfigProblems(t *testing.T) {
 		{"all weights zero", "distill: {weights: {soft: 0, hidden: 0, attention: 0}}\n", []string{"distill.weights"}},
 		{"select", "distill: {select: top=0}\n", []string{"distill.select"}},
 		{"select empty key", "distill: {select: 'a,,b'}\n", []string{"distill.select"}},
+		{"in_search negative", "distill: {in_search: {top: -1}}\n", []string{"distill.in_search.top"}},
+		{"in_search negative steps", "distill: {in_search: {top: 1, steps: -5}}\n", []string{"distill.in_search.steps"}},
+		{"in_search top without steps", "distill: {in_search: {top: 2}}\n", []string{"distill.in_search.steps"}},
+		{"in_search steps without top", "distill: {in_search: {steps: 10}}\n", []string{"distill.in_search.top"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(pipelinetest.WriteConfigs(t, t.TempDir(), tc.section))

@@ -142,14 +142,25 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 			return nil, err
 		}
 	}
+	scfg, err := r.searchConfig()
+	if err != nil {
+		return nil, err
+	}
 	opts := []search.Option{search.WithStore(store), search.WithRunID(r.ID), search.WithLogger(r.log)}
+	if cfg.Distill.InSearch.On() {
+		data, err := r.distillData()
+		if err != nil {
+			return nil, fmt.Errorf("distill.in_search: %w", err)
+		}
+		opts = append(opts, search.WithRefine(r.refineByDistillation(local, data)))
+	}
 	if r.reg != nil {
 		opts = append(opts, search.WithRegisterer(r.reg))
 	}
 	if o.Progress != nil {
 		opts = append(opts, search.WithProgress(o.Progress))
 	}
-	out, err := search.Run(ctx, cfg.Search, r.Space, ev, opts...)
+	out, err := search.Run(ctx, scfg, r.Space, ev, opts...)
 	if out == nil {
 		return nil, err
 	}
@@ -173,9 +184,9 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 	// The teacher is rescored too, at every sequence length: it is every
 	// table's reference row.
 	type todo struct {
-		key  string
-		arch space.Arch
-		done func(evaluator.Result)
+		key     string
+		rescore func() (evaluator.Result, error)
+		done    func(evaluator.Result)
 	}
 	var work []todo
 	for _, seq := range r.Space.Spec().SeqLen {
@@ -184,18 +195,19 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 		}
 		a := r.Space.TeacherArch()
 		a.SeqLen = seq
-		work = append(work, todo{"teacher", a, func(res evaluator.Result) {
+		work = append(work, todo{"teacher", func() (evaluator.Result, error) { return r.rescore(ctx, ev, "teacher", a) }, func(res evaluator.Result) {
 			f.Teachers = append(f.Teachers, res)
 			slices.SortFunc(f.Teachers, func(x, y evaluator.Result) int { return x.Arch.SeqLen - y.Arch.SeqLen })
 		}})
 	}
 	for i := range f.Members {
 		if m := &f.Members[i]; m.Full == nil {
-			work = append(work, todo{m.Key, m.Result.Arch, func(res evaluator.Result) { m.Full = &res }})
+			work = append(work, todo{m.Key, func() (evaluator.Result, error) { return r.rescoreCandidate(ctx, ev, local, m.Candidate) },
+				func(res evaluator.Result) { m.Full = &res }})
 		}
 	}
 	for _, w := range work {
-		full, err := r.rescore(ctx, ev, w.key, w.arch)
+		full, err := w.rescore()
 		if err != nil {
 			f.Partial = true
 			if serr := r.saveFront(f); serr != nil {
@@ -211,13 +223,33 @@ func (r *Run) Search(ctx context.Context, o SearchOptions) (*Front, error) {
 			return f, err
 		}
 	}
+	// The members the search distilled are distilled students: the
+	// distilled front and export take them (until Run.Distill distils
+	// them again).
+	for _, m := range f.Members {
+		if !m.Refined || f.DistilledOf(m.Key) != nil {
+			continue
+		}
+		d, err := r.inSearchDistilled(ctx, ev, m)
+		if err == nil {
+			f.setDistilled(d)
+			err = r.saveFront(f)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				f.Partial = true
+				return f, errors.Join(ctx.Err(), r.saveFront(f))
+			}
+			return f, fmt.Errorf("record the distillation of %s in the search: %w", m.Key, err)
+		}
+	}
 	if len(f.All) == 0 || f.All[0].Result.Examples >= len(r.Dev) {
 		return f, nil // scored on every example: nothing to check
 	}
 	pc := cfg.ProxyCheck.withDefaults()
 	cands := proxyCandidates(pc, f.Members, f.All)
 	f.Proxy, err = proxyCheck(pc, len(r.Dev), cands, len(f.Members), func(c search.Candidate) (evaluator.Result, error) {
-		return r.rescore(ctx, ev, c.Key, c.Result.Arch)
+		return r.rescoreCandidate(ctx, ev, local, c)
 	})
 	if serr := r.saveFront(f); serr != nil {
 		err = errors.Join(err, serr)

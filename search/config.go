@@ -135,6 +135,23 @@ type Config struct {
 	// NoiseDominates). Like Retry it changes what a run reports, never
 	// what it evaluates, so it may change between resumes.
 	Front FrontConfig `yaml:"front" json:"front,omitzero"`
+	// Refine turns in-search refinement on (off by default). It is set by
+	// the caller, which gives the refinement with WithRefine, not read
+	// from a config file.
+	Refine Refine `yaml:"-" json:"refine,omitzero"`
+}
+
+// Refine improves the best candidates of each generation before the next
+// generation is proposed (e.g. by distilling them briefly): after a
+// generation's batch is evaluated, the Top candidates of highest reward
+// that the generation evaluated (screened ones aside) are refined by the
+// WithRefine function, and their Results are replaced by the refined ones
+// (Candidate.Refined) in the archive, the run's state and everything
+// after. Label names the refinement (what it does, with which settings),
+// so a run resumes only with the same one. The zero Refine is off.
+type Refine struct {
+	Top   int    `json:"top"`
+	Label string `json:"label,omitempty"`
 }
 
 // FrontConfig chooses the front a run reports (Outcome.Front). By default
@@ -441,6 +458,9 @@ func (c Config) Validate() error {
 		add("sample_size", "%d, want ≥ 1 (0: max(2, population_size/4))", c.SampleSize)
 	} else if c.Strategy == StrategyRegularizedEvolution && (c.SampleSize < 1 || c.SampleSize > c.PopulationSize) {
 		add("sample_size", "%d, want 1..population_size (%d)", c.SampleSize, c.PopulationSize)
+	}
+	if c.Refine.Top < 0 {
+		add("refine.top", "%d, want ≥ 0 (0: off)", c.Refine.Top)
 	}
 	if c.Batch < 1 || c.Batch > MaxPopulationSize {
 		add("batch", "%d, want 1..%d", c.Batch, MaxPopulationSize)

@@ -30,6 +30,9 @@ type Candidate struct {
 	// candidate unmeasured: Result.Latency.Median is its predicted
 	// latency, and it is Screened too.
 	Predicted bool `json:"predicted,omitempty"`
+	// Refined says Result is the refined one (see Refine), which Score
+	// judges.
+	Refined bool `json:"refined,omitempty"`
 }
 
 // Point is a point in objective space with every coordinate minimized.
@@ -108,6 +111,22 @@ func (a *Archive) Insert(c Candidate) (added, onFront bool) {
 	}
 	a.front = append(kept, i)
 	return true, true
+}
+
+// replace puts c in the place of the archived candidate of its key (adds
+// it when there is none) and recomputes the front and the best.
+func (a *Archive) replace(c Candidate) {
+	i, ok := a.byKey[c.Key]
+	if !ok {
+		a.Insert(c)
+		return
+	}
+	all := slices.Clone(a.all)
+	all[i] = c
+	*a = *NewArchive()
+	for _, x := range all {
+		a.Insert(x)
+	}
 }
 
 // earlier reports whether x was proposed before y.

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -159,6 +162,7 @@ type options struct {
 	progress func(Event)
 	teacher  *evaluator.Result
 	log      *slog.Logger
+	refine   RefineFunc
 	// sleep waits d or until ctx ends (tests replace it).
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -205,6 +209,16 @@ func WithTeacher(r evaluator.Result) Option { return func(o *options) { o.teache
 // WithLogger logs the run's milestones to l (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
+// RefineFunc refines candidate c (see Refine) and returns its new Result,
+// of the same architecture. The search calls it from the goroutine running
+// the search, one candidate at a time; it should return ctx's error
+// promptly when ctx ends.
+type RefineFunc func(ctx context.Context, c Candidate) (evaluator.Result, error)
+
+// WithRefine refines the best candidates of each generation with fn as
+// Config.Refine says (without Config.Refine.Top, fn is not called).
+func WithRefine(fn RefineFunc) Option { return func(o *options) { o.refine = fn } }
+
 // Run searches sp with ev under cfg and returns what it found.
 //
 // With WithStore the run is persisted after every
@@ -247,6 +261,9 @@ func Run(ctx context.Context, cfg Config, sp *space.Space, ev Evaluator, opts ..
 	}
 	if _, ok := ev.(ScreeningEvaluator); cfg.Screening.Predictor && !ok {
 		return nil, &FieldError{Field: "screening", Msg: fmt.Sprintf("predictor screening needs an evaluator that scores before it measures (a ScreeningEvaluator); %T is not", ev), Err: ErrInvalidConfig}
+	}
+	if cfg.Refine.Top > 0 && o.refine == nil {
+		return nil, &FieldError{Field: "refine", Msg: "refining candidates needs a refinement (WithRefine)", Err: ErrInvalidConfig}
 	}
 	var st store = memStore{}
 	if o.store != nil {
@@ -472,6 +489,9 @@ func (r *runner) loop(ctx context.Context) error {
 			}
 		}
 		reason, err := r.evaluateBatch(ctx)
+		if err == nil && reason == "" {
+			reason, err = r.refineBatch(ctx)
+		}
 		if err != nil {
 			_ = r.save()
 			return err
@@ -773,18 +793,94 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 	return "", nil
 }
 
-// record archives and persists one completed evaluation.
-func (r *runner) record(d done) error {
-	key := d.arch.Key()
-	res := d.res
+// refineBatch refines the best Config.Refine.Top candidates the
+// generation evaluated (see Refine): it persists the choice first, then
+// each refined Result as it completes, so a resumed run refines none
+// twice. It returns StopCanceled when ctx ended.
+func (r *runner) refineBatch(ctx context.Context) (StopReason, error) {
+	top := r.cfg.Refine.Top
+	if top == 0 {
+		return "", nil
+	}
+	p := r.st.Pending
+	if len(p.Refine) == 0 { // nothing chosen yet, so nothing refined
+		var fresh []Candidate
+		for _, c := range r.archive.Candidates() {
+			if c.Generation == r.st.Generation && !c.Screened && !c.Refined {
+				fresh = append(fresh, c)
+			}
+		}
+		slices.SortStableFunc(fresh, func(x, y Candidate) int {
+			return cmp.Or(cmp.Compare(y.Reward, x.Reward), cmp.Compare(x.Slot, y.Slot), strings.Compare(x.Key, y.Key))
+		})
+		for _, c := range fresh[:min(top, len(fresh))] {
+			p.Refine = append(p.Refine, c.Key)
+		}
+		if len(p.Refine) == 0 {
+			return "", nil
+		}
+		if err := r.save(); err != nil {
+			return "", err
+		}
+	}
+	for _, k := range p.Refine {
+		c, ok := r.archive.Get(k)
+		if !ok {
+			return "", fmt.Errorf("%w: run %q: %s, chosen for refinement, was never evaluated", ErrDamagedRun, r.opts.runID, k)
+		}
+		if c.Refined {
+			continue
+		}
+		res, err := r.opts.refine(ctx, c)
+		if ctx.Err() != nil {
+			return StopCanceled, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("refine %s: %w", k, err)
+		}
+		if res, err = r.checkResult(k, c.Result.Arch, res); err != nil {
+			return "", fmt.Errorf("refine: %w", err)
+		}
+		s, err := r.cfg.Reward.Score(res)
+		if err != nil {
+			return "", fmt.Errorf("refine %s: %w", k, err)
+		}
+		c.Result, c.Score, c.Refined = res, s, true
+		r.st.Elapsed = r.now()
+		if err := r.store.saveEval(r.st, evalRecord{Generation: c.Generation, Slot: c.Slot, Result: res, Predicted: c.Predicted, Refined: true}); err != nil {
+			return "", err
+		}
+		r.archive.replace(c)
+		if b := best(r.archive); b != nil {
+			r.metrics.bestReward.Set(b.Reward)
+		}
+		r.opts.log.Info("candidate refined", "arch", k, "accuracy", res.Accuracy, "reward", s.Reward)
+		r.emit(Event{Kind: EventFront, Generation: c.Generation, Front: r.measureFront()})
+	}
+	return "", nil
+}
+
+// checkResult checks that res, returned for the architecture a of key key,
+// is a's, filling its Key and Arch when empty.
+func (r *runner) checkResult(key string, a space.Arch, res evaluator.Result) (evaluator.Result, error) {
 	if res.Key == "" {
 		res.Key = key
 	}
 	if res.Key != key {
-		return fmt.Errorf("evaluate %s: the evaluator returned the result of %s", key, res.Key)
+		return res, fmt.Errorf("%s: the result returned is of %s", key, res.Key)
 	}
 	if len(res.Arch.Layers) == 0 {
-		res.Arch = d.arch
+		res.Arch = a
+	}
+	return res, nil
+}
+
+// record archives and persists one completed evaluation.
+func (r *runner) record(d done) error {
+	key := d.arch.Key()
+	res, err := r.checkResult(key, d.arch, d.res)
+	if err != nil {
+		return fmt.Errorf("evaluate %w", err)
 	}
 	s, err := r.cfg.Reward.Score(res)
 	if err != nil {

@@ -101,6 +101,9 @@ type runState struct {
 type pending struct {
 	Keep      []string `json:"keep"`
 	Offspring []string `json:"offspring"`
+	// Refine holds the keys of the candidates chosen for refinement (see
+	// Refine), persisted before any of them is refined.
+	Refine []string `json:"refine,omitempty"`
 }
 
 // evalRecord is one completed evaluation.
@@ -110,6 +113,9 @@ type evalRecord struct {
 	Result     evaluator.Result `json:"result"`
 	Screened   bool             `json:"screened,omitempty"`
 	Predicted  bool             `json:"predicted,omitempty"`
+	// Refined says Result replaces the earlier record of its key: the
+	// candidate refined (see Refine).
+	Refined bool `json:"refined,omitempty"`
 }
 
 // The records of run ID are stored, sealed under their keys, as
@@ -402,7 +408,8 @@ func LoadOutcome(s Store, id string) (*Outcome, error) {
 }
 
 // rebuildArchive scores the records again (the score is a function of the
-// persisted config) and archives them.
+// persisted config) and archives them, a refined record replacing the
+// earlier one of its key.
 func rebuildArchive(rc RewardConfig, recs []evalRecord) (*Archive, error) {
 	a := NewArchive()
 	for _, r := range recs {
@@ -410,7 +417,12 @@ func rebuildArchive(rc RewardConfig, recs []evalRecord) (*Archive, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Insert(Candidate{Key: r.Result.Key, Result: r.Result, Score: s, Generation: r.Generation, Slot: r.Slot, Screened: r.Screened, Predicted: r.Predicted})
+		c := Candidate{Key: r.Result.Key, Result: r.Result, Score: s, Generation: r.Generation, Slot: r.Slot, Screened: r.Screened, Predicted: r.Predicted, Refined: r.Refined}
+		if r.Refined {
+			a.replace(c)
+		} else {
+			a.Insert(c)
+		}
 	}
 	return a, nil
 }

@@ -186,6 +186,11 @@ func TestRunSalvager(t *testing.T) {
 func FuzzDecodeRunState(f *testing.F) {
 	s := &historyStore{Store: memoryStore{}}
 	run(f, Config{Seed: 1, Budget: Budget{MaxEvaluations: 2, Patience: -1}}, &fakeEval{}, WithStore(s))
+	r := &refiner{}
+	run(f, Config{Seed: 1, PopulationSize: 2, TournamentSize: 1, Budget: Budget{MaxEvaluations: 3, Patience: -1}, Refine: Refine{Top: 1, Label: "x"}}, &fakeEval{}, WithStore(s), WithRunID("refined"), WithRefine(r.refine))
+	if len(r.calls) == 0 {
+		f.Fatal("no refined record among the seeds")
+	}
 	for _, kv := range s.history {
 		f.Add(kv[0], kv[1])
 	}
