@@ -37,6 +37,8 @@ func TestMain(m *testing.M) {
 		os.Exit(workerMain())
 	case "coordinator":
 		os.Exit(coordinatorMain())
+	case "fetch-worker":
+		os.Exit(fetchWorkerMain())
 	}
 	os.Exit(m.Run())
 }

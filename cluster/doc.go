@@ -13,9 +13,15 @@
 // differs), evaluates it with its own in-memory cache, publishes the
 // Reply and acknowledges the job; while evaluating it reports progress, so
 // only a worker that died has its job delivered to another after the ack
-// wait. Workers obtain the teacher and data from a shared path: they open
-// the same run config (distribution through a JetStream object store is
-// not implemented).
+// wait. Workers obtain the teacher and data from a shared path (Work: they
+// open the same run config), or, with cluster.distribute: object_store,
+// from the JetStream object store FilesBucket: the coordinator puts the
+// run config's text, the teacher directory's files, the data files and the
+// importance scores there (PublishFiles), each object named by its
+// content's SHA-256, with a Manifest listing them; a worker (WorkFetched)
+// downloads them into a private directory, refuses any whose content does
+// not match the digest its name carries, and opens the run from them
+// (FetchFiles). Either way jobs are checked against the worker's run.
 //
 // StartServer runs an embedded NATS server with JetStream (file storage
 // under the run directory), on loopback unless told otherwise, with token

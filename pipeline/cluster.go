@@ -50,7 +50,18 @@ type ClusterConfig struct {
 	// Attempts bounds how often one evaluation is published after workers
 	// rejected it or its attempt failed (default 3).
 	Attempts int `yaml:"attempts"`
+	// Distribute says how workers get the teacher and data:
+	// DistributeSharedPath (default: they open the same config and see the
+	// same files) or DistributeObjectStore (the search puts the files in a
+	// JetStream object store; workers download and verify them).
+	Distribute string `yaml:"distribute"`
 }
+
+// Ways workers get the teacher and data (ClusterConfig.Distribute).
+const (
+	DistributeSharedPath  = "shared_path"
+	DistributeObjectStore = "object_store"
+)
 
 // EmbeddedNATSConfig is the NATS server a search starts for its workers.
 type EmbeddedNATSConfig struct {
@@ -95,6 +106,9 @@ func (c ClusterConfig) WithDefaults() ClusterConfig {
 	}
 	if c.Attempts == 0 {
 		c.Attempts = DefaultJobAttempts
+	}
+	if c.Distribute == "" {
+		c.Distribute = DistributeSharedPath
 	}
 	if c.Embedded != nil {
 		e := *c.Embedded
@@ -151,7 +165,7 @@ func (c *ClusterConfig) Validate() error {
 		}
 	}
 	if !c.On() {
-		if c.TokenFile != "" || c.NKeyFile != "" || c.TLS != (ClusterTLSConfig{}) || c.Device != "" {
+		if c.TokenFile != "" || c.NKeyFile != "" || c.TLS != (ClusterTLSConfig{}) || c.Device != "" || c.Distribute != "" {
 			bad("", "settings given but neither urls nor embedded: want urls (an external NATS server) or embedded (one started by the search)")
 		}
 		return errors.Join(errs...)
@@ -188,6 +202,9 @@ func (c *ClusterConfig) Validate() error {
 	}
 	if c.JobTimeout < 0 {
 		bad("job_timeout", "%v, want > 0 (0: %v)", c.JobTimeout, DefaultJobTimeout)
+	}
+	if c.Distribute != "" && c.Distribute != DistributeSharedPath && c.Distribute != DistributeObjectStore {
+		bad("distribute", "%q, want %s or %s", c.Distribute, DistributeSharedPath, DistributeObjectStore)
 	}
 	if c.Attempts < 0 {
 		bad("attempts", "%d, want ≥ 1 (0: %d)", c.Attempts, DefaultJobAttempts)

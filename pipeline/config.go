@@ -149,16 +149,30 @@ func LoadConfig(path string) (*Config, error) {
 // address. Every problem is reported at once, each a *FieldError with its
 // line. name is the file name errors carry.
 func ParseConfig(data []byte, name string) (*Config, error) {
+	return ParseConfigEdited(data, name, nil)
+}
+
+// ParseConfigEdited parses a run config like ParseConfig, with edit
+// (when not nil) applied to the decoded config before it is validated: a
+// cluster worker that received the run's files points the config's paths
+// at them. Text still returns data.
+func ParseConfigEdited(data []byte, name string, edit func(*Config)) (*Config, error) {
 	c := &Config{File: name, text: data}
 	var err error
 	if c.lines, err = yamlconf.Decode(data, name, c); err != nil {
 		return nil, err
+	}
+	if edit != nil {
+		edit(c)
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
+
+// Text is the YAML text the config was parsed from.
+func (c *Config) Text() []byte { return c.text }
 
 func (c *Config) validate() error {
 	var errs []error

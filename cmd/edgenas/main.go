@@ -40,7 +40,7 @@ func commands() []command {
 		{"eval", "score a model directory on a labelled data file as the search does (--model DIR --data FILE [--max-len N] [--json])", runEval},
 		{"predictor", "fit the latency predictor on a run's measured candidates per device and print its held-out error histogram (RUN_DIR [--seed N] [--json])", runPredictor},
 		{"repair", "repair a run directory's damaged cache.db, keeping every entry that verifies (RUN_DIR [--json])", runRepair},
-		{"worker", "evaluate a clustered search's jobs on this machine or device (--nats URL [--device NAME] -c FILE [--token-file F])", runWorker},
+		{"worker", "evaluate a clustered search's jobs on this machine or device (--nats URL [--device NAME] [-c FILE [--fetch]] [--token-file F])", runWorker},
 		{"agent", "serve latency measurements on this device to a search elsewhere (--listen ADDR --token-file F [--tls-cert F --tls-key F] [--max-body BYTES] [--queue N])", runAgent},
 		{"bench", "measure a model's forward latency (warm-up, repeated runs, median and spread)", runBench},
 		{"version", "print the version ([--json])", runVersion},

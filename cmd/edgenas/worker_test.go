@@ -26,7 +26,8 @@ func TestWorkerUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no config", []string{"worker", "--nats", "nats://127.0.0.1:4222"}, "usage"},
+		{"no config and no server", []string{"worker"}, "no NATS server: give --nats URL"},
+		{"extra argument", []string{"worker", "--nats", "nats://127.0.0.1:4222", "x"}, "usage"},
 		{"bad device", []string{"worker", "--nats", "nats://127.0.0.1:4222", "--device", "pi 4", "-c", cfg}, "--device"},
 		{"no server", []string{"worker", "-c", cfg}, "no NATS server"},
 		{"network without auth", []string{"worker", "-c", bad}, "beyond loopback without authentication"},
@@ -42,10 +43,25 @@ func TestWorkerUsage(t *testing.T) {
 
 // TestSearchServeNATS runs `edgenas search --serve-nats` and one
 // `edgenas worker` as real processes: the search serves NATS on loopback,
-// the worker evaluates every candidate, and the search prints its front.
+// the worker evaluates every candidate, and the search prints its front;
+// the worker reads the teacher and data from a shared path (-c), or,
+// with cluster.distribute: object_store, without a config, from the
+// object store the search fills.
 func TestSearchServeNATS(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		workerArgs  func(cfg string) []string
+	}{
+		{"shared path", "", func(cfg string) []string { return []string{"-c", cfg} }},
+		{"object store", "cluster: {embedded: {}, distribute: object_store}\n", func(string) []string { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testSearchServeNATS(t, tc.extra, tc.workerArgs) })
+	}
+}
+
+func testSearchServeNATS(t *testing.T, extra string, workerArgs func(cfg string) []string) {
 	dir := t.TempDir()
-	cfg := pipelinetest.WriteConfigs(t, dir, "")
+	cfg := pipelinetest.WriteConfigs(t, dir, extra)
 	search := cliCommand("search", "-c", cfg, "--serve-nats", "127.0.0.1:0")
 	var stdout strings.Builder
 	search.Stdout = &stdout
@@ -66,7 +82,7 @@ func TestSearchServeNATS(t *testing.T) {
 			if !strings.HasPrefix(url, "nats://127.0.0.1:") {
 				t.Errorf("served at %s, want loopback", url)
 			}
-			worker = startWorker(t, url, cfg)
+			worker = startWorker(t, url, workerArgs(cfg)...)
 		}
 	}
 	done := make(chan error, 1)
@@ -89,6 +105,9 @@ func TestSearchServeNATS(t *testing.T) {
 	if err := worker.stop(); err != nil {
 		t.Errorf("worker: %v\n%s", err, worker.stderr.String())
 	}
+	if extra != "" && !strings.Contains(worker.stderr.String(), "run files fetched and verified") {
+		t.Errorf("the worker did not fetch the run's files:\n%s", worker.stderr.String())
+	}
 	if !strings.Contains(worker.stderr.String(), "cluster: evaluating") {
 		t.Errorf("the worker evaluated nothing:\n%s", worker.stderr.String())
 	}
@@ -101,9 +120,9 @@ type workerProc struct {
 	stderr *strings.Builder
 }
 
-func startWorker(t *testing.T, url, cfg string) *workerProc {
+func startWorker(t *testing.T, url string, args ...string) *workerProc {
 	t.Helper()
-	cmd := cliCommand("worker", "--nats", url, "-c", cfg)
+	cmd := cliCommand(append([]string{"worker", "--nats", url}, args...)...)
 	w := &workerProc{done: make(chan error, 1), stderr: &strings.Builder{}}
 	cmd.Stderr = w.stderr
 	if err := cmd.Start(); err != nil {
