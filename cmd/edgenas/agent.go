@@ -9,9 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/edgenas/edgenas/devices/agent"
@@ -59,7 +56,7 @@ func runAgent(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --queue %d, want ≥ 0", errUsage, o.queue)
 	}
 	o.grace = agentGrace
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	return serveAgent(ctx, o, stderr)
 }

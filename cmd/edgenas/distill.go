@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/reports"
@@ -37,11 +32,11 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	tty := train.IsTerminal(stderr)
 	run, err := pipeline.OpenDir(ctx, runDir, pipeline.Options{Progress: stderr, Terminal: tty,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Log: warnLog(stderr)})
 	if err != nil {
 		return err
 	}

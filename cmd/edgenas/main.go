@@ -4,13 +4,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/transformer"
@@ -124,6 +128,18 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("edgenas "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// interruptible returns a context that SIGINT and SIGTERM cancel, and the
+// function that stops listening for them.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// warnLog returns the logger commands give a run: warnings and errors, as
+// text on stderr.
+func warnLog(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // parseRunDir parses a command's flags, which may come before or after its

@@ -6,10 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -62,7 +58,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	o := pipeline.SearchOptions{Fresh: *fresh, Progress: prog.event}
 	var front *pipeline.Front
 	if cfg.Cluster.On() {
-		log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		log := warnLog(stderr)
 		front, err = cluster.Search(ctx, run, o, log, func(url string) {
 			fmt.Fprintf(stderr, "nats: serving workers at %s (edgenas worker --nats %s -c %s)\n", url, url, cfg.File)
 		})
@@ -114,9 +110,9 @@ func openRun(fs *flag.FlagSet, cfgPath *string, args []string, usage string, reg
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", errConfig, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	run, err = pipeline.Open(ctx, cfg, pipeline.Options{Progress: stderr, Terminal: train.IsTerminal(stderr), Registerer: reg,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Log: warnLog(stderr)})
 	if err != nil {
 		interrupted := ctx.Err() != nil
 		stop()

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/edgenas/edgenas/train"
 )
@@ -43,7 +39,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if *runDir != "" {
 		cfg.RunDir = *runDir
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	res, err := train.Run(ctx, cfg, train.Options{Resume: *resume, Progress: stderr, Terminal: train.IsTerminal(stderr)})
 	if err != nil {

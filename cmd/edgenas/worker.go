@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/edgenas/edgenas/cluster"
 	"github.com/edgenas/edgenas/pipeline"
@@ -63,7 +59,7 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 			cfg.Cluster.TokenFile, cfg.Cluster.NKeyFile = *tokenFile, ""
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	popts := pipeline.Options{Progress: stderr, Terminal: train.IsTerminal(stderr), Log: log}
