@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgenas/edgenas/devices"
+	"github.com/edgenas/edgenas/internal/jsonlog"
 	"github.com/edgenas/edgenas/space"
 )
 
@@ -161,24 +162,15 @@ type Measurer func(ctx context.Context, a space.Arch) (*Row, error)
 // fill resumes where it stopped), and returns the complete table.
 // progress, when not nil, hears of each row written.
 func Fill(ctx context.Context, path string, sp *space.Space, teacher space.Arch, measure Measurer, progress func(done, total int, r *Row)) (*Table, error) {
-	t := &Table{byKey: map[string]*Row{}}
-	if data, err := os.ReadFile(path); err == nil {
-		if t, err = parseTable(data, path); err != nil {
-			return nil, err
-		}
-		if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
-			if err := os.Truncate(path, int64(i+1)); err != nil {
-				return nil, err
-			}
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	data, f, err := jsonlog.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	t, err := parseTable(data, path)
+	if err != nil {
+		return nil, err
+	}
 	var todo []space.Arch
 	if t.Teacher == nil {
 		todo = append(todo, teacher)

@@ -23,7 +23,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/devices/predictor"
+	"github.com/edgenas/edgenas/internal/jsonlog"
 	"github.com/edgenas/edgenas/pipeline"
 	"github.com/edgenas/edgenas/space"
 )
@@ -150,25 +150,15 @@ func run() error {
 // Lines file at path and appending them to it as it goes (an interrupted
 // fill resumes where it stopped).
 func fill(ctx context.Context, path string, archs []space.Arch, measure func(context.Context, space.Arch) (*row, error), t0 time.Time) ([]*row, error) {
-	have := map[string]*row{}
-	if data, err := os.ReadFile(path); err == nil {
-		if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
-			data = data[:i+1] // the trace of an interrupted write
-			if err := os.Truncate(path, int64(i+1)); err != nil {
-				return nil, err
-			}
-		}
-		if have, err = parseRows(data, path); err != nil {
-			return nil, err
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	data, f, err := jsonlog.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	have, err := parseRows(data, path)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*row, len(archs))
 	done := 0
 	for i, a := range archs {
