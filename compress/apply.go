@@ -108,6 +108,19 @@ func permissive(c *transformer.Config) space.Spec {
 // sharing groups built by opts.Share. The student owns its memory; its
 // config carries the per-layer shapes and its provenance.
 func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*transformer.Model, error) {
+	return apply(nil, t, a, imp, opts)
+}
+
+// Apply builds the student a describes from teacher t as the package's
+// Apply does, taking the SVDs of low-rank factorizations from c (and
+// keeping those it computes there): the same student, bit for bit, built
+// faster when students share pruned matrices.
+func (c *FactorCache) Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*transformer.Model, error) {
+	return apply(c, t, a, imp, opts)
+}
+
+// apply is Apply through factor cache fc (nil: none).
+func apply(fc *FactorCache, t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*transformer.Model, error) {
 	c := &t.Config
 	if err := Validate(c, a); err != nil {
 		return nil, err
@@ -170,7 +183,7 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 			}
 		}
 		g := a.Layers[grp[0]]
-		leader, err := storeLayer(leader, g, group)
+		leader, err := storeLayer(fc, leader, g, group)
 		if err != nil {
 			return nil, fmt.Errorf("compress: layers[%d]: %w", grp[0], err)
 		}
@@ -186,7 +199,7 @@ func Apply(t *transformer.Model, a space.Arch, imp *Importance, opts Options) (*
 	}
 	s := &transformer.Model{Config: cfg, Layers: layers}
 	e := &t.Embeddings
-	emb, err := embeddings(e, c, a.EmbeddingRank, a.EmbeddingBits, group)
+	emb, err := embeddings(fc, e, c, a.EmbeddingRank, a.EmbeddingBits, group)
 	if err != nil {
 		return nil, fmt.Errorf("compress: embeddings: %w", err)
 	}
@@ -268,9 +281,10 @@ func usesInt4(a space.Arch) bool {
 
 // storeLayer returns l with its attention matrices at rank
 // g.AttentionRank and its FFN matrices at rank g.FFNRank (0: full; by
-// truncated SVD of each matrix) and all six stored at g.Bits. Biases and
-// LayerNorms are shared with l, which the caller owns.
-func storeLayer(l transformer.Layer, g space.LayerGene, group int) (transformer.Layer, error) {
+// truncated SVD of each matrix, through factor cache fc, nil for none) and
+// all six stored at g.Bits. Biases and LayerNorms are shared with l, which
+// the caller owns.
+func storeLayer(fc *FactorCache, l transformer.Layer, g space.LayerGene, group int) (transformer.Layer, error) {
 	for _, x := range []struct {
 		name string
 		lin  *transformer.Linear
@@ -281,7 +295,7 @@ func storeLayer(l transformer.Layer, g space.LayerGene, group int) (transformer.
 	} {
 		lin := *x.lin
 		if x.rank > 0 {
-			u, v, _, err := factorize(lin.W, lin.Out, lin.In, x.rank)
+			u, v, _, err := factorize(fc, lin.W, lin.Out, lin.In, x.rank)
 			if err != nil {
 				return transformer.Layer{}, fmt.Errorf("%s: %w", x.name, err)
 			}
@@ -302,13 +316,14 @@ func storeLayer(l transformer.Layer, g space.LayerGene, group int) (transformer.
 
 // embeddings copies the teacher's embeddings e, the word table factorized
 // to rank (0: kept whole) by truncated SVD into a vocab×rank table and a
-// rank→hidden projection, and stored at bits.
-func embeddings(e *transformer.Embeddings, c *transformer.Config, rank, bits, group int) (transformer.Embeddings, error) {
+// rank→hidden projection (through factor cache fc, nil for none), and
+// stored at bits.
+func embeddings(fc *FactorCache, e *transformer.Embeddings, c *transformer.Config, rank, bits, group int) (transformer.Embeddings, error) {
 	out := transformer.Embeddings{Word: slices.Clone(e.Word), Position: slices.Clone(e.Position),
 		TokenType: slices.Clone(e.TokenType), Norm: cloneNorm(e.Norm)}
 	V, H, cols := c.VocabSize, c.HiddenSize, c.HiddenSize
 	if rank > 0 {
-		u, v, _, err := factorize(e.Word, V, H, rank)
+		u, v, _, err := factorize(fc, e.Word, V, H, rank)
 		if err != nil {
 			return out, err
 		}

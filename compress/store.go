@@ -53,7 +53,7 @@ func Store(s *transformer.Model, a space.Arch, opts Options) (*transformer.Model
 				grp[0], l.Heads, l.FFN, l.Query.Rank, l.Inter.Rank, g.Heads, g.FFN, g.AttentionRank, g.FFNRank)
 		}
 		// The ranks are already s's: storeLayer only rounds.
-		stored, err := storeLayer(l, space.LayerGene{Bits: g.Bits}, group)
+		stored, err := storeLayer(nil, l, space.LayerGene{Bits: g.Bits}, group)
 		if err != nil {
 			return nil, fmt.Errorf("compress: store: layers[%d]: %w", grp[0], err)
 		}

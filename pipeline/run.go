@@ -93,6 +93,7 @@ type Run struct {
 	gate    *evaluator.Gate
 	reg     prometheus.Registerer // nil: no metrics
 	metrics *evaluator.Metrics    // shared by every evaluator of the run
+	factors *compress.FactorCache // SVDs of the teacher's pruned matrices, reused by every Build
 
 	mu  sync.Mutex
 	evs map[compress.Options]*evaluator.Evaluator
@@ -103,7 +104,8 @@ type Run struct {
 // reuses the importance scores, binds the space, opens the cache in the
 // run directory and the device. ctx cancels teacher training.
 func Open(ctx context.Context, cfg *Config, opts Options) (*Run, error) {
-	r := &Run{Config: cfg, log: opts.Log, gate: new(evaluator.Gate), reg: opts.Registerer, evs: map[compress.Options]*evaluator.Evaluator{}}
+	r := &Run{Config: cfg, log: opts.Log, gate: new(evaluator.Gate), reg: opts.Registerer, evs: map[compress.Options]*evaluator.Evaluator{},
+		factors: compress.NewFactorCache(0)}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -218,9 +220,10 @@ func (r *Run) Evaluator(ctx context.Context, o compress.Options) (*evaluator.Eva
 // importance scores, with students' options o (the run's own:
 // Config.Compress.Options()): the model evaluations score and measure. a
 // may lie outside the run's space (baselines do) but must be a student
-// the teacher can yield.
+// the teacher can yield. The SVDs of low-rank factorizations are kept for
+// the run's later builds (compress.FactorCache).
 func (r *Run) Build(a space.Arch, o compress.Options) (*transformer.Model, error) {
-	return compress.Apply(r.Teacher, a, r.Importance, o)
+	return r.factors.Apply(r.Teacher, a, r.Importance, o)
 }
 
 // CacheStats reports the traffic and entries of the run's cache.
