@@ -186,7 +186,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	rep := Reply{Key: j.Key, Kind: j.Kind, Attempt: j.Attempt, Full: j.Full, Worker: w.opts.Name}
 	if why := w.check(&j); why != "" {
-		w.opts.Log.Warn("cluster: job of another run rejected", "arch", j.Arch.Key(), "reason", why)
+		w.opts.Log.Warn("cluster: job of another run or device rejected", "kind", j.Kind, "arch", j.Arch.Key(), "reason", why)
 		rep.Fail, rep.Error = FailRejected, why
 		if err := w.reply(ctx, j, rep); err != nil {
 			_ = m.Nak()
