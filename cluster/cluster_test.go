@@ -43,9 +43,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// workerMain is a worker on the fake device that prints "job KEY FULL"
-// when it takes a job and then holds it for the delay, so a kill lands
-// mid-job.
+// workerMain is a worker on the fake device that prints "job KEY-KIND
+// FULL" when it takes a job and then holds it for the delay, so a kill
+// lands mid-job.
 func workerMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -62,7 +62,7 @@ func workerMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	err = Work(ctx, cfg, []string{os.Getenv(urlEnv)}, pipeline.Options{Device: &devicetest.Fake{}, Log: log}, WorkerOptions{Log: log,
 		OnJob: func(ctx context.Context, j Job) {
-			fmt.Printf("job %s %t\n", j.Key, j.Full)
+			fmt.Printf("job %s-%s %t\n", j.Key, j.Kind, j.Full)
 			sleep(ctx, delay)
 		}})
 	if err != nil {
@@ -314,7 +314,7 @@ wait:
 		t.Errorf("coordinator stored %d results, the cache holds %d entries: some key was filed twice", st.Stored, cs.Entries)
 	}
 	var k evaluator.CacheKey
-	b, err := hex.DecodeString(killedKey)
+	b, err := hex.DecodeString(strings.SplitN(killedKey, "-", 2)[0])
 	if err != nil || len(b) != len(k) {
 		t.Fatalf("killed job key %q", killedKey)
 	}

@@ -24,28 +24,55 @@ import (
 var ErrRejected = errors.New("workers rejected the evaluation")
 
 // Coordinator is a pipeline.SearchEvaluator that has evaluations done by
-// workers: on a miss in the run's cache it publishes a Job and waits for
-// the Reply, which it files in the cache (it alone writes it).
+// workers: on a miss in the run's cache it publishes an accuracy Job and
+// a latency Job, waits for both Replies, and files their combination in
+// the cache (it alone writes it).
 type Coordinator struct {
 	ev      Evaluations
+	nc      *nats.Conn
 	js      jetstream.JetStream
 	cfg     pipeline.ClusterConfig
 	runID   string
-	subject string
 	log     *slog.Logger
 	consume jetstream.ConsumeContext
 
+	// fpMu serializes resolving device, the fingerprint of the device
+	// that measures latency ("" until known).
+	fpMu   sync.Mutex
+	device string
+
 	mu       sync.Mutex
 	waiting  map[evaluator.CacheKey]*pending
-	attempts map[evaluator.CacheKey]int
-	stats    Stats
-	// warned says a reply measured on another device was logged.
-	warned bool
+	attempts map[jobID]int
+	// jobs holds the last job published per key and kind, until the
+	// evaluation is filed or fails.
+	jobs map[jobID]Job
+	// parts holds the Replies of one kind whose other kind has not come
+	// yet, unacknowledged, so a coordinator that dies loses none.
+	parts map[evaluator.CacheKey]map[string]*part
+	stats Stats
+}
+
+// jobID names one job of an evaluation.
+type jobID struct {
+	key  evaluator.CacheKey
+	kind string
+}
+
+// part is one kind's Result held until the other kind's comes.
+type part struct {
+	rep Reply
+	msg jetstream.Msg
+	seq uint64 // the reply's stream sequence
 }
 
 // resultsAckWait is how long a reply taken by a coordinator that died
-// waits before it is delivered to the next.
+// (or held while the other kind is awaited) waits before it is delivered
+// again.
 const resultsAckWait = 5 * time.Second
+
+// fingerprintWait bounds one request for the device's fingerprint.
+const fingerprintWait = time.Second
 
 // pending is one evaluation waited for; replies are sent on ch.
 type pending struct {
@@ -55,14 +82,17 @@ type pending struct {
 
 // Stats counts a Coordinator's traffic.
 type Stats struct {
-	// Published counts jobs published (duplicates the stream dropped
-	// included); Duplicate those it dropped.
+	// Published counts jobs published, of both kinds (duplicates the
+	// stream dropped included); Duplicate those it dropped.
 	Published, Duplicate int
-	// Stored counts Results filed in the cache; Ignored those that came
-	// for a key already cached (late or duplicate replies).
+	// Stored counts combined Results filed in the cache; Ignored the
+	// replies that came for a key already cached or for a kind already
+	// held (late or duplicate replies).
 	Stored, Ignored int
-	// Failed counts failed replies.
-	Failed int
+	// Failed counts failed replies; Mismatched the latency replies
+	// measured on another device than their key names, and accuracy
+	// replies of another architecture, which are rejected.
+	Failed, Mismatched int
 }
 
 var _ pipeline.SearchEvaluator = (*Coordinator)(nil)
@@ -70,8 +100,14 @@ var _ pipeline.SearchEvaluator = (*Coordinator)(nil)
 // NewCoordinator starts coordinating the evaluations of ev (the run's
 // own evaluator, whose cache it fills) for the run runID over nc, with
 // the settings of cfg. It creates the streams and its results consumer,
-// and files every reply left from an earlier coordinator of the run
+// and takes every reply left from an earlier coordinator of the run
 // before it returns, so a restarted search evaluates nothing twice.
+//
+// Latency is measured on the run's own device (ev.Fingerprint()) by
+// workers started without a device name, or, when cfg.Device names a
+// device, by that device's workers: the Coordinator asks them for their
+// fingerprint before its first evaluation (waiting up to cfg.JobTimeout
+// for one to start), and every cache key and latency job names it.
 func NewCoordinator(ctx context.Context, nc *nats.Conn, ev Evaluations, runID string, cfg pipeline.ClusterConfig, log *slog.Logger) (*Coordinator, error) {
 	cfg = cfg.WithDefaults()
 	if log == nil {
@@ -84,17 +120,17 @@ func NewCoordinator(ctx context.Context, nc *nats.Conn, ev Evaluations, runID st
 	if err := ensureStreams(ctx, js, cfg.JobTimeout); err != nil {
 		return nil, err
 	}
-	c := &Coordinator{ev: ev, js: js, cfg: cfg, runID: runID, subject: JobsAny, log: log,
-		waiting: map[evaluator.CacheKey]*pending{}, attempts: map[evaluator.CacheKey]int{}}
-	if cfg.Device != "" {
-		c.subject = JobsDevice(cfg.Device)
+	c := &Coordinator{ev: ev, nc: nc, js: js, cfg: cfg, runID: runID, log: log,
+		waiting: map[evaluator.CacheKey]*pending{}, attempts: map[jobID]int{}, jobs: map[jobID]Job{}, parts: map[evaluator.CacheKey]map[string]*part{}}
+	if cfg.Device == "" {
+		c.device = ev.Fingerprint()
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, ResultsStream, jetstream.ConsumerConfig{
 		Durable: "results-" + runID, FilterSubject: Results(runID), AckPolicy: jetstream.AckExplicitPolicy, AckWait: resultsAckWait})
 	if err != nil {
 		return nil, fmt.Errorf("results consumer: %w", err)
 	}
-	// Replies published while no coordinator ran are filed first.
+	// Replies published while no coordinator ran are taken first.
 	for {
 		batch, err := cons.FetchNoWait(64)
 		if err != nil {
@@ -119,7 +155,8 @@ func NewCoordinator(ctx context.Context, nc *nats.Conn, ev Evaluations, runID st
 }
 
 // Close stops consuming results; evaluations still waiting fail when
-// their context ends.
+// their context ends. Replies held for their other kind stay
+// unacknowledged, for the next coordinator of the run.
 func (c *Coordinator) Close() { c.consume.Stop() }
 
 // Stats returns the traffic so far.
@@ -139,49 +176,83 @@ func (c *Coordinator) EvaluateFull(ctx context.Context, a space.Arch) (evaluator
 	return c.evaluate(ctx, a, true)
 }
 
+// DeviceFingerprint returns the fingerprint of the device that measures
+// the run's latency, part of every cache key: the run's own device's, or,
+// with cluster.device, the one a worker of that device reports (asked
+// once, waiting up to cluster.job_timeout for such a worker).
+func (c *Coordinator) DeviceFingerprint(ctx context.Context) (string, error) {
+	c.fpMu.Lock()
+	defer c.fpMu.Unlock()
+	if c.device != "" {
+		return c.device, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.JobTimeout)
+	defer cancel()
+	for logged := false; ; logged = true {
+		rctx, rcancel := context.WithTimeout(ctx, fingerprintWait)
+		m, err := c.nc.RequestWithContext(rctx, DeviceFingerprint(c.cfg.Device), nil)
+		rcancel()
+		if err == nil && len(m.Data) > 0 {
+			c.device = string(m.Data)
+			c.log.Info("cluster: latency is measured on device "+c.cfg.Device, "fingerprint", c.device)
+			return c.device, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("cluster.device %s: no worker of the device reported its fingerprint (start one with edgenas worker --device %s): %w", c.cfg.Device, c.cfg.Device, ctx.Err())
+		}
+		if !logged {
+			c.log.Info("cluster: waiting for a worker of device "+c.cfg.Device, "err", err)
+		}
+		sleep(ctx, fingerprintWait/4)
+	}
+}
+
 func (c *Coordinator) evaluate(ctx context.Context, a space.Arch, full bool) (evaluator.Result, error) {
-	key := c.ev.Key(a, full)
+	fp, err := c.DeviceFingerprint(ctx)
+	if err != nil {
+		return evaluator.Result{}, err
+	}
+	key := c.ev.KeyOn(a, full, fp)
 	if r, ok, err := c.ev.Lookup(key); err != nil || ok {
 		return r, err
 	}
-	for {
-		p, first := c.wait(key)
-		if first {
-			// A reply filed between the lookup and the wait is in the cache.
-			if r, ok, err := c.ev.Lookup(key); err != nil || ok {
-				c.unwait(key, p)
-				return r, err
+	p, first := c.wait(key)
+	if first {
+		// A reply filed between the lookup and the wait is in the cache.
+		if r, ok, err := c.ev.Lookup(key); err != nil || ok {
+			c.unwait(key, p)
+			return r, err
+		}
+		for _, kind := range []string{KindAccuracy, KindLatency} {
+			job := Job{RunID: c.runID, Kind: kind, Key: hex.EncodeToString(key[:]), Arch: a, Full: full,
+				Teacher: c.ev.TeacherDigest(), Data: c.ev.DataDigest(), Settings: c.ev.SettingsKey(), Builder: c.ev.BuilderKey()}
+			if kind == KindLatency {
+				job.Device = fp
 			}
-			if err := c.publish(ctx, key, a, full); err != nil {
+			if err := c.publish(ctx, key, job); err != nil {
 				c.unwait(key, p)
 				return evaluator.Result{}, err
 			}
 		}
-		rep, err := c.await(ctx, key, p)
-		if err != nil {
-			return evaluator.Result{}, err
-		}
-		if rep.Result != nil {
-			return *rep.Result, nil
-		}
-		err = fmt.Errorf("evaluate %s: worker %s: %s", a.Key(), rep.Worker, rep.Error)
-		switch rep.Fail {
-		case FailBuild:
-			return evaluator.Result{}, fmt.Errorf("%w: %w", evaluator.ErrBuild, err)
-		case FailMeasure:
-			return evaluator.Result{}, fmt.Errorf("%w: %w", evaluator.ErrMeasure, err)
-		case FailRejected:
-			c.mu.Lock()
-			n := c.attempts[key]
-			c.mu.Unlock()
-			if n >= c.cfg.Attempts {
-				return evaluator.Result{}, fmt.Errorf("%w after %d attempts: %w", ErrRejected, n, err)
-			}
-			c.log.Warn("cluster: a worker rejected an evaluation; publishing it again", "arch", a.Key(), "worker", rep.Worker, "reason", rep.Error)
-			continue
-		default:
-			return evaluator.Result{}, err
-		}
+	}
+	rep, err := c.await(ctx, key, p)
+	if err != nil {
+		return evaluator.Result{}, err
+	}
+	if rep.Result != nil {
+		return *rep.Result, nil
+	}
+	c.drop(key)
+	err = fmt.Errorf("evaluate %s: %s job: worker %s: %s", a.Key(), rep.Kind, rep.Worker, rep.Error)
+	switch rep.Fail {
+	case FailBuild:
+		return evaluator.Result{}, fmt.Errorf("%w: %w", evaluator.ErrBuild, err)
+	case FailMeasure:
+		return evaluator.Result{}, fmt.Errorf("%w: %w", evaluator.ErrMeasure, err)
+	case FailRejected:
+		return evaluator.Result{}, fmt.Errorf("%w after %d attempts: %w", ErrRejected, rep.Attempt, err)
+	default:
+		return evaluator.Result{}, err
 	}
 }
 
@@ -215,10 +286,7 @@ func (c *Coordinator) await(ctx context.Context, key evaluator.CacheKey, p *pend
 	select {
 	case rep := <-p.ch:
 		// Other callers waiting for the same key get it too.
-		select {
-		case p.ch <- rep:
-		default:
-		}
+		notify(p, rep)
 		return rep, nil
 	case <-t.C:
 		return Reply{}, fmt.Errorf("evaluation %x: no result after %v (cluster.job_timeout)", key[:8], c.cfg.JobTimeout)
@@ -227,23 +295,39 @@ func (c *Coordinator) await(ctx context.Context, key evaluator.CacheKey, p *pend
 	}
 }
 
-// publish publishes the next attempt of key's job, de-duplicated by key
-// and attempt.
-func (c *Coordinator) publish(ctx context.Context, key evaluator.CacheKey, a space.Arch, full bool) error {
+// notify hands rep to p's callers unless one is already there.
+func notify(p *pending, rep Reply) {
+	select {
+	case p.ch <- rep:
+	default:
+	}
+}
+
+// publish publishes the next attempt of job (its Kind for key),
+// de-duplicated by key, kind and attempt, unless a reply of that kind is
+// held; the job is kept for publishing again after a rejection.
+func (c *Coordinator) publish(ctx context.Context, key evaluator.CacheKey, job Job) error {
+	id := jobID{key, job.Kind}
 	c.mu.Lock()
-	c.attempts[key]++
-	attempt := c.attempts[key]
+	if c.parts[key][job.Kind] != nil {
+		c.mu.Unlock()
+		return nil
+	}
+	c.attempts[id]++
+	job.Attempt = c.attempts[id]
+	c.jobs[id] = job
 	c.mu.Unlock()
-	hk := hex.EncodeToString(key[:])
-	job := Job{RunID: c.runID, Key: hk, Attempt: attempt, Arch: a, Full: full,
-		Teacher: c.ev.TeacherDigest(), Data: c.ev.DataDigest(), Settings: c.ev.SettingsKey(), Builder: c.ev.BuilderKey()}
+	subject := JobsAccuracy
+	if job.Kind == KindLatency {
+		subject = JobsLatency(c.cfg.Device)
+	}
 	data, err := json.Marshal(job)
 	if err != nil {
 		return err
 	}
-	ack, err := c.js.Publish(ctx, c.subject, data, jetstream.WithMsgID(hk+"-"+strconv.Itoa(attempt)))
+	ack, err := c.js.Publish(ctx, subject, data, jetstream.WithMsgID(job.Key+"-"+job.Kind+"-"+strconv.Itoa(job.Attempt)))
 	if err != nil {
-		return fmt.Errorf("publish job %s: %w", a.Key(), err)
+		return fmt.Errorf("publish %s job %s: %w", job.Kind, job.Arch.Key(), err)
 	}
 	c.mu.Lock()
 	c.stats.Published++
@@ -254,71 +338,154 @@ func (c *Coordinator) publish(ctx context.Context, key evaluator.CacheKey, a spa
 	return nil
 }
 
-// handle files one reply and hands it to whoever waits for it.
-func (c *Coordinator) handle(m jetstream.Msg) {
-	defer func() {
-		if err := m.Ack(); err != nil {
-			c.log.Warn("cluster: ack a result", "err", err)
-		}
-	}()
-	var rep Reply
-	if err := json.Unmarshal(m.Data(), &rep); err != nil {
-		c.log.Warn("cluster: undecodable result dropped", "err", err)
-		return
+// drop acknowledges and forgets the replies held for key, whose
+// evaluation failed, and its jobs.
+func (c *Coordinator) drop(key evaluator.CacheKey) {
+	c.mu.Lock()
+	held := c.parts[key]
+	delete(c.parts, key)
+	c.forget(key)
+	c.mu.Unlock()
+	for _, p := range held {
+		c.ack(p.msg)
 	}
-	var key evaluator.CacheKey
-	if b, err := hex.DecodeString(rep.Key); err != nil || len(b) != len(key) {
-		c.log.Warn("cluster: result with a bad key dropped", "key", rep.Key, "worker", rep.Worker)
+}
+
+// forget forgets key's published jobs; c.mu is held.
+func (c *Coordinator) forget(key evaluator.CacheKey) {
+	delete(c.jobs, jobID{key, KindAccuracy})
+	delete(c.jobs, jobID{key, KindLatency})
+}
+
+func (c *Coordinator) ack(m jetstream.Msg) {
+	if err := m.Ack(); err != nil {
+		c.log.Warn("cluster: ack a result", "err", err)
+	}
+}
+
+// handle takes one reply: a failure goes to whoever waits for its job's
+// current attempt; a Result is held until the other kind's comes, then
+// the two are combined, filed in the cache and handed to whoever waits.
+func (c *Coordinator) handle(m jetstream.Msg) {
+	rep, key, err := DecodeReply(m.Data())
+	if err != nil {
+		c.log.Warn("cluster: invalid result dropped", "err", err)
+		c.ack(m)
 		return
-	} else {
-		copy(key[:], b)
 	}
 	if rep.Result == nil {
-		c.mu.Lock()
-		c.stats.Failed++
-		p := c.waiting[key]
-		stale := rep.Attempt != c.attempts[key]
-		c.mu.Unlock()
-		if p == nil || stale {
-			return // nobody waits for this attempt any more
-		}
-		select {
-		case p.ch <- rep:
-		default:
-		}
+		c.ack(m)
+		c.fail(key, rep, false)
 		return
 	}
-	if rep.Result.EvaluatorVersion != evaluator.Version {
-		c.log.Warn("cluster: result of another evaluator version dropped", "version", rep.Result.EvaluatorVersion, "worker", rep.Worker)
-		return
-	}
-	if fp := c.ev.Fingerprint(); rep.Result.Device != fp {
-		c.mu.Lock()
-		warn := !c.warned
-		c.warned = true
-		c.mu.Unlock()
-		if warn {
-			c.log.Warn("cluster: a worker measured on another device than this run's; its results are filed under this run's device fingerprint",
-				"worker", rep.Worker, "worker_device", rep.Result.Device, "run_device", fp)
-		}
-	}
-	if _, ok, err := c.ev.Lookup(key); err == nil && ok {
+	if r, ok, err := c.ev.Lookup(key); err == nil && ok {
+		c.ack(m)
 		c.mu.Lock()
 		c.stats.Ignored++
+		p := c.waiting[key]
 		c.mu.Unlock()
-	} else {
-		c.ev.Store(key, *rep.Result)
-		c.mu.Lock()
-		c.stats.Stored++
-		c.mu.Unlock()
+		if p != nil {
+			notify(p, Reply{Key: rep.Key, Result: &r})
+		}
+		return
+	}
+	if rep.Kind == KindLatency && c.ev.KeyOn(rep.Result.Arch, rep.Full, rep.Result.Device) != key {
+		// Filed under key, this latency would be served for a device that
+		// did not measure it.
+		c.log.Warn("cluster: a latency measured on another device than the job's rejected", "arch", rep.Result.Key, "worker", rep.Worker, "worker_device", rep.Result.Device)
+		c.ack(m)
+		why := fmt.Sprintf("measured on device %q, not the one the job named", rep.Result.Device)
+		rep.Result, rep.Fail, rep.Error = nil, FailRejected, why
+		c.fail(key, rep, true)
+		return
+	}
+	var seq uint64
+	if md, err := m.Metadata(); err == nil {
+		seq = md.Sequence.Stream
 	}
 	c.mu.Lock()
+	held := c.parts[key]
+	if held == nil {
+		held = map[string]*part{}
+		c.parts[key] = held
+	}
+	if old := held[rep.Kind]; old != nil {
+		if old.seq == seq {
+			old.msg = m // the held reply delivered again: still held
+			c.mu.Unlock()
+			return
+		}
+		c.stats.Ignored++
+		c.mu.Unlock()
+		c.ack(m)
+		return
+	}
+	held[rep.Kind] = &part{rep: rep, msg: m, seq: seq}
+	acc, lat := held[KindAccuracy], held[KindLatency]
+	if acc == nil || lat == nil {
+		c.mu.Unlock()
+		return
+	}
+	if acc.rep.Result.Key != lat.rep.Result.Key || acc.rep.Full != lat.rep.Full {
+		// The latency reply is bound to key (checked above); this one is not.
+		delete(held, KindAccuracy)
+		c.mu.Unlock()
+		c.log.Warn("cluster: an accuracy result of another evaluation rejected", "arch", acc.rep.Result.Key, "worker", acc.rep.Worker)
+		c.ack(acc.msg)
+		rep := acc.rep
+		rep.Result, rep.Fail, rep.Error = nil, FailRejected, "accuracy result of architecture "+acc.rep.Result.Key+", not the job's"
+		c.fail(key, rep, true)
+		return
+	}
+	delete(c.parts, key)
+	c.forget(key)
+	c.mu.Unlock()
+	r := combine(*acc.rep.Result, *lat.rep.Result)
+	c.ev.Store(key, r)
+	c.ack(acc.msg)
+	c.ack(lat.msg)
+	c.mu.Lock()
+	c.stats.Stored++
 	p := c.waiting[key]
 	c.mu.Unlock()
 	if p != nil {
-		select {
-		case p.ch <- rep:
-		default:
+		notify(p, Reply{Key: rep.Key, Result: &r})
+	}
+}
+
+// republishTimeout bounds publishing a rejected job again.
+const republishTimeout = 30 * time.Second
+
+// fail counts a failed (or, mismatched, a rejected) reply. A rejection
+// of the current attempt is published again while cluster.attempts
+// allows; any other failure of the current attempt, and the last
+// rejection, go to whoever waits.
+func (c *Coordinator) fail(key evaluator.CacheKey, rep Reply, mismatched bool) {
+	id := jobID{key, rep.Kind}
+	c.mu.Lock()
+	if mismatched {
+		c.stats.Mismatched++
+	} else {
+		c.stats.Failed++
+	}
+	p := c.waiting[key]
+	job, published := c.jobs[id]
+	current := rep.Attempt == c.attempts[id]
+	c.mu.Unlock()
+	if !current {
+		return // an earlier attempt's failure, already handled
+	}
+	if rep.Fail == FailRejected && published && rep.Attempt < c.cfg.Attempts {
+		c.log.Warn("cluster: a worker rejected a job; publishing it again", "arch", job.Arch.Key(), "kind", rep.Kind, "worker", rep.Worker, "reason", rep.Error)
+		ctx, cancel := context.WithTimeout(context.Background(), republishTimeout)
+		err := c.publish(ctx, key, job)
+		cancel()
+		if err == nil {
+			return
 		}
+		rep.Fail, rep.Error = FailOther, err.Error()
+	}
+	if p != nil {
+		notify(p, rep)
 	}
 }

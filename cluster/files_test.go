@@ -32,7 +32,7 @@ func fetchWorkerMain() int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	err := WorkFetched(ctx, pipeline.ClusterConfig{}, []string{os.Getenv(urlEnv)}, pipeline.Options{Device: &devicetest.Fake{}, Log: log},
-		WorkerOptions{Log: log, OnJob: func(ctx context.Context, j Job) { fmt.Printf("job %s %t\n", j.Key, j.Full) }})
+		WorkerOptions{Log: log, OnJob: func(ctx context.Context, j Job) { fmt.Printf("job %s-%s %t\n", j.Key, j.Kind, j.Full) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

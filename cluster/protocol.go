@@ -20,30 +20,58 @@ const (
 	JobsStream = "EDGENAS_JOBS"
 	// ResultsStream is the work-queue stream of workers' replies.
 	ResultsStream = "EDGENAS_RESULTS"
-	// JobsAny is the subject of jobs any worker may take.
-	JobsAny          = "edgenas.jobs.any"
-	jobsDevicePrefix = "edgenas.jobs.device."
-	resultsPrefix    = "edgenas.results."
+	// JobsAccuracy is the subject of accuracy jobs, which any worker
+	// started without a device name takes.
+	JobsAccuracy      = "edgenas.jobs.accuracy"
+	jobsLatency       = "edgenas.jobs.latency"
+	resultsPrefix     = "edgenas.results."
+	fingerprintPrefix = "edgenas.devices."
 )
 
-// JobsDevice is the subject of jobs for workers of the named device.
-func JobsDevice(name string) string { return jobsDevicePrefix + name }
+// JobsLatency is the subject of the latency jobs of the named device,
+// taken only by workers started with that device name; name "" is the
+// run's own device, whose latency jobs workers without a device name
+// take.
+func JobsLatency(name string) string {
+	if name == "" {
+		return jobsLatency
+	}
+	return jobsLatency + "." + name
+}
+
+// DeviceFingerprint is the subject on which the workers of the named
+// device answer a request with their device's fingerprint (core NATS
+// request-reply, one worker answers).
+func DeviceFingerprint(name string) string { return fingerprintPrefix + name + ".fingerprint" }
 
 // Results is the subject a run's replies are published on.
 func Results(runID string) string { return resultsPrefix + runID }
 
-// Job is one evaluation a Coordinator asks of a worker. The digests say
-// which run it belongs to: a worker whose run differs rejects it.
+// Kinds of jobs: an evaluation is split into an accuracy job (build,
+// score, size) and a latency job (build, measure).
+const (
+	KindAccuracy = "accuracy"
+	KindLatency  = "latency"
+)
+
+// Job is one half of an evaluation a Coordinator asks of a worker. The
+// digests say which run it belongs to: a worker whose run differs
+// rejects it, and a latency job names the device fingerprint it must be
+// measured on.
 type Job struct {
 	// RunID names the coordinator's run; replies go to Results(RunID).
 	RunID string `json:"run_id"`
-	// Key is the hex cache key the coordinator files the Result under.
+	// Kind is KindAccuracy or KindLatency.
+	Kind string `json:"kind"`
+	// Key is the hex cache key the coordinator files the combined Result
+	// under.
 	Key string `json:"key"`
-	// Attempt counts publications of this evaluation (from 1).
+	// Attempt counts publications of this job (from 1) per key and kind.
 	Attempt int `json:"attempt"`
 	// Arch is the architecture to evaluate.
 	Arch space.Arch `json:"arch"`
-	// Full asks for the evaluation on every example (EvaluateFull).
+	// Full asks for the accuracy on every example (EvaluateFull); the
+	// latency is measured the same either way, but Key differs.
 	Full bool `json:"full,omitempty"`
 	// Teacher, Data, Settings and Builder are the coordinator evaluator's
 	// TeacherDigest, DataDigest, SettingsKey and BuilderKey.
@@ -51,6 +79,9 @@ type Job struct {
 	Data     string `json:"data"`
 	Settings string `json:"settings"`
 	Builder  string `json:"builder"`
+	// Device is the fingerprint of the device a latency job must be
+	// measured on (part of Key); a worker whose device differs rejects it.
+	Device string `json:"device,omitempty"`
 }
 
 // Kinds of failed replies.
@@ -65,10 +96,16 @@ const (
 	FailOther = "other"
 )
 
-// Reply is a worker's answer to a Job: its Result, or why it failed.
+// Reply is a worker's answer to a Job: its Result, or why it failed. The
+// Result of an accuracy job holds no latency and the Result of a latency
+// job no accuracy (see evaluator.Evaluator's EvaluateAccuracy and
+// EvaluateLatency); its Device is the measuring device's fingerprint.
 type Reply struct {
 	Key     string `json:"key"`
+	Kind    string `json:"kind"`
 	Attempt int    `json:"attempt"`
+	// Full is the job's Full.
+	Full bool `json:"full,omitempty"`
 	// Worker names the worker that answered.
 	Worker string            `json:"worker"`
 	Result *evaluator.Result `json:"result,omitempty"`
@@ -79,10 +116,10 @@ type Reply struct {
 }
 
 // Evaluations is what a Coordinator and a Worker need of an evaluator:
-// cache keys and lookups, the digests that identify a run, and
-// evaluation. *evaluator.Evaluator is one.
+// cache keys and lookups, the digests that identify a run, and the two
+// halves of an evaluation. *evaluator.Evaluator is one.
 type Evaluations interface {
-	Key(a space.Arch, full bool) evaluator.CacheKey
+	KeyOn(a space.Arch, full bool, fingerprint string) evaluator.CacheKey
 	Lookup(k evaluator.CacheKey) (evaluator.Result, bool, error)
 	Store(k evaluator.CacheKey, r evaluator.Result)
 	TeacherDigest() string
@@ -90,8 +127,8 @@ type Evaluations interface {
 	SettingsKey() string
 	BuilderKey() string
 	Fingerprint() string
-	Evaluate(ctx context.Context, a space.Arch) (evaluator.Result, error)
-	EvaluateFull(ctx context.Context, a space.Arch) (evaluator.Result, error)
+	EvaluateAccuracy(ctx context.Context, a space.Arch, full bool) (evaluator.Result, error)
+	EvaluateLatency(ctx context.Context, a space.Arch) (evaluator.Result, error)
 }
 
 var _ Evaluations = (*evaluator.Evaluator)(nil)
@@ -111,11 +148,20 @@ func DecodeJob(data []byte) (Job, error) {
 // validate checks a decoded Job.
 func (j *Job) validate() error {
 	var errs []error
-	if b, err := hex.DecodeString(j.Key); err != nil || len(b) != len(evaluator.CacheKey{}) {
-		errs = append(errs, fmt.Errorf("key %q, want %d hex digits", j.Key, 2*len(evaluator.CacheKey{})))
+	if _, err := parseKey(j.Key); err != nil {
+		errs = append(errs, err)
 	}
 	if j.RunID == "" {
 		errs = append(errs, errors.New("no run_id"))
+	}
+	switch j.Kind {
+	case KindAccuracy:
+	case KindLatency:
+		if j.Device == "" {
+			errs = append(errs, errors.New("latency job without the device fingerprint to measure on"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("kind %q, want %s or %s", j.Kind, KindAccuracy, KindLatency))
 	}
 	if j.Attempt < 1 {
 		errs = append(errs, fmt.Errorf("attempt %d, want ≥ 1", j.Attempt))
@@ -124,6 +170,66 @@ func (j *Job) validate() error {
 		errs = append(errs, errors.New("arch: no layers"))
 	}
 	return errors.Join(errs...)
+}
+
+// DecodeReply decodes and checks a reply message: its key and kind, and
+// that it holds a Result of the current evaluator version for the
+// architecture it names, or a failure.
+func DecodeReply(data []byte) (Reply, evaluator.CacheKey, error) {
+	var rep Reply
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return Reply{}, evaluator.CacheKey{}, fmt.Errorf("reply: %w", err)
+	}
+	var errs []error
+	key, err := parseKey(rep.Key)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if rep.Kind != KindAccuracy && rep.Kind != KindLatency {
+		errs = append(errs, fmt.Errorf("kind %q, want %s or %s", rep.Kind, KindAccuracy, KindLatency))
+	}
+	if rep.Attempt < 1 {
+		errs = append(errs, fmt.Errorf("attempt %d, want ≥ 1", rep.Attempt))
+	}
+	switch r := rep.Result; {
+	case r == nil && rep.Fail == "":
+		errs = append(errs, errors.New("neither result nor fail"))
+	case r == nil:
+	case r.EvaluatorVersion != evaluator.Version:
+		errs = append(errs, fmt.Errorf("result of evaluator version %q, want %q", r.EvaluatorVersion, evaluator.Version))
+	case len(r.Arch.Layers) == 0 || r.Key != r.Arch.Key():
+		errs = append(errs, fmt.Errorf("result key %q does not name its architecture", r.Key))
+	case rep.Kind == KindLatency && r.Device == "":
+		errs = append(errs, errors.New("latency result without the measuring device's fingerprint"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Reply{}, evaluator.CacheKey{}, fmt.Errorf("reply: %w", err)
+	}
+	return rep, key, nil
+}
+
+// parseKey parses a hex cache key.
+func parseKey(k string) (evaluator.CacheKey, error) {
+	var key evaluator.CacheKey
+	b, err := hex.DecodeString(k)
+	if err != nil || len(b) != len(key) {
+		return key, fmt.Errorf("key %q, want %d hex digits", k, 2*len(key))
+	}
+	copy(key[:], b)
+	return key, nil
+}
+
+// combine merges the Results of a's accuracy and latency jobs into the
+// Result one evaluation on a single machine would give: the accuracy
+// fields, size and parameters of acc, the measurement of lat (Device
+// names the device that measured it), and the stages of both (Build the
+// sum of the two builds).
+func combine(acc, lat evaluator.Result) evaluator.Result {
+	r := acc
+	r.Latency, r.PeakBytes, r.FLOPs, r.Device = lat.Latency, lat.PeakBytes, lat.FLOPs, lat.Device
+	r.Stages.Build += lat.Stages.Build
+	r.Stages.Latency = lat.Stages.Latency
+	return r
 }
 
 // ensureStreams creates (or updates) the jobs and results streams;

@@ -22,6 +22,12 @@
 // outage a caller may retry). A Result the cache fails to store is logged
 // and kept in memory, and the evaluation succeeds.
 //
+// A cluster splits an evaluation in two halves done on different
+// machines: EvaluateAccuracy (build, score, size) and EvaluateLatency
+// (build, measure; the Result names the measuring device's fingerprint),
+// neither cached; the coordinator files their combination under KeyOn,
+// the cache key naming the device that measured the latency.
+//
 // NewMetrics creates the evaluator's Prometheus collectors on an injected
 // Registerer (evaluations by outcome and source, stage durations, measured
 // latencies, measurement errors, device drift); WithMetrics hands one set

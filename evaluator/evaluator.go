@@ -414,7 +414,13 @@ func (e *Evaluator) EvaluateFull(ctx context.Context, a space.Arch) (Result, err
 // teacher, how students are built, the data and every setting that
 // changes a result (SettingsKey), the device and Version.
 func (e *Evaluator) cacheKey(a space.Arch, s *split) CacheKey {
-	return NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, s.digest+"|"+e.SettingsKey(), e.fingerprint, Version)
+	return e.cacheKeyOn(a, s, e.fingerprint)
+}
+
+// cacheKeyOn is cacheKey with the latency measured on the device of
+// fingerprint fp.
+func (e *Evaluator) cacheKeyOn(a space.Arch, s *split, fp string) CacheKey {
+	return NewCacheKey(a.Key(), e.teacherKey+"|"+e.builderKey, s.digest+"|"+e.SettingsKey(), fp, Version)
 }
 
 // SettingsKey is the canonical form of every evaluator setting that
@@ -673,10 +679,66 @@ func ScoreModel(m *transformer.Model, tok *tokenizer.Tokenizer, examples []train
 // entry) or, when full, on every example (EvaluateFull's). A coordinator
 // that has the evaluation done elsewhere files the Result under it.
 func (e *Evaluator) Key(a space.Arch, full bool) CacheKey {
+	return e.KeyOn(a, full, e.fingerprint)
+}
+
+// KeyOn is Key with the latency measured on another device, the one of
+// fingerprint fp: the entry a coordinator files a Result under whose
+// accuracy was scored like this Evaluator's and whose latency that device
+// measured.
+func (e *Evaluator) KeyOn(a space.Arch, full bool, fp string) CacheKey {
 	if full {
-		return e.cacheKey(a, e.full)
+		return e.cacheKeyOn(a, e.full, fp)
 	}
-	return e.cacheKey(a, e.sub)
+	return e.cacheKeyOn(a, e.sub, fp)
+}
+
+// EvaluateAccuracy builds a and scores it on the subsample (on every
+// example when full), without measuring or caching: the Result holds the
+// accuracy fields, SizeBytes, Params, Stages.Build, Accuracy and Size,
+// Key, Arch and EvaluatorVersion; Latency, PeakBytes, FLOPs and Device
+// are left for EvaluateLatency. It is a cluster worker's half of an
+// evaluation; a failed build wraps ErrBuild.
+func (e *Evaluator) EvaluateAccuracy(ctx context.Context, a space.Arch, full bool) (Result, error) {
+	s := e.sub
+	if full {
+		s = e.full
+	}
+	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version}
+	err := e.shared(ctx, func() error {
+		student, d, err := e.buildStudent(ctx, a)
+		if err != nil {
+			return err
+		}
+		r.Stages.Build = d
+		return e.scoreAndSize(ctx, &r, student, a, s)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// EvaluateLatency builds a and measures it on the Evaluator's device,
+// without scoring or caching: the Result holds Latency, PeakBytes, FLOPs,
+// Stages.Build and Latency, Key, Arch, EvaluatorVersion and Device (this
+// Evaluator's Fingerprint). It is a cluster device worker's half of an
+// evaluation; failures wrap ErrBuild or ErrMeasure as Evaluate's do.
+func (e *Evaluator) EvaluateLatency(ctx context.Context, a space.Arch) (Result, error) {
+	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
+	var student *transformer.Model
+	err := e.shared(ctx, func() error {
+		var err error
+		student, r.Stages.Build, err = e.buildStudent(ctx, a)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := e.measureInto(ctx, &r, student, a); err != nil {
+		return Result{}, err
+	}
+	return r, nil
 }
 
 // Lookup returns the Result stored under k (in the cache, or kept in

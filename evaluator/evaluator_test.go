@@ -465,3 +465,66 @@ func TestCacheKeyCoversSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateHalves: EvaluateAccuracy and EvaluateLatency (a cluster's
+// accuracy and latency jobs) each fill their half of the Result Evaluate
+// gives, on the subsample or every example, cache nothing, and fail as
+// Evaluate does; KeyOn names the measuring device.
+func TestEvaluateHalves(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
+			cache := &MemCache{}
+			e := newEvaluator(t, f, f.ex, &devicetest.Fake{}, cache)
+			want, err := newEvaluator(t, f, f.ex, &devicetest.Fake{}, &MemCache{}).Evaluate(ctx, arch(8))
+			if full {
+				want, err = newEvaluator(t, f, f.ex, &devicetest.Fake{}, &MemCache{}).EvaluateFull(ctx, arch(8))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc, err := e.EvaluateAccuracy(ctx, arch(8), full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lat, err := e.EvaluateLatency(ctx, arch(8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if acc.Accuracy != want.Accuracy || acc.Examples != want.Examples || acc.TeacherKL != want.TeacherKL || acc.Metric != want.Metric ||
+				acc.SizeBytes != want.SizeBytes || acc.Params != want.Params || acc.Key != want.Key || acc.EvaluatorVersion != Version {
+				t.Errorf("accuracy half %+v, want the accuracy fields of %+v", acc, want)
+			}
+			if acc.Latency.Median != 0 || acc.FLOPs != 0 || acc.Device != "" {
+				t.Errorf("accuracy half measured: %+v", acc)
+			}
+			if lat.Latency.Median <= 0 || lat.FLOPs != want.FLOPs || lat.Device != e.Fingerprint() || lat.Key != want.Key {
+				t.Errorf("latency half %+v, want a measurement on %q", lat, e.Fingerprint())
+			}
+			if lat.Accuracy != 0 || lat.Examples != 0 || lat.SizeBytes != 0 {
+				t.Errorf("latency half scored: %+v", lat)
+			}
+			if n := cache.Stats().Entries; n != 0 {
+				t.Errorf("the halves cached %d entries", n)
+			}
+			if e.KeyOn(arch(8), full, e.Fingerprint()) != e.Key(arch(8), full) || e.KeyOn(arch(8), full, "a pi") == e.Key(arch(8), full) {
+				t.Error("KeyOn does not name the measuring device")
+			}
+		})
+	}
+	t.Run("failures", func(t *testing.T) {
+		broken := func(context.Context, space.Arch) (*transformer.Model, error) { return nil, errors.New("no such layer") }
+		e, err := New(ctx, f.teacher, f.tok, f.ex, broken, &devicetest.Fake{}, &MemCache{}, Config{Subsample: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.EvaluateAccuracy(ctx, arch(32), false); !errors.Is(err, ErrBuild) {
+			t.Errorf("accuracy with a broken builder: %v, want ErrBuild", err)
+		}
+		e = newEvaluator(t, f, f.ex, &devicetest.Fake{FailFirst: 1}, &MemCache{})
+		if _, err := e.EvaluateLatency(ctx, arch(32)); !errors.Is(err, ErrMeasure) || !errors.Is(err, devices.ErrUnavailable) {
+			t.Errorf("latency on a failing device: %v, want ErrMeasure and ErrUnavailable", err)
+		}
+	})
+}

@@ -33,9 +33,11 @@ type ClusterConfig struct {
 	// TLS secures connections: clients verify servers against CAFile; the
 	// embedded server presents CertFile and KeyFile.
 	TLS ClusterTLSConfig `yaml:"tls"`
-	// Device routes every evaluation to workers started with
-	// --device DEVICE, so latency is measured on that device; empty: any
-	// worker.
+	// Device routes the latency half of every evaluation to workers
+	// started with --device DEVICE, so latency is measured on that device
+	// (and cached under its fingerprint); the accuracy half goes to any
+	// worker without a device name. Empty: latency is measured on the
+	// run's own device, by workers without a device name.
 	Device string `yaml:"device"`
 	// AckWait is how long a job may go without word from its worker
 	// (workers report progress every third of it) before it is delivered

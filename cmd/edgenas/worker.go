@@ -22,7 +22,7 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("c", "", "the search's config YAML, when the worker reads the same teacher and data from a shared path (omit to fetch them from the object store)")
 	fetch := fs.Bool("fetch", false, "download the teacher, data and config from the cluster's object store (the search runs with cluster.distribute: object_store); with -c, only its cluster connection settings are used")
 	urls := fs.String("nats", "", "NATS server URLs, comma-separated (default: the config's cluster.urls)")
-	device := fs.String("device", "", "take the jobs of this device name (cluster.device of the search) instead of any worker's")
+	device := fs.String("device", "", "take only the latency jobs of this device name (cluster.device of the search), measured here; without it, take accuracy jobs and the latency jobs of the run's own device")
 	tokenFile := fs.String("token-file", "", "file holding the NATS token (default: the config's cluster.token_file)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -81,7 +81,7 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 // deviceOrAny names the jobs a worker takes.
 func deviceOrAny(device string) string {
 	if device == "" {
-		return "any worker's"
+		return "accuracy jobs and the run's own device's latency"
 	}
-	return "device " + device + "'s"
+	return "device " + device + "'s latency"
 }

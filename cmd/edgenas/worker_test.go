@@ -43,7 +43,8 @@ func TestWorkerUsage(t *testing.T) {
 
 // TestSearchServeNATS runs `edgenas search --serve-nats` and one
 // `edgenas worker` as real processes: the search serves NATS on loopback,
-// the worker evaluates every candidate, and the search prints its front;
+// the worker (without --device) evaluates both the accuracy and the latency
+// job of every candidate, and the search prints its front;
 // the worker reads the teacher and data from a shared path (-c), or,
 // with cluster.distribute: object_store, without a config, from the
 // object store the search fills.
@@ -108,8 +109,12 @@ func testSearchServeNATS(t *testing.T, extra string, workerArgs func(cfg string)
 	if extra != "" && !strings.Contains(worker.stderr.String(), "run files fetched and verified") {
 		t.Errorf("the worker did not fetch the run's files:\n%s", worker.stderr.String())
 	}
-	if !strings.Contains(worker.stderr.String(), "cluster: evaluating") {
-		t.Errorf("the worker evaluated nothing:\n%s", worker.stderr.String())
+	// A worker without --device serves both halves of every evaluation
+	// when the config names no cluster device.
+	for _, kind := range []string{"kind=accuracy", "kind=latency"} {
+		if !strings.Contains(worker.stderr.String(), "cluster: evaluating\" "+kind) {
+			t.Errorf("the worker evaluated no job of %s:\n%s", kind, worker.stderr.String())
+		}
 	}
 }
 
