@@ -190,7 +190,8 @@ func (f FrontConfig) Epsilon() float64 {
 // to the next level only while it could still reach the front, that is
 // while its point (its accuracy at this level raised by Margin standard
 // errors, its measured latency and size) is dominated by no member of the
-// front as it stood when its generation started. Only candidates scored at
+// front with every earlier candidate of the run recorded (its own
+// generation's too; see the package doc). Only candidates scored at
 // the last level can enter the front; the others are archived as Screened
 // with the accuracy of the last level they reached. It needs an Evaluator
 // that is a FidelityEvaluator. The zero Fidelity is off.
@@ -214,7 +215,7 @@ func (f Fidelity) On() bool { return len(f.Levels) > 0 }
 // measurements accrue, and each new candidate, scored and sized first, is
 // measured only if its predicted point (its accuracy and size, its
 // predicted latency lowered by Margin) is dominated by no member of the
-// front as it stood when its generation started. The others are archived
+// front as it stands (every result recorded so far). The others are archived
 // as Screened and Predicted, their Result holding the predicted latency,
 // and never enter the front, so every front member is measured. It needs
 // an Evaluator that is a ScreeningEvaluator and excludes Fidelity. The

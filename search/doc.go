@@ -24,10 +24,11 @@
 //   - Multi-fidelity evaluation (Config.Fidelity, off by default): each
 //     candidate is scored on growing numbers of examples
 //     (FidelityEvaluator.EvaluateLevels) while its optimistic point is
-//     not dominated by the front as it stood when its generation started;
-//     only candidates scored at the last level enter the front, the
-//     others are archived as Screened. Deciding against that snapshot
-//     keeps the run independent of the parallelism.
+//     not dominated by the front with every earlier candidate of the run
+//     recorded (those of its own generation too: a batch's candidate waits
+//     for those before it, so the parallelism never changes what a run
+//     finds); only candidates scored at the last level enter the front,
+//     the others are archived as Screened.
 //   - Predictor screening (Config.Screening, off by default): once enough
 //     candidates are measured, a latency predictor (devices/predictor) is
 //     refitted on them every generation, and a new candidate, scored and

@@ -59,7 +59,8 @@ func result(acc float64, n int, lat time.Duration, size int64) evaluator.Result 
 func TestScreenPromotion(t *testing.T) {
 	r := &runner{archive: NewArchive(), cfg: Config{Fidelity: Fidelity{Levels: []int{100, 1000}, Margin: 2}}}
 	r.archive.Insert(Candidate{Key: "a", Result: result(0.9, 1000, time.Millisecond, 100), Score: Score{Feasible: true}})
-	promote := r.screen()
+	r.live.set(r.archive.Front())
+	promote := r.screen(func() bool { return true })
 	for _, tc := range []struct {
 		name string
 		res  evaluator.Result
@@ -78,7 +79,15 @@ func TestScreenPromotion(t *testing.T) {
 			}
 		})
 	}
-	if (&runner{archive: NewArchive()}).screen() != nil {
+	// The rule reads the front as it stands: a member recorded after the
+	// rule was made (one of the same generation) screens what it dominates.
+	more := result(0.95, 100, 2*time.Millisecond, 200)
+	r.archive.Insert(Candidate{Key: "b", Result: result(1, 1000, time.Millisecond, 100), Score: Score{Feasible: true}})
+	r.live.set(r.archive.Front())
+	if promote(more) {
+		t.Error("a result dominated by a member recorded after the rule was made is promoted")
+	}
+	if (&runner{archive: NewArchive()}).screen(nil) != nil {
 		t.Fatal("screen without Fidelity is not nil")
 	}
 }
@@ -177,6 +186,53 @@ func TestFidelityConfig(t *testing.T) {
 				t.Fatalf("valid fidelity rejected: %v", err)
 			case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
 				t.Fatalf("error %v, want one on %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestScreeningIndependentOfParallelism runs the same multi-fidelity and
+// predictor-screened searches one evaluation at a time and eight at once:
+// each candidate is screened against the front with every earlier
+// candidate recorded, so both find the same candidates, screen the same
+// ones and end with the same front.
+func TestScreeningIndependentOfParallelism(t *testing.T) {
+	sp := testSpace(t)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ev   func() Evaluator
+	}{
+		{"multi-fidelity", Config{Strategy: StrategyNSGA2, PopulationSize: 12, Budget: Budget{MaxEvaluations: 96, Patience: -1},
+			Fidelity: Fidelity{Levels: []int{200, 500, 1000}}}, func() Evaluator { return &levelsEval{} }},
+		{"predictor screening", Config{Strategy: StrategyNSGA2, Seed: 3, PopulationSize: 12, Budget: Budget{MaxEvaluations: 96, Patience: -1},
+			Screening: Screening{Predictor: true, MinMeasurements: 24}}, func() Evaluator { return &screenEval{} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var runs []*Outcome
+			for _, par := range []int{1, 8} {
+				cfg := tc.cfg
+				cfg.Parallelism = par
+				out, err := Run(context.Background(), cfg, sp, tc.ev(), WithTeacher(teacherResult(sp)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				runs = append(runs, out)
+			}
+			a, b := runs[0], runs[1]
+			screened := 0
+			for i := range a.Candidates {
+				x, y := a.Candidates[i], b.Candidates[i]
+				if x.Key != y.Key || x.Screened != y.Screened || x.Result.Examples != y.Result.Examples {
+					t.Fatalf("candidate %d: %s screened %v (%d examples) one at a time, %s screened %v (%d) eight at once",
+						i, x.Key, x.Screened, x.Result.Examples, y.Key, y.Screened, y.Result.Examples)
+				}
+				if x.Screened {
+					screened++
+				}
+			}
+			if len(a.Candidates) != len(b.Candidates) || len(a.Front) != len(b.Front) || screened == 0 {
+				t.Fatalf("%d and %d candidates, fronts of %d and %d, %d screened", len(a.Candidates), len(b.Candidates), len(a.Front), len(b.Front), screened)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -301,6 +302,41 @@ type runner struct {
 	hv      float64       // hypervolume of the current exact front
 	noiseHV float64       // hypervolume of the current reported front
 	noiseN  int           // size of the current reported front
+	live    liveFront     // the front's points as results are recorded, for screening
+}
+
+// liveFront holds the objectives of the archive's front as it stands
+// after the latest recorded evaluation: the screening rules (multi-fidelity
+// promotion and predictor screening) read it from evaluation goroutines,
+// so a candidate is screened against every result recorded before it,
+// including those of its own generation.
+type liveFront struct {
+	mu  sync.Mutex
+	pts []Point
+}
+
+// set replaces the points with those of front.
+func (f *liveFront) set(front []Candidate) {
+	pts := make([]Point, len(front))
+	for i := range front {
+		pts[i] = front[i].objectives()
+	}
+	f.mu.Lock()
+	f.pts = pts
+	f.mu.Unlock()
+}
+
+// dominated reports whether a point of the front dominates p.
+func (f *liveFront) dominated(p Point) bool {
+	f.mu.Lock()
+	pts := f.pts
+	f.mu.Unlock()
+	for _, q := range pts {
+		if q.Dominates(p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *runner) init(ctx context.Context, cfg Config) error {
@@ -567,6 +603,7 @@ func (r *runner) finish(reason StopReason) error {
 type job struct {
 	slot int
 	arch space.Arch
+	i    int // index in the batch's jobs
 }
 
 type done struct {
@@ -579,10 +616,11 @@ type done struct {
 }
 
 // latencyScreen is predictor screening for one generation: the predictor
-// fitted on every measured candidate so far and the front as it stood.
+// fitted on every measured candidate at the generation's start, and the
+// front as it stands.
 type latencyScreen struct {
 	p      *predictor.Predictor
-	front  []Point
+	front  *liveFront
 	margin float64
 }
 
@@ -610,53 +648,37 @@ func (r *runner) latencyScreen() *latencyScreen {
 		r.opts.log.Warn("latency predictor fit failed; measuring every candidate", "measured", len(samples), "err", err)
 		return nil
 	}
-	s := &latencyScreen{p: p, margin: sc.Margin}
-	for _, c := range r.archive.Front() {
-		s.front = append(s.front, c.objectives())
-	}
-	return s
+	return &latencyScreen{p: p, front: &r.live, margin: sc.Margin}
 }
 
 // measure says whether to measure a scored and sized res: whether its
 // point with the predicted latency lowered by the margin is dominated by
-// no front member.
+// no member of the front as it stands.
 func (s *latencyScreen) measure(res evaluator.Result) bool {
 	c := Candidate{Result: res}
 	c.Result.Latency.Median = time.Duration(float64(s.p.Predict(res.Arch)) * (1 - s.margin))
-	p := c.objectives()
-	for _, q := range s.front {
-		if q.Dominates(p) {
-			return false
-		}
-	}
-	return true
+	return !s.front.dominated(c.objectives())
 }
 
-// screen returns the promotion rule of multi-fidelity evaluation against
-// the front as it stands now (nil when Config.Fidelity is off): a Result
-// is promoted while its optimistic point is dominated by no front member.
-// It only reads its own copy of the front, so evaluation goroutines may
-// call it.
-func (r *runner) screen() func(evaluator.Result) bool {
+// screen returns the promotion rule of multi-fidelity evaluation (nil
+// when Config.Fidelity is off): a Result is promoted while its optimistic
+// point is dominated by no member of the front as it stands (r.live)
+// once wait has returned, which it does when every earlier job of the
+// batch has been recorded (false: the batch was canceled, and nothing is
+// promoted). Evaluation goroutines call it.
+func (r *runner) screen(wait func() bool) func(evaluator.Result) bool {
 	f := r.cfg.Fidelity
 	if !f.On() {
 		return nil
 	}
-	front := r.archive.Front()
-	pts := make([]Point, len(front))
-	for i := range front {
-		pts[i] = front[i].objectives()
-	}
 	return func(res evaluator.Result) bool {
+		if !wait() {
+			return false
+		}
 		c := Candidate{Result: res}
 		p := c.objectives()
 		p[0] -= f.Margin * standardError(res.Accuracy, res.Examples)
-		for _, q := range pts {
-			if q.Dominates(p) {
-				return false
-			}
-		}
-		return true
+		return !r.live.dominated(p)
 	}
 }
 
@@ -671,11 +693,13 @@ func standardError(p float64, n int) float64 {
 }
 
 // evaluateCandidate evaluates a for the search: with Evaluate, or, under
-// Config.Fidelity, level by level while promote accepts it; screened says
-// it stopped below the last level.
-func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote func(evaluator.Result) bool, ls *latencyScreen) (res evaluator.Result, screened bool, err error) {
+// Config.Fidelity, level by level while promote accepts it, or under
+// Config.Screening measured when ls accepts it once wait has returned
+// true; screened says it stopped below the last level or was not
+// measured.
+func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote func(evaluator.Result) bool, ls *latencyScreen, wait func() bool) (res evaluator.Result, screened bool, err error) {
 	if ls != nil {
-		return r.evaluateScreened(ctx, a, ls)
+		return r.evaluateScreened(ctx, a, ls, wait)
 	}
 	if promote == nil {
 		res, err = r.evaluate(ctx, r.cfg.Retry, a)
@@ -702,14 +726,14 @@ func (r *runner) evaluateCandidate(ctx context.Context, a space.Arch, promote fu
 
 // evaluateScreened evaluates a under predictor screening: measured, or,
 // when ls rejects it, with its predicted latency (screened true).
-func (r *runner) evaluateScreened(ctx context.Context, a space.Arch, ls *latencyScreen) (evaluator.Result, bool, error) {
+func (r *runner) evaluateScreened(ctx context.Context, a space.Arch, ls *latencyScreen, wait func() bool) (evaluator.Result, bool, error) {
 	se := r.ev.(ScreeningEvaluator) // checked by Run
 	var (
 		res      evaluator.Result
 		measured bool
 	)
 	err := r.cfg.Retry.Do(ctx, r.opts.sleep, func() (err error) {
-		res, measured, err = se.EvaluateScreened(ctx, a, ls.measure)
+		res, measured, err = se.EvaluateScreened(ctx, a, func(res evaluator.Result) bool { return wait() && ls.measure(res) })
 		return err
 	}, func(attempt int, backoff time.Duration, err error) {
 		r.metrics.retries.Inc()
@@ -740,14 +764,34 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 		if err != nil {
 			return "", fmt.Errorf("pending batch: %w", err)
 		}
-		jobs = append(jobs, job{slot, a})
+		jobs = append(jobs, job{slot, a, len(jobs)})
 	}
 	truncated := false
 	if room := r.cfg.Budget.MaxEvaluations - r.archive.Len(); len(jobs) > room {
 		jobs, truncated = jobs[:max(room, 0)], true
 	}
 	results := make(chan done)
-	promote, ls := r.screen(), r.latencyScreen()
+	// The screening rules decide job i against the front with every
+	// earlier job of the batch recorded (or failed), whatever the order
+	// evaluations finish in, so that parallelism changes how fast a run
+	// goes and never what it finds.
+	processed := make([]chan struct{}, len(jobs))
+	for i := range processed {
+		processed[i] = make(chan struct{})
+	}
+	waitFor := func(i int) func() bool {
+		return func() bool {
+			for _, ch := range processed[:i] {
+				select {
+				case <-ch:
+				case <-ctx.Done():
+					return false
+				}
+			}
+			return true
+		}
+	}
+	ls := r.latencyScreen()
 	inflight, next := 0, 0
 	var firstErr error
 	timeUp := false
@@ -758,7 +802,13 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 			inflight++
 			go func() {
 				t := time.Now()
-				res, screened, err := r.evaluateCandidate(ctx, j.arch, promote, ls)
+				wait := waitFor(j.i)
+				res, screened, err := r.evaluateCandidate(ctx, j.arch, r.screen(wait), ls, wait)
+				if screened && err == nil && ctx.Err() != nil {
+					// Perhaps screened because the wait was cut short:
+					// not recorded; a resumed run evaluates it again.
+					err = ctx.Err()
+				}
 				results <- done{job: j, res: res, screened: screened, predicted: screened && ls != nil, err: err, dur: time.Since(t)}
 			}()
 		}
@@ -767,7 +817,10 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 		}
 		d := <-results
 		inflight--
+		// Closed once d is recorded or failed, below.
+		processedOne := processed[d.i]
 		if d.err != nil {
+			close(processedOne)
 			if ctx.Err() == nil && firstErr == nil {
 				firstErr = fmt.Errorf("evaluate %s: %w", d.arch.Key(), d.err)
 			}
@@ -776,6 +829,7 @@ func (r *runner) evaluateBatch(ctx context.Context) (StopReason, error) {
 		if err := r.record(d); err != nil && firstErr == nil {
 			firstErr = err
 		}
+		close(processedOne)
 		if d := r.cfg.Budget.MaxDuration; d > 0 && r.now() >= d {
 			timeUp = true
 		}
@@ -910,8 +964,10 @@ func (r *runner) record(d done) error {
 }
 
 // measureFront sets the hypervolumes and front sizes (fields and gauges:
-// the gauges follow the exact front) and returns the reported front.
+// the gauges follow the exact front) and the live front screening reads,
+// and returns the reported front.
 func (r *runner) measureFront() []Candidate {
+	r.live.set(r.archive.Front())
 	front := r.archive.NoiseFront(r.cfg.Front)
 	r.hv = r.archive.Hypervolume(r.cfg.Reference)
 	r.noiseHV, r.noiseN = FrontHypervolume(front, r.cfg.Reference), len(front)

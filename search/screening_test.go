@@ -76,7 +76,7 @@ func TestLatencyScreenMeasure(t *testing.T) {
 	p := fitModel(t, sp, 200)
 	a := sp.TeacherArch()
 	pred := p.Predict(a)
-	s := &latencyScreen{p: p, margin: 0.1}
+	s := &latencyScreen{p: p, margin: 0.1, front: new(liveFront)}
 	res := evaluator.Result{Arch: a, Accuracy: 0.8, SizeBytes: 1000}
 	for _, tc := range []struct {
 		name  string
@@ -89,7 +89,7 @@ func TestLatencyScreenMeasure(t *testing.T) {
 		{"front larger", Point{-0.9, 0.5 * pred.Seconds(), 2000}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s.front = []Point{tc.front}
+			s.front.pts = []Point{tc.front}
 			if got := s.measure(res); got != tc.want {
 				t.Fatalf("measure = %v, want %v (predicted %v)", got, tc.want, pred)
 			}
