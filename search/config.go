@@ -230,6 +230,14 @@ type Screening struct {
 	// waits for; default DefaultScreeningMinMeasurements, at least
 	// predictor.MinSamples.
 	MinMeasurements int `yaml:"min_measurements" json:"min_measurements,omitempty"`
+	// MinGain, when above 0, also leaves unmeasured a candidate whose
+	// predicted point, though on the front, would add less than MinGain
+	// times the front's hypervolume (relative, in [0, 1); 0: every
+	// candidate that could enter the front is measured). Most candidates
+	// that enter a front late add a sliver of hypervolume next to a member
+	// they barely beat; measuring only those that add more trades that
+	// sliver for measurements.
+	MinGain float64 `yaml:"min_gain" json:"min_gain,omitempty"`
 }
 
 // Screening defaults.
@@ -536,6 +544,9 @@ func (c Config) Validate() error {
 	if sc := c.Screening; sc != (Screening{}) {
 		if !(sc.Margin >= 0 && sc.Margin < 1) {
 			add("screening.margin", "%v, want a relative margin in [0, 1) (0: %v)", sc.Margin, DefaultScreeningMargin)
+		}
+		if !(sc.MinGain >= 0 && sc.MinGain < 1) {
+			add("screening.min_gain", "%v, want a share of the front's hypervolume in [0, 1) (0: off)", sc.MinGain)
 		}
 		if sc.MinMeasurements != 0 && sc.MinMeasurements < predictor.MinSamples {
 			add("screening.min_measurements", "%d, want ≥ %d (0: %d)", sc.MinMeasurements, predictor.MinSamples, DefaultScreeningMinMeasurements)

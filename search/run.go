@@ -326,6 +326,27 @@ func (f *liveFront) set(front []Candidate) {
 	f.mu.Unlock()
 }
 
+// gain returns the hypervolume p would add to the front (both in the
+// objectives of Candidate.objectives) and the front's hypervolume, in
+// FrontHypervolume's normalization against ref; both are 0 when ref has a
+// zero field.
+func (f *liveFront) gain(p Point, ref Reference) (gain, hv float64) {
+	if ref.Latency <= 0 || ref.SizeBytes <= 0 {
+		return 0, 0
+	}
+	f.mu.Lock()
+	pts := f.pts
+	f.mu.Unlock()
+	lat, size := ref.Latency.Seconds(), float64(ref.SizeBytes)
+	norm := func(q Point) Point { return Point{q[0], q[1] / lat, q[2] / size} }
+	all := make([]Point, 0, len(pts)+1)
+	for _, q := range pts {
+		all = append(all, norm(q))
+	}
+	hv = Hypervolume(all, Point{0, 1, 1})
+	return Hypervolume(append(all, norm(p)), Point{0, 1, 1}) - hv, hv
+}
+
 // dominated reports whether a point of the front dominates p.
 func (f *liveFront) dominated(p Point) bool {
 	f.mu.Lock()
@@ -619,9 +640,11 @@ type done struct {
 // fitted on every measured candidate at the generation's start, and the
 // front as it stands.
 type latencyScreen struct {
-	p      *predictor.Predictor
-	front  *liveFront
-	margin float64
+	p       *predictor.Predictor
+	front   *liveFront
+	margin  float64
+	minGain float64   // Screening.MinGain
+	ref     Reference // the hypervolume's reference
 }
 
 // latencyScreen returns the generation's predictor screening, nil when
@@ -648,16 +671,24 @@ func (r *runner) latencyScreen() *latencyScreen {
 		r.opts.log.Warn("latency predictor fit failed; measuring every candidate", "measured", len(samples), "err", err)
 		return nil
 	}
-	return &latencyScreen{p: p, front: &r.live, margin: sc.Margin}
+	return &latencyScreen{p: p, front: &r.live, margin: sc.Margin, minGain: sc.MinGain, ref: r.cfg.Reference}
 }
 
 // measure says whether to measure a scored and sized res: whether its
 // point with the predicted latency lowered by the margin is dominated by
-// no member of the front as it stands.
+// no member of the front as it stands and, with a minimum gain, would add
+// at least that share of the front's hypervolume.
 func (s *latencyScreen) measure(res evaluator.Result) bool {
 	c := Candidate{Result: res}
 	c.Result.Latency.Median = time.Duration(float64(s.p.Predict(res.Arch)) * (1 - s.margin))
-	return !s.front.dominated(c.objectives())
+	if s.front.dominated(c.objectives()) {
+		return false
+	}
+	if s.minGain <= 0 {
+		return true
+	}
+	gain, hv := s.front.gain(c.objectives(), s.ref)
+	return hv <= 0 || gain >= s.minGain*hv
 }
 
 // screen returns the promotion rule of multi-fidelity evaluation (nil

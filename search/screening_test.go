@@ -3,10 +3,12 @@ package search
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/devices/predictor"
@@ -97,6 +99,43 @@ func TestLatencyScreenMeasure(t *testing.T) {
 	}
 }
 
+// TestLatencyScreenMinGain: with a minimum gain, a candidate on the front
+// is measured only if its predicted point adds that share of the front's
+// hypervolume.
+func TestLatencyScreenMinGain(t *testing.T) {
+	sp := testSpace(t)
+	p := fitModel(t, sp, 200)
+	a := sp.TeacherArch()
+	pred := p.Predict(a).Seconds()
+	ref := Reference{Latency: time.Duration(4 * pred * float64(time.Second)), SizeBytes: 4000}
+	// One member: accuracy 0.8, the candidates' predicted latency (a
+	// quarter of the reference's) and half the reference size.
+	front := &liveFront{pts: []Point{{-0.8, pred, 2000}}}
+	for _, tc := range []struct {
+		name    string
+		res     evaluator.Result
+		minGain float64
+		want    bool
+	}{
+		// Barely more accurate, far larger: on the front, adds a sliver.
+		{"sliver, no minimum", evaluator.Result{Arch: a, Accuracy: 0.801, SizeBytes: 3900}, 0, true},
+		{"sliver under 1 %", evaluator.Result{Arch: a, Accuracy: 0.801, SizeBytes: 3900}, 0.01, false},
+		// Faster and smaller at a little less accuracy: adds a lot.
+		{"large gain over 1 %", evaluator.Result{Arch: a, Accuracy: 0.75, SizeBytes: 500}, 0.01, true},
+		{"dominated whatever the minimum", evaluator.Result{Arch: a, Accuracy: 0.7, SizeBytes: 3000}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &latencyScreen{p: p, front: front, minGain: tc.minGain, ref: ref}
+			c := Candidate{Result: tc.res}
+			c.Result.Latency.Median = p.Predict(a)
+			gain, hv := front.gain(c.objectives(), ref)
+			if got := s.measure(tc.res); got != tc.want {
+				t.Fatalf("measure = %v, want %v (gain %.5f of hypervolume %.4f)", got, tc.want, gain, hv)
+			}
+		})
+	}
+}
+
 func TestScreeningRun(t *testing.T) {
 	sp := testSpace(t)
 	base := Config{Strategy: StrategyNSGA2, Seed: 3, PopulationSize: 12, Budget: Budget{MaxEvaluations: 150, Patience: -1}}
@@ -167,6 +206,9 @@ func TestScreeningConfig(t *testing.T) {
 		{"margin 1", Config{Screening: Screening{Predictor: true, Margin: 1}}, "screening.margin"},
 		{"negative margin", Config{Screening: Screening{Predictor: true, Margin: -0.1}}, "screening.margin"},
 		{"too few measurements", Config{Screening: Screening{Predictor: true, MinMeasurements: predictor.MinSamples - 1}}, "screening.min_measurements"},
+		{"min gain 1", Config{Screening: Screening{Predictor: true, MinGain: 1}}, "screening.min_gain"},
+		{"negative min gain", Config{Screening: Screening{Predictor: true, MinGain: -0.01}}, "screening.min_gain"},
+		{"min gain NaN", Config{Screening: Screening{Predictor: true, MinGain: math.NaN()}}, "screening.min_gain"},
 		{"with fidelity", Config{Screening: Screening{Predictor: true}, Fidelity: Fidelity{Levels: []int{10, 100}}}, "screening.predictor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,11 +2,14 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/devices/devicetest"
+	"github.com/edgenas/edgenas/transformer"
 )
 
 func TestLocalConformance(t *testing.T) {
@@ -75,8 +78,75 @@ func TestLocalMeasuresAlone(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	if _, err := New(Config{MaxAttempts: -1}); err == nil {
-		t.Fatal("accepted max_attempts -1")
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string
+	}{
+		{"negative attempts", Config{MaxAttempts: -1}, "max_attempts"},
+		{"negative blocks", Config{Blocks: -1}, "blocks"},
+		{"too many blocks", Config{Blocks: MaxBlocks + 1}, "blocks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("New(%+v) = %v, want an error naming %s", tc.cfg, err, tc.field)
+			}
+		})
+	}
+}
+
+// TestBlocks: a measurement of several blocks keeps the block with the
+// lowest median, counts every attempt of every block, and names the
+// protocol in the fingerprint.
+func TestBlocks(t *testing.T) {
+	small, _ := devicetest.Models(t)
+	stats := func(median time.Duration, mad time.Duration) devices.Stats {
+		return devices.Stats{Median: median, MAD: mad, Min: median, Max: median, Runs: devices.MinRuns}
+	}
+	for _, tc := range []struct {
+		name          string
+		blocks        int
+		seq           []devices.Stats // what successive attempts time
+		want          time.Duration
+		attempts      int
+		unstable      bool
+		fingerprinted bool
+	}{
+		{"one block", 1, []devices.Stats{stats(5*time.Millisecond, 0)}, 5 * time.Millisecond, 1, false, false},
+		{"fastest of three", 3, []devices.Stats{stats(5*time.Millisecond, 0), stats(3*time.Millisecond, 0), stats(4*time.Millisecond, 0)}, 3 * time.Millisecond, 3, false, true},
+		// The second block needs a second attempt (its first spreads too
+		// widely); the unstable flag follows the block kept.
+		{"attempts add up", 2, []devices.Stats{stats(5*time.Millisecond, 0), stats(2*time.Millisecond, time.Millisecond), stats(4*time.Millisecond, 0)}, 4 * time.Millisecond, 3, false, true},
+		{"kept block unstable", 2, []devices.Stats{stats(5*time.Millisecond, 0), stats(2*time.Millisecond, time.Millisecond), stats(3*time.Millisecond, time.Millisecond)}, 3 * time.Millisecond, 3, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := New(Config{NoReference: true, Blocks: tc.blocks, MaxAttempts: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := 0
+			d.timer = func(context.Context, *transformer.Model, devices.Workload) (devices.Stats, error) {
+				st := tc.seq[i]
+				i++
+				return st, nil
+			}
+			m, err := d.Measure(context.Background(), small, devices.Workload{SeqLen: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Median != tc.want || m.Attempts != tc.attempts || m.Unstable != tc.unstable || i != len(tc.seq) {
+				t.Errorf("median %v, attempts %d, unstable %v after %d timings; want %v, %d, %v after %d",
+					m.Median, m.Attempts, m.Unstable, i, tc.want, tc.attempts, tc.unstable, len(tc.seq))
+			}
+			fp, err := d.Fingerprint(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(fp, fmt.Sprintf("best-of-%d", tc.blocks)); got != tc.fingerprinted {
+				t.Errorf("fingerprint %q: names the blocks %v, want %v", fp, got, tc.fingerprinted)
+			}
+		})
 	}
 }
 

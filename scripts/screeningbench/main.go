@@ -2,13 +2,14 @@
 // screening against the same search without it (run by scripts/bench.sh
 // screening):
 //
-//	go run ./scripts/screeningbench [-c configs/demo.yaml] [-evals 150] [-seeds 1,2,3] [-margin 0.1] [-min 50]
+//	go run ./scripts/screeningbench [-c configs/demo.yaml] [-evals 150] [-seeds 1,2,3] [-margin 0.05] [-min 20] [-min-gain 0.001]
 //
 // For each seed it runs the config's search twice with a budget of evals
 // evaluations and no patience, in run directories of their own under
 // runs/bench-screening (so neither reuses the other's cached
 // measurements; an interrupted benchmark resumes): once as configured
 // without screening, once with search.screening {predictor: true, margin,
+// min_gain,
 // min_measurements} and the hypervolume reference of the first (the
 // teacher's latency as it measured it, and size), so both hypervolumes
 // share one reference point. It prints, with the CPU, each pair's final
@@ -51,8 +52,9 @@ func run() error {
 	cfgPath := flag.String("c", "configs/demo.yaml", "search config compared with and without screening")
 	evals := flag.Int("evals", 150, "evaluations per search")
 	seedList := flag.String("seeds", "1,2,3", "search seeds, comma-separated")
-	margin := flag.Float64("margin", search.DefaultScreeningMargin, "screening margin (relative latency)")
-	minMeas := flag.Int("min", search.DefaultScreeningMinMeasurements, "measurements before the first fit")
+	margin := flag.Float64("margin", 0.05, "screening margin (relative latency)")
+	minMeas := flag.Int("min", 20, "measurements before the first fit")
+	minGain := flag.Float64("min-gain", 0.001, "screening min_gain: the least share of the front's hypervolume a measured candidate's predicted point adds (0: off)")
 	flag.Parse()
 	var seeds []uint64
 	for _, f := range strings.Split(*seedList, ",") {
@@ -87,10 +89,14 @@ func run() error {
 			cfg.Search.Budget = search.Budget{MaxEvaluations: *evals, Patience: -1}
 			if on {
 				mode = "on"
-				cfg.Search.Screening = search.Screening{Predictor: true, Margin: *margin, MinMeasurements: *minMeas}
+				cfg.Search.Screening = search.Screening{Predictor: true, Margin: *margin, MinMeasurements: *minMeas, MinGain: *minGain}
 				cfg.Search.Reference = ref
+				cfg.RunDir = filepath.Join("runs", "bench-screening", fmt.Sprintf("on-seed%d-m%g-min%d-g%g-e%d", seed, *margin, *minMeas, *minGain, *evals))
+			} else {
+				// One search without screening per seed and budget, whatever the
+				// screening settings compared with it.
+				cfg.RunDir = filepath.Join("runs", "bench-screening", fmt.Sprintf("off-seed%d-e%d", seed, *evals))
 			}
-			cfg.RunDir = filepath.Join("runs", "bench-screening", fmt.Sprintf("%s-seed%d-m%g-min%d-e%d", mode, seed, *margin, *minMeas, *evals))
 			fmt.Fprintf(os.Stderr, "screeningbench: seed %d, screening %s: %s\n", seed, mode, cfg.RunDir)
 			r, err := pipeline.Open(ctx, cfg, pipeline.Options{Progress: io.Discard})
 			if err != nil {
@@ -122,7 +128,7 @@ func run() error {
 		}
 		pairs = append(pairs, p)
 	}
-	fmt.Printf("edgenas predictor screening benchmark (%s, %d evaluations per search, margin %g, first fit after %d measurements)\n", *cfgPath, *evals, *margin, *minMeas)
+	fmt.Printf("edgenas predictor screening benchmark (%s, %d evaluations per search, margin %g, first fit after %d measurements, min_gain %g)\n", *cfgPath, *evals, *margin, *minMeas, *minGain)
 	fmt.Printf("# %s, %s, %d CPU(s): %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), local.CPUModel())
 	fmt.Println("# hypervolume: the search's own (subsample accuracy, measured latency, size; reference: the teacher as the search without screening measured it); measured: candidates whose latency was measured")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
