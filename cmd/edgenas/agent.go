@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgenas/edgenas/devices/agent"
+	"github.com/edgenas/edgenas/devices/local"
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/internal/metricsserver"
 )
@@ -24,7 +25,7 @@ const agentGrace = 30 * time.Second
 type agentOptions struct {
 	listen, tokenFile, cert, key string
 	maxBody                      int64
-	queue                        int
+	queue, blocks                int
 	grace                        time.Duration
 }
 
@@ -39,10 +40,11 @@ func runAgent(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.Int64Var(&o.maxBody, "max-body", agent.DefaultMaxBody, "largest measure request body in bytes (the student's weights and config)")
 	fs.IntVar(&o.queue, "queue", agent.DefaultQueue, "how many measurements may wait while one runs; more are refused with 503")
+	fs.IntVar(&o.blocks, "blocks", 1, "times each measurement times the workload, keeping the fastest block (device.local.blocks: for a board shared with other work)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	const use = "edgenas agent --listen ADDR --token-file F [--tls-cert F --tls-key F] [--max-body BYTES] [--queue N]"
+	const use = "edgenas agent --listen ADDR --token-file F [--tls-cert F --tls-key F] [--max-body BYTES] [--queue N] [--blocks N]"
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q; usage: %s", errUsage, fs.Arg(0), use)
@@ -54,6 +56,8 @@ func runAgent(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --max-body %d, want > 0", errUsage, o.maxBody)
 	case o.queue < 0:
 		return fmt.Errorf("%w: --queue %d, want ≥ 0", errUsage, o.queue)
+	case o.blocks < 1 || o.blocks > local.MaxBlocks:
+		return fmt.Errorf("%w: --blocks %d, want 1 to %d", errUsage, o.blocks, local.MaxBlocks)
 	}
 	o.grace = agentGrace
 	ctx, stop := interruptible()
@@ -86,7 +90,8 @@ func serveAgent(ctx context.Context, o agentOptions, stderr io.Writer) error {
 		queue = -1 // none wait
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	s, err := agent.NewServer(agent.ServerConfig{Token: tok, MaxBody: o.maxBody, Queue: queue, Version: Version, Log: log})
+	s, err := agent.NewServer(agent.ServerConfig{Token: tok, MaxBody: o.maxBody, Queue: queue, Version: Version, Log: log,
+		Local: local.Config{Blocks: o.blocks}})
 	if err != nil {
 		return err
 	}

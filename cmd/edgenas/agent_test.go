@@ -38,6 +38,8 @@ func TestAgentUsage(t *testing.T) {
 		{"no token file", []string{"agent"}, "--token-file is required"},
 		{"cert without key", []string{"agent", "--token-file", tok, "--tls-cert", "c.pem"}, "go together"},
 		{"negative queue", []string{"agent", "--token-file", tok, "--queue", "-1"}, "--queue -1"},
+		{"zero blocks", []string{"agent", "--token-file", tok, "--blocks", "0"}, "--blocks 0"},
+		{"too many blocks", []string{"agent", "--token-file", tok, "--blocks", "17"}, "--blocks 17"},
 		{"zero body", []string{"agent", "--token-file", tok, "--max-body", "0"}, "--max-body 0"},
 		{"extra argument", []string{"agent", "--token-file", tok, "now"}, "unexpected argument"},
 		{"bad listen", []string{"agent", "--token-file", tok, "--listen", "a:b:c"}, "--listen"},

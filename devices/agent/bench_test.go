@@ -17,6 +17,10 @@ import (
 // BenchmarkRemoteOverhead interleaves per iteration.
 const overheadPairs = 20
 
+// overheadProtocol is the local devices' measurement protocol in
+// BenchmarkRemoteOverhead, the agent's included.
+var overheadProtocol = local.Config{Blocks: 3}
+
 // BenchmarkRemoteOverhead measures what going through an agent on
 // loopback adds to a measurement: a BERT-mini-shaped student (vocabulary
 // 30522, random weights) at batch 1, seq 128, one thread, measured
@@ -26,6 +30,9 @@ const overheadPairs = 20
 // the same for a second local device against the first (the machine's
 // own noise floor, measured in the same run), and the wall-clock time a
 // remote measurement adds (sending the model, loading it, answering).
+// Every device measures with the protocol of overheadProtocol: the
+// fastest of three blocks, the local device's setting for a shared
+// machine (device.local.blocks, edgenas agent --blocks).
 func BenchmarkRemoteOverhead(b *testing.B) {
 	cfg, err := transformer.ShapeConfig("mini", 30522)
 	if err != nil {
@@ -35,18 +42,18 @@ func BenchmarkRemoteOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := NewServer(ServerConfig{Token: testToken, TempDir: b.TempDir()})
+	s, err := NewServer(ServerConfig{Token: testToken, TempDir: b.TempDir(), Local: overheadProtocol})
 	if err != nil {
 		b.Fatal(err)
 	}
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
 	remote := newClient(b, hs.URL, Config{})
-	loc, err := local.New(local.Config{})
+	loc, err := local.New(overheadProtocol)
 	if err != nil {
 		b.Fatal(err)
 	}
-	loc2, err := local.New(local.Config{})
+	loc2, err := local.New(overheadProtocol)
 	if err != nil {
 		b.Fatal(err)
 	}
