@@ -131,8 +131,12 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		l, pl := &m.Layers[li], &s.prep.layers[li]
 		inner := l.Heads * l.HeadSize
 		qkv := s.qkv[:rows*3*inner]
-		s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
-		s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
+		if q := pl.qkv.single(); q != nil {
+			s.qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner) // the bias added by the product
+		} else {
+			s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
+			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
+		}
 		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv}, B*l.Heads)
 		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
