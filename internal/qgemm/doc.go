@@ -39,7 +39,18 @@
 // int32 (SADALP); elsewhere a pure-Go kernel. Int4 weights are unpacked to
 // the int8 layout one 32-column panel at a time.
 //
+// # Weights made at run time
+//
+// Int8.SetRows and Int8.SetCols remake an Int8 in place from a float
+// matrix (its rows, or its columns as rows) by the activations' rule,
+// scale max|row|/127 and values roundToEven(x·127/max|row|), reusing its
+// memory: one attention head's keys and values, so that the score and
+// context products run on the same kernels. On amd64 with AVX512-VNNI
+// hand-written helpers (runtime_amd64.s) do the quantization and packing;
+// elsewhere Go does; both give the same bytes.
+//
 // Concurrency: Int8 and Int4 values are read-only after construction and
-// may be shared. A *Workspace holds scratch memory and must not be used by
+// may be shared, except an Int8 remade by SetRows or SetCols, which belongs
+// to the goroutine remaking it. A *Workspace holds scratch memory and must not be used by
 // two goroutines at once; give each goroutine its own.
 package qgemm

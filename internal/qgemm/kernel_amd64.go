@@ -86,6 +86,75 @@ func quantRowI16(x []float32, inv float32, dst []int16) {
 	quantRowI16Go(x, inv, dst)
 }
 
+// colMaxAbs stores max over k of |x[k·ldx+n]| into m[n], n < out; x
+// holds at least (in-1)·ldx+out values.
+func colMaxAbs(out, in int, x []float32, ldx int, m []float32) {
+	n16 := 0
+	if kern == kernVNNI {
+		n16 = out &^ 15
+		_ = m[out-1]
+		for n := 0; n < n16; n += 16 {
+			colMaxAbs512(&x[n], ldx, in, &m[n])
+		}
+	}
+	if n16 < out {
+		colMaxAbsGo(out-n16, in, x[n16:], ldx, m[n16:])
+	}
+}
+
+// quantCols stores roundToEven(x[k·ldx+n]·inv[n]) as value (n, k) of p
+// (zeroed, out×in), adding each column's values to sums[n]; x holds at
+// least (in-1)·ldx+out values.
+func quantCols(p *packing, out, in int, x []float32, ldx int, inv []float32, sums []int32) {
+	n16, steps := 0, in/4
+	if kern == kernVNNI && steps > 0 {
+		n16 = out &^ 15
+		_, _ = inv[out-1], sums[out-1]
+		for n := 0; n < n16; n += 16 {
+			dst := p.data[n/nr*p.k4*chunk+4*(n%nr):]
+			_ = dst[(steps-1)*chunk+63]
+			quantCols512(&x[n], ldx, steps, &inv[n], &dst[0], &sums[n])
+		}
+		quantColsGo(p, 0, n16, 4*steps, in, x, ldx, inv, sums) // rows after the last whole step
+	}
+	quantColsGo(p, n16, out, 0, in, x, ldx, inv, sums)
+}
+
+// quantRows is SetRows's quantization of rows [0, out) of x into p
+// (zeroed, out×in) with the AVX-512 helper, reporting false (nothing
+// done) without AVX512-VNNI or when in is not a multiple of 16.
+func quantRows(p *packing, out, in int, x []float32, ldx int) bool {
+	if kern != kernVNNI || in%16 != 0 {
+		return false
+	}
+	for n0 := 0; n0 < out; n0 += nr {
+		rows := min(nr, out-n0)
+		dst := p.data[n0/nr*p.k4*chunk:]
+		_ = dst[(p.k4-1)*chunk+4*(rows-1)+3]
+		_ = x[(n0+rows-1)*ldx+in-1]
+		_, _ = p.scale[n0+rows-1], p.corr[n0+rows-1]
+		quantRows512(&x[n0*ldx], ldx, rows, in, &dst[0], &p.scale[n0], &p.corr[n0])
+	}
+	return true
+}
+
+// quantRows512 is SetRows for rows rows of one panel, in a positive
+// multiple of 16, dst at the first row's first K step.
+//
+//go:noescape
+func quantRows512(x *float32, ldx, rows, in int, dst *byte, scale *float32, corr *int32)
+
+// colMaxAbs512 stores max over k < in of |x[k·ldx+n]| into m[n], n < 16.
+//
+//go:noescape
+func colMaxAbs512(x *float32, ldx, in int, m *float32)
+
+// quantCols512 is quantColsGo for 16 columns and 4·steps rows, x, inv,
+// sums and the packed bytes dst taken from the first column.
+//
+//go:noescape
+func quantCols512(x *float32, ldx, steps int, inv *float32, dst *byte, sums *int32)
+
 // kernelVNNI is the AVX512-VNNI kernel: the contract of kernelGo on a
 // 12×32 tile.
 //

@@ -66,7 +66,13 @@ var (
 )
 
 // Int8 is a weight quantized per output channel to symmetric int8.
-type Int8 struct{ p packing }
+type Int8 struct {
+	p packing
+	// Scratch of SetRows and SetCols.
+	tmp  []byte
+	inv  []float32
+	sums []int32
+}
 
 // Int4 is a weight quantized group-wise along In to symmetric int4.
 type Int4 struct{ p packing }
