@@ -210,7 +210,9 @@ type ortSide struct {
 // hidden state against the engine's, every loop iteration runs one forward
 // of each side, the order rotating by one each iteration, timing each on
 // its own. Metrics: runs, warmup, NAME_median_ms, NAME_min_ms and
-// NAME_max_ms for "edgenas" and each side, and NAME_maxdiff for each side.
+// NAME_max_ms for "edgenas" and each side, and for each side NAME_maxdiff
+// and edgenas_over_NAME, the median over rounds of the engine's time over
+// that side's in the same round.
 func benchForwardSides(b *testing.B, m *transformer.Model, seq int, sides []ortSide) {
 	batch := benchBatch(m.Config.VocabSize, seq)
 	s := m.NewSession(1)
@@ -305,6 +307,14 @@ func benchForwardSides(b *testing.B, m *transformer.Model, seq int, sides []ortS
 	}
 	for i, side := range sides {
 		b.ReportMetric(diffs[i], side.name+"_maxdiff")
+		// Each round's two times were taken moments apart, so the median of
+		// their ratios cancels load that varies over the run.
+		ratios := make([]float64, len(times[0]))
+		for r := range ratios {
+			ratios[r] = float64(times[0][r]) / float64(times[i+1][r])
+		}
+		med, _, _ := stats(ratios)
+		b.ReportMetric(med, "edgenas_over_"+side.name)
 	}
 }
 
@@ -351,17 +361,21 @@ func BenchmarkInt8Compare(b *testing.B) {
 	})
 }
 
-// durationStats returns the median, min and max of d in milliseconds; the
-// median of an even count is the mean of the middle two.
+// durationStats returns the median, min and max of d in milliseconds.
 func durationStats(d []time.Duration) (median, lo, hi float64) {
 	ms := make([]float64, len(d))
 	for i, v := range d {
 		ms[i] = float64(v) / float64(time.Millisecond)
 	}
-	slices.Sort(ms)
-	n := len(ms)
-	median = (ms[(n-1)/2] + ms[n/2]) / 2
-	return median, ms[0], ms[n-1]
+	return stats(ms)
+}
+
+// stats returns the median, min and max of v (sorted in place); the median
+// of an even count is the mean of the middle two.
+func stats(v []float64) (median, lo, hi float64) {
+	slices.Sort(v)
+	n := len(v)
+	return (v[(n-1)/2] + v[n/2]) / 2, v[0], v[n-1]
 }
 
 // benchBatch is a batch of one sequence of seq real tokens, random ids
