@@ -39,6 +39,10 @@
 // int32 (SADALP); elsewhere a pure-Go kernel. Int4 weights are unpacked to
 // the int8 layout one 32-column panel at a time.
 //
+// ConcatInt8 joins Int8 weights of the same In into one (query, key and
+// value): rows are per-channel, so one product by it is bit for bit the
+// separate products, with the activations quantized once.
+//
 // # Weights made at run time
 //
 // Int8.SetRows and Int8.SetCols remake an Int8 in place from a float
