@@ -28,9 +28,14 @@
 // these operations, so results are bit-identical across kernels and thread
 // counts. In may be at most MaxIn, which keeps the int32 sums exact.
 //
-// Kernels, chosen at run time: on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
-// kernel (activations stored as unsigned x+128; the 128·Σₖ w[n,k] this adds
-// is subtracted per column, precomputed at quantization time); with AVX2 a
+// Kernels, chosen at run time: on amd64 with Intel AMX (Linux, which
+// grants the tile state on request), for Int8 weights whose In is a
+// multiple of 64 and at most 768, a kernel computing each panel's rows 32
+// at a time with TDPBUSD on tiles (same activations and correction as
+// VNNI's; hand-written, amx_amd64.s); otherwise on amd64 with AVX512-VNNI
+// a 12×32 VPDPBUSD kernel (activations stored as unsigned x+128; the
+// 128·Σₖ w[n,k] this adds is subtracted per column, precomputed at
+// quantization time); with AVX2 a
 // 6×8 kernel that sign-extends weights to int16 and uses VPMADDWD, which
 // cannot saturate; on arm64 a 4×16 kernel with the dot-product extension's
 // SDOT where the CPU has it (activations turned back into signed bytes,

@@ -8,6 +8,7 @@ const (
 	kernAVX2        // never selected on arm64
 	kernNEON        // ASIMD assembly, 4×16 (SMULL, ADDP, SADALP)
 	kernDot         // ASIMD dot-product assembly, 4×16 (SDOT)
+	kernAMX         // never selected off amd64
 )
 
 // kern selects the kernel: the fastest the CPU runs. Tests change it to run
@@ -87,3 +88,9 @@ func quantCols(p *packing, out, in int, x []float32, ldx int, inv []float32, sum
 
 // quantRows reports false: SetRows quantizes in Go here.
 func quantRows(*packing, int, int, []float32, int) bool { return false }
+
+// kernelFor is the kernel that runs a product by p: the selected one.
+func kernelFor(*packing) int { return kern }
+
+// runPanels reports false: off amd64 every kernel runs by row tiles.
+func (j *job) runPanels(lo, hi int) bool { return false }

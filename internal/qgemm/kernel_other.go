@@ -6,6 +6,7 @@ package qgemm
 const (
 	kernGo   = iota // portable Go, 12×32
 	kernAVX2        // never selected off amd64
+	kernAMX         // never selected off amd64
 )
 
 // kern selects the kernel; off amd64 only the portable one exists.
@@ -39,3 +40,9 @@ func quantCols(p *packing, out, in int, x []float32, ldx int, inv []float32, sum
 
 // quantRows reports false: SetRows quantizes in Go here.
 func quantRows(*packing, int, int, []float32, int) bool { return false }
+
+// kernelFor is the kernel that runs a product by p: the selected one.
+func kernelFor(*packing) int { return kern }
+
+// runPanels reports false: off amd64 every kernel runs by row tiles.
+func (j *job) runPanels(lo, hi int) bool { return false }

@@ -11,8 +11,12 @@ import (
 // kernel's row tile (VNNI 12, AVX2 6, arm64 SDOT and ASIMD 4, Go 12).
 const mr = 12
 
-// maxRows is the largest row tile of any kernel.
+// maxRows is the largest row tile of any kernel but AMX's.
 const maxRows = 12
+
+// amxRows is the row block of the AMX kernel, which computes a panel's
+// rows 32 at a time (the activations padded to whole blocks).
+const amxRows = 32
 
 // Workspace holds the scratch memory of quantized products: the quantized
 // activations and their scales, the padded bias and, for Int4, one
@@ -58,8 +62,11 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		return
 	}
 	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
-	k := kern
+	k := kernelFor(p)
 	mp := (m + mr - 1) / mr * mr
+	if k == kernAMX {
+		mp = (m + amxRows - 1) / amxRows * amxRows // whole tiles of rows
+	}
 	lda := 4 * p.k4
 	ws.sx = grow(ws.sx, mp)
 	if k == kernAVX2 {
@@ -143,6 +150,9 @@ type job struct {
 
 // run computes the output panels [lo, hi) on thread t.
 func (j *job) run(t, lo, hi int) {
+	if j.runPanels(lo, hi) {
+		return
+	}
 	p, ws := j.p, j.ws
 	var f, tmp [maxRows * nr]float32
 	rows := kernRows(j.k)
