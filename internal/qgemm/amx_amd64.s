@@ -9,51 +9,81 @@
 // tmm3 rows 16–31), tmm4/tmm5 16 rows × 64 activations each, tmm6/tmm7 16
 // K steps of columns 0–15 / 16–31 (rows of 128 bytes in the panel).
 //
-// Registers: SI the block's first activation row, DI the panel, R8 lda,
-// R9 K chunks left, R10/R11 the activations/panel in the K loop, R12 the
-// block's first row, R13 m, R14 ldc in bytes, BX the scratch sums (32 rows
-// of 128 bytes), CX 128, AX and DX scratch; Z10–Z15 corr, sw and bias of
-// the panel's two halves, K1/K2 the column masks.
+// K goes in blocks of amxBlock chunks of 64 values; within a block every
+// 32-row block of the panel is computed, its sums kept in acc (32 int32
+// per row) between K blocks, so that the activations and weights of one K
+// block stay in L1 whatever In is. After the last K block the float
+// epilogue turns acc into C.
+//
+// Registers: SI the row block's activations in the K block, DI the K
+// block's weights, R8 lda, R9 chunks left, R10/R11 the activations and
+// weights in the chunk loop, R12 the row block's first row, R13 m, R14 the
+// row block's sums, BX acc, CX 128, AX and DX scratch; locals: the chunks
+// done (kdone) and in this K block (nk). Epilogue: Z10–Z15 corr, sw and
+// bias of the panel's halves, K1/K2 the column masks.
 
-// func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, scratch *int32, cfg *byte)
-TEXT ·kernelAMX(SB), NOSPLIT, $0-112
+#define amxBlock 4
+
+// func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
+TEXT ·kernelAMX(SB), NOSPLIT, $16-112
 	MOVQ cfg+104(FP), AX
 	// ldtilecfg [rax]
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0x00
-	MOVQ      a+0(FP), SI
-	MOVQ      lda+8(FP), R8
-	MOVQ      b+16(FP), DI
-	MOVQ      m+32(FP), R13
-	MOVQ      ldc+80(FP), R14
-	SHLQ      $2, R14
-	MOVQ      scratch+96(FP), BX
-	MOVQ      $128, CX
-	MOVQ      corr+40(FP), AX
-	VMOVDQU32 (AX), Z10
-	VMOVDQU32 64(AX), Z11
-	MOVQ      sw+48(FP), AX
-	VMOVUPS   (AX), Z12
-	VMOVUPS   64(AX), Z13
-	MOVQ      bias+64(FP), AX
-	VMOVUPS   (AX), Z14
-	VMOVUPS   64(AX), Z15
-	MOVL      mask+88(FP), AX
-	KMOVW     AX, K1
-	SHRL      $16, AX
-	KMOVW     AX, K2
-	XORQ      R12, R12
+	MOVQ lda+8(FP), R8
+	MOVQ m+32(FP), R13
+	MOVQ acc+96(FP), BX
+	MOVQ $128, CX
+	MOVQ $0, kdone-8(SP)
 
-amxBlock:
+amxKBlock:
+	MOVQ k64+24(FP), AX
+	SUBQ kdone-8(SP), AX
+	CMPQ AX, $amxBlock
+	JLE  amxNK
+	MOVQ $amxBlock, AX
+
+amxNK:
+	MOVQ AX, nk-16(SP)
+	MOVQ kdone-8(SP), DX
+	SHLQ $6, DX
+	MOVQ a+0(FP), SI
+	ADDQ DX, SI
+	MOVQ kdone-8(SP), DX
+	SHLQ $11, DX
+	MOVQ b+16(FP), DI
+	ADDQ DX, DI
+	XORQ R12, R12
+	MOVQ BX, R14
+
+amxRowBlock:
+	CMPQ kdone-8(SP), $0
+	JNE  amxLoadC
 	// tilezero tmm0..tmm3
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xC0
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xC8
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xD0
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xD8
+	JMP  amxChunks
+
+amxLoadC:
+	// tileloadd tmm0, [r14+rcx]
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x7B; BYTE $0x4B; BYTE $0x04; BYTE $0x0E
+	LEAQ 64(R14), AX
+	// tileloadd tmm1, [rax+rcx]
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x0C; BYTE $0x08
+	LEAQ 2048(R14), AX
+	// tileloadd tmm2, [rax+rcx]
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x14; BYTE $0x08
+	LEAQ 2112(R14), AX
+	// tileloadd tmm3, [rax+rcx]
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x1C; BYTE $0x08
+
+amxChunks:
 	MOVQ SI, R10
 	MOVQ DI, R11
-	MOVQ k64+24(FP), R9
+	MOVQ nk-16(SP), R9
 
-amxK:
+amxChunk:
 	MOVQ R8, DX
 	SHLQ $4, DX
 	ADDQ R10, DX
@@ -77,35 +107,57 @@ amxK:
 	ADDQ $64, R10
 	ADDQ $2048, R11
 	DECQ R9
-	JNZ  amxK
+	JNZ  amxChunk
 
-	// tilestored [rbx+rcx], tmm0
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x04; BYTE $0x0B
-	LEAQ 64(BX), AX
+	// tilestored [r14+rcx], tmm0
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x7A; BYTE $0x4B; BYTE $0x04; BYTE $0x0E
+	LEAQ 64(R14), AX
 	// tilestored [rax+rcx], tmm1
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x0C; BYTE $0x08
-	LEAQ 2048(BX), AX
+	LEAQ 2048(R14), AX
 	// tilestored [rax+rcx], tmm2
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x14; BYTE $0x08
-	LEAQ 2112(BX), AX
+	LEAQ 2112(R14), AX
 	// tilestored [rax+rcx], tmm3
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x1C; BYTE $0x08
 
-	// Epilogue: rows R12 .. min(R12+32, m): C = float32(acc−corr)·sw·sx + bias.
-	MOVQ R13, R9
-	SUBQ R12, R9
-	CMPQ R9, $32
-	JLE  amxRows
-	MOVQ $32, R9
+	MOVQ R8, AX
+	SHLQ $5, AX
+	ADDQ AX, SI
+	ADDQ $4096, R14
+	ADDQ $32, R12
+	CMPQ R12, R13
+	JLT  amxRowBlock
 
-amxRows:
-	MOVQ sx+56(FP), AX
-	LEAQ (AX)(R12*4), AX
-	MOVQ c+72(FP), DX
-	MOVQ R12, R10
-	IMULQ R14, R10
-	ADDQ R10, DX
-	MOVQ BX, R10
+	MOVQ nk-16(SP), AX
+	ADDQ AX, kdone-8(SP)
+	MOVQ kdone-8(SP), AX
+	CMPQ AX, k64+24(FP)
+	JLT  amxKBlock
+
+	// tilerelease
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0xC0
+
+	// Epilogue, rows 0..m: C = float32(acc−corr)·sw·sx + bias.
+	MOVQ      corr+40(FP), AX
+	VMOVDQU32 (AX), Z10
+	VMOVDQU32 64(AX), Z11
+	MOVQ      sw+48(FP), AX
+	VMOVUPS   (AX), Z12
+	VMOVUPS   64(AX), Z13
+	MOVQ      bias+64(FP), AX
+	VMOVUPS   (AX), Z14
+	VMOVUPS   64(AX), Z15
+	MOVL      mask+88(FP), AX
+	KMOVW     AX, K1
+	SHRL      $16, AX
+	KMOVW     AX, K2
+	MOVQ      ldc+80(FP), R12
+	SHLQ      $2, R12
+	MOVQ      sx+56(FP), AX
+	MOVQ      c+72(FP), DX
+	MOVQ      BX, R10
+	MOVQ      R13, R9
 
 amxRow:
 	VBROADCASTSS (AX), Z2
@@ -124,19 +176,9 @@ amxRow:
 	VMOVUPS      Z0, K1, (DX)
 	VMOVUPS      Z1, K2, 64(DX)
 	ADDQ         $4, AX
-	ADDQ         R14, DX
+	ADDQ         R12, DX
 	ADDQ         $128, R10
 	DECQ         R9
 	JNZ          amxRow
-
-	MOVQ R8, AX
-	SHLQ $5, AX
-	ADDQ AX, SI
-	ADDQ $32, R12
-	CMPQ R12, R13
-	JLT  amxBlock
-
-	// tilerelease
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0xC0
 	VZEROUPPER
 	RET

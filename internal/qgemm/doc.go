@@ -30,9 +30,10 @@
 //
 // Kernels, chosen at run time: on amd64 with Intel AMX (Linux, which
 // grants the tile state on request), for Int8 weights whose In is a
-// multiple of 64 and at most 768, a kernel computing each panel's rows 32
-// at a time with TDPBUSD on tiles (same activations and correction as
-// VNNI's; hand-written, amx_amd64.s); otherwise on amd64 with AVX512-VNNI
+// multiple of 64, a kernel computing each panel's rows 32 at a time with
+// TDPBUSD on tiles, K in blocks of 256 with the int32 sums kept between
+// blocks (same activations and correction as VNNI's; hand-written,
+// amx_amd64.s); otherwise on amd64 with AVX512-VNNI
 // a 12×32 VPDPBUSD kernel (activations stored as unsigned x+128; the
 // 128·Σₖ w[n,k] this adds is subtracted per column, precomputed at
 // quantization time); with AVX2 a

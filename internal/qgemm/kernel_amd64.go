@@ -30,16 +30,11 @@ func bestKernel() int {
 	return kernGo
 }
 
-// amxMaxIn is the largest In the AMX kernel takes: it streams a block of
-// 32 activation rows once per panel, which must stay in L1 (at In 1024
-// the tile loads from L2 make it slower than VNNI).
-const amxMaxIn = 768
-
 // kernelFor is the kernel that runs a product by p: the selected one, but
 // VNNI instead of AMX for Int4 weights and for In not a multiple of 64
-// (one AMX tile row) or above amxMaxIn. Both read the same activations.
+// (one AMX tile row). Both read the same activations.
 func kernelFor(p *packing) int {
-	if kern == kernAMX && (p.int4 || p.in%64 != 0 || p.in > amxMaxIn) {
+	if kern == kernAMX && (p.int4 || p.in%64 != 0) {
 		return kernVNNI
 	}
 	return kern
@@ -56,22 +51,22 @@ var amxConfig = func() (c [64]byte) {
 	return c
 }()
 
-// runPanels computes the output panels [lo, hi) with the AMX kernel,
-// reporting false (nothing done) for any other kernel.
-func (j *job) runPanels(lo, hi int) bool {
+// runPanels computes the output panels [lo, hi) on thread t with the AMX
+// kernel, reporting false (nothing done) for any other kernel.
+func (j *job) runPanels(t, lo, hi int) bool {
 	if j.k != kernAMX {
 		return false
 	}
 	p, ws := j.p, j.ws
-	var scratch [amxRows * nr]int32
 	mp := (j.m + amxRows - 1) / amxRows * amxRows
+	acc := ws.acc[t][:mp*nr]
 	_, _ = ws.xu8[mp*j.lda-1], ws.sx[j.m-1]
 	for pn := lo; pn < hi; pn++ {
 		b := p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
 		cols := min(nr, p.out-pn*nr)
 		_ = j.c[(j.m-1)*j.ldc+pn*nr+cols-1]
 		kernelAMX(&ws.xu8[0], j.lda, &b[0], p.k4/16, j.m, &p.corr[pn*nr], &p.scale[pn*nr], &ws.sx[0],
-			&ws.bias[pn*nr], &j.c[pn*nr], j.ldc, uint32(1)<<cols-1, &scratch[0], &amxConfig[0])
+			&ws.bias[pn*nr], &j.c[pn*nr], j.ldc, uint32(1)<<cols-1, &acc[0], &amxConfig[0])
 	}
 	return true
 }
@@ -79,10 +74,11 @@ func (j *job) runPanels(lo, hi int) bool {
 // kernelAMX computes every row of one panel (m rows of activations at
 // stride lda, padded to whole blocks of 32; k64 chunks of 64 K values):
 // kernelGo's contract with one group and flagFinal, C written in the
-// columns set in mask. scratch holds 32×32 int32 sums.
+// columns set in mask. acc holds the int32 sums, 32 per row, rows padded
+// like the activations.
 //
 //go:noescape
-func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, scratch *int32, cfg *byte)
+func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
 
 // avx512 reports whether the selected kernel implies AVX-512 (VNNI, or
 // AMX, which runs on CPUs that have it), so the AVX-512 quantizers run.

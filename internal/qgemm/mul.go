@@ -34,6 +34,7 @@ type Workspace struct {
 	sx    []float32 // per-row activation scales, padded to mr rows
 	bias  []float32 // the bias, zero-padded to whole panels
 	panel [][]byte  // per-thread unpacked Int4 panel
+	acc   [][]int32 // per-thread int32 sums of the AMX kernel
 	pool  *pool     // helper goroutines, started by the first multi-threaded product
 }
 
@@ -79,6 +80,14 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	ws.bias = grow(ws.bias, p.panels*nr)
 	clear(ws.bias[copy(ws.bias, bias):])
 	threads := max(1, min(ws.Threads, p.panels))
+	if k == kernAMX {
+		for len(ws.acc) < threads {
+			ws.acc = append(ws.acc, nil)
+		}
+		for t := range threads {
+			ws.acc[t] = grow(ws.acc[t], mp*nr)
+		}
+	}
 	if p.int4 {
 		for len(ws.panel) < threads {
 			ws.panel = append(ws.panel, nil)
@@ -150,7 +159,7 @@ type job struct {
 
 // run computes the output panels [lo, hi) on thread t.
 func (j *job) run(t, lo, hi int) {
-	if j.runPanels(lo, hi) {
+	if j.runPanels(t, lo, hi) {
 		return
 	}
 	p, ws := j.p, j.ws
