@@ -19,8 +19,8 @@ const maxRows = 12
 const amxRows = 32
 
 // Workspace holds the scratch memory of quantized products: the quantized
-// activations and their scales, the padded bias and, for Int4, one
-// unpacked panel per thread. The zero value is ready to use; it grows to
+// activations and their scales, the padded bias and, per thread, an
+// unpacked panel for Int4 or the int32 sums of the AMX kernel. The zero value is ready to use; it grows to
 // the largest shape seen and then allocates nothing, whatever Threads is
 // (helper goroutines are started once and stop when the Workspace is
 // garbage). A Workspace must not be copied after first use.
