@@ -34,6 +34,17 @@
 # and ONNX Runtime (scripts/ort-setup.sh, or $EDGENAS_ORT_LIB). Whatever is
 # missing is listed, with how to get it, before anything runs.
 #
+# compress: int8/int4 against fp32 GEMM on FFN shapes and BERT-mini
+# students at seq 128 (internal/qgemm, transformer BenchmarkStudent), then
+# the int8 student against ONNX Runtime's int8, one thread everywhere,
+# interleaved in one run (transformer/onnx BenchmarkInt8Compare, build tag
+# ort, ONNX Runtime from scripts/ort-setup.sh or $EDGENAS_ORT_LIB): ORT's
+# dynamic quantization of the student's float model (reproduced by
+# onnx.ExportORTDynamic, as no Python onnxruntime is at hand) and the int8
+# model edgenas exports. The last line is `int8_vs_ort_int8 R`: the
+# median over rounds of edgenas's time over the faster ORT int8 model's in
+# the same round (which cancels load that varies during the run), with
+# both medians in ms and the CPU.
 # agent: what measuring through an agent (devices/agent) on loopback adds:
 # a BERT-mini student at seq 128 measured 20 times locally and 20 times
 # through an in-process agent, interleaved with a second local device (the
@@ -97,7 +108,8 @@ usage: bash scripts/bench.sh BENCHMARK [flags]
 benchmarks:
   engine [--quick]   GEMM and forward latency: edgenas vs OpenBLAS vs ONNX Runtime
   compress [--quick] int8/int4 vs fp32 GEMM on FFN shapes; BERT-mini students at seq 128:
-                     int8 vs fp32 end to end, low-rank latency vs FLOP reduction
+                     int8 vs fp32 end to end, low-rank latency vs FLOP reduction; the int8
+                     student against ONNX Runtime's int8 (needs cgo and scripts/ort-setup.sh)
   quality            SST-2 and demo students before and after distillation against their
                      teachers (trains the SST-2 teacher on first use: about half an hour)
   agent [--quick]    remote measurement through an agent on loopback vs the same measurement
@@ -275,12 +287,20 @@ bench_compress() {
 		esac
 	done
 	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
-	local count benchtime
+	local count benchtime ortruns
 	if [ $quick -eq 1 ]; then
-		count=1 benchtime=200ms
+		count=1 benchtime=200ms ortruns=15
 	else
-		count=5 benchtime=1s
+		count=5 benchtime=1s ortruns=201
 	fi
+	# ONNX Runtime's int8 (cgo, build tag ort): found or installed first.
+	command -v "${CC:-gcc}" >/dev/null 2>&1 || die "a C compiler for cgo is needed for the ONNX Runtime comparison (${CC:-gcc}): sudo apt-get install -y gcc"
+	if [ -n "${EDGENAS_ORT_LIB:-}" ]; then
+		[ -f "$EDGENAS_ORT_LIB" ] || die "EDGENAS_ORT_LIB=$EDGENAS_ORT_LIB does not exist (unset it to install with scripts/ort-setup.sh)"
+	elif ! EDGENAS_ORT_LIB=$(bash scripts/ort-setup.sh | tail -n 1) || [ ! -f "$EDGENAS_ORT_LIB" ]; then
+		die "ONNX Runtime 1.30: scripts/ort-setup.sh failed (see its messages above); it needs npm, or set EDGENAS_ORT_LIB to a libonnxruntime.so of version 1.24 or later"
+	fi
+	export EDGENAS_ORT_LIB
 	local pin=()
 	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
 		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
@@ -290,10 +310,11 @@ bench_compress() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
 	raw=$work/compress.txt
 	# shellcheck disable=SC2064 # expand $work now
-	trap "rm -f '$work/qgemm.test' '$work/transformer.test'" EXIT
+	trap "rm -f '$work/qgemm.test' '$work/transformer.test' '$work/onnx.test'" EXIT
 	log "building the benchmarks"
 	go test -c -o "$work/qgemm.test" ./internal/qgemm
 	go test -c -o "$work/transformer.test" ./transformer
+	CGO_ENABLED=1 go test -c -tags ort -o "$work/onnx.test" ./transformer/onnx
 	run() {
 		(cd "$1" && "${pin[@]}" "$work/$2" -test.run '^$' -test.bench "$3" -test.benchtime "$benchtime" \
 			-test.count "$count" -test.cpu 1 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
@@ -302,6 +323,9 @@ bench_compress() {
 	run internal/qgemm qgemm.test '^Benchmark(Int8|Int4|FP32)$'
 	log "BERT-mini students at seq 128, one thread"
 	run transformer transformer.test '^BenchmarkStudent$'
+	log "int8 BERT-mini at seq 128 against ONNX Runtime's int8, one thread: $ortruns interleaved rounds"
+	(cd transformer/onnx && "${pin[@]}" "$work/onnx.test" -test.run '^$' -test.bench '^BenchmarkInt8Compare$' \
+		-test.benchtime "${ortruns}x" -test.cpu 1 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
 
 	echo "edgenas compress benchmark$([ $quick -eq 1 ] && echo ' (--quick: a smoke test, one run each)')"
 	echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(go version | cut -d' ' -f3-), $(getconf _NPROCESSORS_ONLN) CPU(s): $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
@@ -328,6 +352,23 @@ bench_compress() {
 		  printf "\n" }'
 	ns=$(median_ns "$raw" "BenchmarkStudent/mini/seq128/rank0/bits8")
 	awk -v a="$base" -v b="$ns" 'BEGIN { printf "int8_vs_fp32_end_to_end %.2f\n", a/b }'
+	echo "# int8 BERT-mini, seq 128, one thread, interleaved in one run (medians, ms [min-max]): edgenas int8;"
+	echo "# ort_dynamic = ONNX Runtime's dynamic quantization of the student's float model, reproduced by"
+	echo "#   onnx.ExportORTDynamic (com.microsoft DynamicQuantizeMatMul, int8 weights per tensor, uint8"
+	echo "#   activations per tensor, attention float: what quantize_dynamic emits after ORT's fusions);"
+	echo "# ort_export = the int8 student as edgenas exports it (int8 weights through DequantizeLinear)."
+	echo "# ONNX Runtime library $EDGENAS_ORT_LIB; CPU: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') ($(grep -m1 -o -w 'amx_int8\|avx512_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//'))"
+	awk -v cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')" '$1 ~ /^BenchmarkInt8Compare\/mini\/seq128(-[0-9]+)?$/ {
+		for (i = 2; i < NF; i++) v[$(i+1)] = $i
+		for (k = 1; k <= 3; k++) {
+			s = k == 1 ? "edgenas" : k == 2 ? "ort_dynamic" : "ort_export"
+			printf "int8 %-12s %7.3f ms [%.3f-%.3f]\n", s, v[s "_median_ms"], v[s "_min_ms"], v[s "_max_ms"]
+		}
+		b = v["ort_dynamic_median_ms"] <= v["ort_export_median_ms"] ? "ort_dynamic" : "ort_export"
+		printf "# ratio of the medians %.2f; int8_vs_ort_int8 is the median over rounds of edgenas / %s in the same round\n", v["edgenas_median_ms"] / v[b "_median_ms"], b
+		printf "int8_vs_ort_int8 %.2f (edgenas %.3f ms, ONNX Runtime int8 (%s) %.3f ms, %d rounds, BERT-mini seq 128, one thread, %s)\n", v["edgenas_over_" b], v["edgenas_median_ms"], b, v[b "_median_ms"], v["runs"], cpu
+		found = 1 }
+		END { if (!found) exit 1 }' "$raw" || die "no result for BenchmarkInt8Compare"
 }
 
 # bench_quality: the quality targets of distilled fronts. For the SST-2

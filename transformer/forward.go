@@ -65,6 +65,10 @@ type worker struct {
 	values gemm.Packed // one head's V
 	scores []float32   // one block of query rows × every key
 	norms  []float32   // the softmax factor of each row of the block
+	// int8 attention (layers with int8 weights): one head's keys and
+	// values quantized, and the products' scratch.
+	qkeys, qvalues qgemm.Int8
+	qws            qgemm.Workspace
 }
 
 // scoreBytes bounds one block of attention scores so that it stays in L2
@@ -131,8 +135,12 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		l, pl := &m.Layers[li], &s.prep.layers[li]
 		inner := l.Heads * l.HeadSize
 		qkv := s.qkv[:rows*3*inner]
-		s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
-		s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
+		if q := pl.qkv.single(); q != nil {
+			s.qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner) // the bias added by the product
+		} else {
+			s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
+			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
+		}
 		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv}, B*l.Heads)
 		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
@@ -261,28 +269,44 @@ func (s *Session) do(j job, w, lo, hi int) {
 
 // attention computes the context of (sequence, head) units [lo, hi) from
 // the Q|K|V rows, reading each head in place through row strides. Keys and
-// values are packed once per unit; queries go in blocks of queryBlock rows,
-// whose softmax is divided out of P·V (hs columns) instead of P (T).
+// values are packed once per unit (in a layer with int8 weights, quantized
+// to int8: keys per key, values per feature, and the products run on
+// qgemm); queries go in blocks of queryBlock rows, whose softmax is
+// divided out of P·V (hs columns) instead of P (T).
 func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi int) {
 	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
 	ld := 3 * inner
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	R := queryBlock(T)
+	q8 := l.Query.WeightBits() == 8 // int8 scores and context
 	for unit := lo; unit < hi; unit++ {
 		bi, h := unit/l.Heads, unit%l.Heads
 		mask := b.Mask[bi*T : (bi+1)*T]
 		base := bi * T * ld
-		wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
-		wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
+		if q8 {
+			wk.qkeys.SetRows(T, hs, qkv[base+inner+h*hs:], ld)
+			wk.qvalues.SetCols(hs, T, qkv[base+2*inner+h*hs:], ld)
+		} else {
+			wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
+			wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
+		}
 		for i0 := 0; i0 < T; i0 += R {
 			rows := min(R, T-i0)
 			scores := wk.scores[:rows*T]
-			wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
+			if q8 {
+				wk.qws.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.qkeys, nil, scores, T)
+			} else {
+				wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
+			}
 			for i := 0; i < rows; i++ {
 				wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
 			}
 			ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
-			wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
+			if q8 {
+				wk.qws.Mul(rows, scores, T, &wk.qvalues, nil, ctx, inner)
+			} else {
+				wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
+			}
 			// The softmax division, on the hs-wide rows of P·V rather
 			// than the T-wide rows of P.
 			for i := 0; i < rows; i++ {

@@ -14,7 +14,7 @@ type prepared struct {
 	pooler, classifier *gemm.Packed
 	proj               *gemm.Packed // the factorized embeddings' projection; nil if none
 	maxMid             int          // widest low-rank intermediate of any product
-	bytes              int64        // memory of the packed copies (quantized weights are used in place)
+	bytes              int64        // memory of the packed copies (quantized weights are used in place, but for concatenated int8 ones)
 }
 
 // preparedLayer is one encoder layer's prepared weights. Query, key and
@@ -76,7 +76,8 @@ func (p *prepared) packFloat(w []float32, in, out int) pmat {
 
 // fuse prepares Linears of one input, shape and storage (query, key and
 // value, or one Linear alone) as one product writing their outputs side by
-// side. Float weights are packed into one matrix; quantized ones run as
+// side. Float weights are packed into one matrix, and so are int8 ones
+// (a copy, so that the activations are quantized once); int4 ones run as
 // separate products over the same input, without a copy.
 func (p *prepared) fuse(ls ...*Linear) plinear {
 	l0 := ls[0]
@@ -93,6 +94,10 @@ func (p *prepared) fuse(ls ...*Linear) plinear {
 		}
 		pl.a.mats = []pmat{p.packFloat(w, in, len(ls)*out)}
 	case r == 0:
+		if q := p.concatInt8(ls); q != nil {
+			pl.a.mats = []pmat{{q: q}}
+			break
+		}
 		for _, l := range ls {
 			pl.a.mats = append(pl.a.mats, pmat{q: l.QW})
 		}
@@ -117,6 +122,38 @@ func (p *prepared) fuse(ls ...*Linear) plinear {
 		p.maxMid = max(p.maxMid, pl.mid)
 	}
 	return pl
+}
+
+// concatInt8 returns the int8 weights of several full-rank Linears as one
+// (see qgemm.ConcatInt8), or nil when there is one Linear or any is not
+// int8. Its memory is counted in p.bytes.
+func (p *prepared) concatInt8(ls []*Linear) *qgemm.Int8 {
+	if len(ls) < 2 {
+		return nil
+	}
+	ws := make([]*qgemm.Int8, len(ls))
+	for i, l := range ls {
+		w, ok := l.QW.(*qgemm.Int8)
+		if !ok {
+			return nil
+		}
+		ws[i] = w
+	}
+	c, err := qgemm.ConcatInt8(ws...)
+	if err != nil {
+		return nil // shapes that do not concatenate run as separate products
+	}
+	p.bytes += int64(c.Bytes())
+	return c
+}
+
+// single returns the quantized weight of a full-rank plinear that is one
+// product, else nil.
+func (pl *plinear) single() qgemm.Weights {
+	if pl.mid == 0 && len(pl.a.mats) == 1 {
+		return pl.a.mats[0].q
+	}
+	return nil
 }
 
 func (m *Model) pack() *prepared {

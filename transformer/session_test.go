@@ -37,25 +37,41 @@ func TestSessionThreadsIdentical(t *testing.T) {
 }
 
 func TestSessionAllocatesNothingInSteadyState(t *testing.T) {
-	cfg, err := ShapeConfig("tiny", 500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := m.NewSession(1)
-	b := fullBatch(2, 24, cfg.VocabSize)
-	if _, err := s.Run(b); err != nil {
-		t.Fatal(err)
-	}
-	if allocs := testing.AllocsPerRun(5, func() {
-		if _, err := s.Run(b); err != nil {
-			t.Fatal(err)
-		}
-	}); allocs != 0 {
-		t.Fatalf("%v allocations per forward pass", allocs)
+	for _, tc := range []struct {
+		name string
+		bits int
+	}{
+		{"fp32", 32},
+		{"int8", 8}, // int8 attention remakes each head's weights in place
+		{"int4", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ShapeConfig("tiny", 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
+			for range cfg.NumHiddenLayers {
+				cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
+					IntermediateSize: cfg.IntermediateSize, Bits: tc.bits})
+			}
+			m, err := NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := m.NewSession(1)
+			b := fullBatch(2, 24, cfg.VocabSize)
+			if _, err := s.Run(b); err != nil {
+				t.Fatal(err)
+			}
+			if allocs := testing.AllocsPerRun(5, func() {
+				if _, err := s.Run(b); err != nil {
+					t.Fatal(err)
+				}
+			}); allocs != 0 {
+				t.Fatalf("%v allocations per forward pass", allocs)
+			}
+		})
 	}
 }
 

@@ -28,9 +28,15 @@
 // these operations, so results are bit-identical across kernels and thread
 // counts. In may be at most MaxIn, which keeps the int32 sums exact.
 //
-// Kernels, chosen at run time: on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
-// kernel (activations stored as unsigned x+128; the 128·Σₖ w[n,k] this adds
-// is subtracted per column, precomputed at quantization time); with AVX2 a
+// Kernels, chosen at run time: on amd64 with Intel AMX (Linux, which
+// grants the tile state on request), for Int8 weights whose In is a
+// multiple of 64, a kernel computing each panel's rows 32 at a time with
+// TDPBUSD on tiles, K in blocks of 256 with the int32 sums kept between
+// blocks (same activations and correction as VNNI's; hand-written,
+// amx_amd64.s); otherwise on amd64 with AVX512-VNNI
+// a 12×32 VPDPBUSD kernel (activations stored as unsigned x+128; the
+// 128·Σₖ w[n,k] this adds is subtracted per column, precomputed at
+// quantization time); with AVX2 a
 // 6×8 kernel that sign-extends weights to int16 and uses VPMADDWD, which
 // cannot saturate; on arm64 a 4×16 kernel with the dot-product extension's
 // SDOT where the CPU has it (activations turned back into signed bytes,
@@ -39,7 +45,22 @@
 // int32 (SADALP); elsewhere a pure-Go kernel. Int4 weights are unpacked to
 // the int8 layout one 32-column panel at a time.
 //
+// ConcatInt8 joins Int8 weights of the same In into one (query, key and
+// value): rows are per-channel, so one product by it is bit for bit the
+// separate products, with the activations quantized once.
+//
+// # Weights made at run time
+//
+// Int8.SetRows and Int8.SetCols remake an Int8 in place from a float
+// matrix (its rows, or its columns as rows) by the activations' rule,
+// scale max|row|/127 and values roundToEven(x·127/max|row|), reusing its
+// memory: one attention head's keys and values, so that the score and
+// context products run on the same kernels. On amd64 with AVX512-VNNI
+// hand-written helpers (runtime_amd64.s) do the quantization and packing;
+// elsewhere Go does; both give the same bytes.
+//
 // Concurrency: Int8 and Int4 values are read-only after construction and
-// may be shared. A *Workspace holds scratch memory and must not be used by
+// may be shared, except an Int8 remade by SetRows or SetCols, which belongs
+// to the goroutine remaking it. A *Workspace holds scratch memory and must not be used by
 // two goroutines at once; give each goroutine its own.
 package qgemm

@@ -9,6 +9,7 @@ const (
 	kernGo   = iota // portable Go, 12×32
 	kernAVX2        // AVX2 assembly, 6×8 (int16 VPMADDWD)
 	kernVNNI        // AVX512-VNNI assembly, 12×32 (VPDPBUSD)
+	kernAMX         // Intel AMX assembly, 32×32 blocks (TDPBUSD), Int8 with In a multiple of 64; VNNI otherwise
 )
 
 // kern selects the kernel: the fastest the CPU runs. Tests change it to run
@@ -17,7 +18,10 @@ var kern = bestKernel()
 
 // bestKernel is the fastest kernel the CPU supports.
 func bestKernel() int {
+	vnni := cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 	switch {
+	case vnni && cpu.X86.HasAMXTile && cpu.X86.HasAMXInt8 && amxPermitted():
+		return kernAMX
 	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI:
 		return kernVNNI
 	case cpu.X86.HasAVX2:
@@ -25,6 +29,60 @@ func bestKernel() int {
 	}
 	return kernGo
 }
+
+// kernelFor is the kernel that runs a product by p: the selected one, but
+// VNNI instead of AMX for Int4 weights and for In not a multiple of 64
+// (one AMX tile row). Both read the same activations.
+func kernelFor(p *packing) int {
+	if kern == kernAMX && (p.int4 || p.in%64 != 0) {
+		return kernVNNI
+	}
+	return kern
+}
+
+// amxConfig is the AMX tile configuration kernelAMX loads: palette 1,
+// tiles 0–7 all 16 rows of 64 bytes.
+var amxConfig = func() (c [64]byte) {
+	c[0] = 1
+	for t := range 8 {
+		c[16+2*t] = 64
+		c[48+t] = 16
+	}
+	return c
+}()
+
+// runPanels computes the output panels [lo, hi) on thread t with the AMX
+// kernel, reporting false (nothing done) for any other kernel.
+func (j *job) runPanels(t, lo, hi int) bool {
+	if j.k != kernAMX {
+		return false
+	}
+	p, ws := j.p, j.ws
+	mp := (j.m + amxRows - 1) / amxRows * amxRows
+	acc := ws.acc[t][:mp*nr]
+	_, _ = ws.xu8[mp*j.lda-1], ws.sx[j.m-1]
+	for pn := lo; pn < hi; pn++ {
+		b := p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
+		cols := min(nr, p.out-pn*nr)
+		_ = j.c[(j.m-1)*j.ldc+pn*nr+cols-1]
+		kernelAMX(&ws.xu8[0], j.lda, &b[0], p.k4/16, j.m, &p.corr[pn*nr], &p.scale[pn*nr], &ws.sx[0],
+			&ws.bias[pn*nr], &j.c[pn*nr], j.ldc, uint32(1)<<cols-1, &acc[0], &amxConfig[0])
+	}
+	return true
+}
+
+// kernelAMX computes every row of one panel (m rows of activations at
+// stride lda, padded to whole blocks of 32; k64 chunks of 64 K values):
+// kernelGo's contract with one group and flagFinal, C written in the
+// columns set in mask. acc holds the int32 sums, 32 per row, rows padded
+// like the activations.
+//
+//go:noescape
+func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
+
+// avx512 reports whether the selected kernel implies AVX-512 (VNNI, or
+// AMX, which runs on CPUs that have it), so the AVX-512 quantizers run.
+func avx512() bool { return kern == kernVNNI || kern == kernAMX }
 
 // kernRows is the row tile of kernel k.
 func kernRows(k int) int {
@@ -57,7 +115,7 @@ func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []fl
 
 // maxAbs returns max|x|.
 func maxAbs(x []float32) float32 {
-	if kern == kernVNNI && len(x) >= 16 {
+	if avx512() && len(x) >= 16 {
 		n := len(x) &^ 15
 		return max(maxAbs512(&x[0], n), maxAbsGo(x[n:]))
 	}
@@ -66,7 +124,7 @@ func maxAbs(x []float32) float32 {
 
 // quantRowU8 stores roundToEven(x·inv)+128 into dst.
 func quantRowU8(x []float32, inv float32, dst []byte) {
-	if kern == kernVNNI && len(x) >= 16 {
+	if avx512() && len(x) >= 16 {
 		n := len(x) &^ 15
 		_ = dst[n-1]
 		quantU8512(&x[0], n, inv, &dst[0])
@@ -85,6 +143,75 @@ func quantRowI16(x []float32, inv float32, dst []int16) {
 	}
 	quantRowI16Go(x, inv, dst)
 }
+
+// colMaxAbs stores max over k of |x[k·ldx+n]| into m[n], n < out; x
+// holds at least (in-1)·ldx+out values.
+func colMaxAbs(out, in int, x []float32, ldx int, m []float32) {
+	n16 := 0
+	if avx512() {
+		n16 = out &^ 15
+		_ = m[out-1]
+		for n := 0; n < n16; n += 16 {
+			colMaxAbs512(&x[n], ldx, in, &m[n])
+		}
+	}
+	if n16 < out {
+		colMaxAbsGo(out-n16, in, x[n16:], ldx, m[n16:])
+	}
+}
+
+// quantCols stores roundToEven(x[k·ldx+n]·inv[n]) as value (n, k) of p
+// (zeroed, out×in), adding each column's values to sums[n]; x holds at
+// least (in-1)·ldx+out values.
+func quantCols(p *packing, out, in int, x []float32, ldx int, inv []float32, sums []int32) {
+	n16, steps := 0, in/4
+	if avx512() && steps > 0 {
+		n16 = out &^ 15
+		_, _ = inv[out-1], sums[out-1]
+		for n := 0; n < n16; n += 16 {
+			dst := p.data[n/nr*p.k4*chunk+4*(n%nr):]
+			_ = dst[(steps-1)*chunk+63]
+			quantCols512(&x[n], ldx, steps, &inv[n], &dst[0], &sums[n])
+		}
+		quantColsGo(p, 0, n16, 4*steps, in, x, ldx, inv, sums) // rows after the last whole step
+	}
+	quantColsGo(p, n16, out, 0, in, x, ldx, inv, sums)
+}
+
+// quantRows is SetRows's quantization of rows [0, out) of x into p
+// (zeroed, out×in) with the AVX-512 helper, reporting false (nothing
+// done) without AVX512-VNNI or when in is not a multiple of 16.
+func quantRows(p *packing, out, in int, x []float32, ldx int) bool {
+	if !avx512() || in%16 != 0 {
+		return false
+	}
+	for n0 := 0; n0 < out; n0 += nr {
+		rows := min(nr, out-n0)
+		dst := p.data[n0/nr*p.k4*chunk:]
+		_ = dst[(p.k4-1)*chunk+4*(rows-1)+3]
+		_ = x[(n0+rows-1)*ldx+in-1]
+		_, _ = p.scale[n0+rows-1], p.corr[n0+rows-1]
+		quantRows512(&x[n0*ldx], ldx, rows, in, &dst[0], &p.scale[n0], &p.corr[n0])
+	}
+	return true
+}
+
+// quantRows512 is SetRows for rows rows of one panel, in a positive
+// multiple of 16, dst at the first row's first K step.
+//
+//go:noescape
+func quantRows512(x *float32, ldx, rows, in int, dst *byte, scale *float32, corr *int32)
+
+// colMaxAbs512 stores max over k < in of |x[k·ldx+n]| into m[n], n < 16.
+//
+//go:noescape
+func colMaxAbs512(x *float32, ldx, in int, m *float32)
+
+// quantCols512 is quantColsGo for 16 columns and 4·steps rows, x, inv,
+// sums and the packed bytes dst taken from the first column.
+//
+//go:noescape
+func quantCols512(x *float32, ldx, steps int, inv *float32, dst *byte, sums *int32)
 
 // kernelVNNI is the AVX512-VNNI kernel: the contract of kernelGo on a
 // 12×32 tile.

@@ -11,12 +11,16 @@ import (
 // kernel's row tile (VNNI 12, AVX2 6, arm64 SDOT and ASIMD 4, Go 12).
 const mr = 12
 
-// maxRows is the largest row tile of any kernel.
+// maxRows is the largest row tile of any kernel but AMX's.
 const maxRows = 12
 
+// amxRows is the row block of the AMX kernel, which computes a panel's
+// rows 32 at a time (the activations padded to whole blocks).
+const amxRows = 32
+
 // Workspace holds the scratch memory of quantized products: the quantized
-// activations and their scales, the padded bias and, for Int4, one
-// unpacked panel per thread. The zero value is ready to use; it grows to
+// activations and their scales, the padded bias and, per thread, an
+// unpacked panel for Int4 or the int32 sums of the AMX kernel. The zero value is ready to use; it grows to
 // the largest shape seen and then allocates nothing, whatever Threads is
 // (helper goroutines are started once and stop when the Workspace is
 // garbage). A Workspace must not be copied after first use.
@@ -30,6 +34,7 @@ type Workspace struct {
 	sx    []float32 // per-row activation scales, padded to mr rows
 	bias  []float32 // the bias, zero-padded to whole panels
 	panel [][]byte  // per-thread unpacked Int4 panel
+	acc   [][]int32 // per-thread int32 sums of the AMX kernel
 	pool  *pool     // helper goroutines, started by the first multi-threaded product
 }
 
@@ -58,8 +63,11 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		return
 	}
 	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
-	k := kern
+	k := kernelFor(p)
 	mp := (m + mr - 1) / mr * mr
+	if k == kernAMX {
+		mp = (m + amxRows - 1) / amxRows * amxRows // whole tiles of rows
+	}
 	lda := 4 * p.k4
 	ws.sx = grow(ws.sx, mp)
 	if k == kernAVX2 {
@@ -72,6 +80,14 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	ws.bias = grow(ws.bias, p.panels*nr)
 	clear(ws.bias[copy(ws.bias, bias):])
 	threads := max(1, min(ws.Threads, p.panels))
+	if k == kernAMX {
+		for len(ws.acc) < threads {
+			ws.acc = append(ws.acc, nil)
+		}
+		for t := range threads {
+			ws.acc[t] = grow(ws.acc[t], mp*nr)
+		}
+	}
 	if p.int4 {
 		for len(ws.panel) < threads {
 			ws.panel = append(ws.panel, nil)
@@ -143,6 +159,9 @@ type job struct {
 
 // run computes the output panels [lo, hi) on thread t.
 func (j *job) run(t, lo, hi int) {
+	if j.runPanels(t, lo, hi) {
+		return
+	}
 	p, ws := j.p, j.ws
 	var f, tmp [maxRows * nr]float32
 	rows := kernRows(j.k)

@@ -114,6 +114,9 @@ func TestMulMatchesReference(t *testing.T) {
 		{1, 1, 1}, {1, 32, 4}, {12, 32, 64}, {13, 33, 65}, {7, 5, 3}, {5, 70, 130},
 		{25, 64, 256}, {11, 31, 100}, {3, 96, 257}, {24, 40, 129}, {12, 32, 1}, {1, 200, 33},
 		{30, 65, 300}, {6, 8, 8},
+		// AMX-sized In (multiples of 64 up to amxMaxIn): partial row
+		// blocks and panels, and In just above the limit.
+		{13, 33, 64}, {40, 70, 128}, {33, 45, 192}, {64, 64, 768}, {5, 40, 832},
 	}
 	for kname, k := range kernels() {
 		for fname, mk := range formats() {

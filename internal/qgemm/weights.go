@@ -66,7 +66,13 @@ var (
 )
 
 // Int8 is a weight quantized per output channel to symmetric int8.
-type Int8 struct{ p packing }
+type Int8 struct {
+	p packing
+	// Scratch of SetRows and SetCols.
+	tmp  []byte
+	inv  []float32
+	sums []int32
+}
 
 // Int4 is a weight quantized group-wise along In to symmetric int4.
 type Int4 struct{ p packing }
@@ -373,4 +379,47 @@ func Int4FromRaw(in, group int, packed []uint8, packedShape []int, scales []floa
 		}
 	}
 	return w, nil
+}
+
+// ConcatInt8 returns one Int8 holding the rows of ws in order (every
+// weight with the same In): a Mul by it computes the products by each
+// weight side by side, bit for bit as separate Muls over the same
+// activations would, quantizing the activations once. ws are not changed.
+func ConcatInt8(ws ...*Int8) (*Int8, error) {
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("%w: no weights to concatenate", ErrShape)
+	}
+	in, out := ws[0].p.in, 0
+	for i, w := range ws {
+		if w.p.in != in {
+			return nil, fmt.Errorf("%w: weight %d has In %d, weight 0 has %d", ErrShape, i, w.p.in, in)
+		}
+		out += w.p.out
+	}
+	if err := checkDims(out, in, out*in); err != nil {
+		return nil, err
+	}
+	c := &Int8{p: newPacking(out, in, 0, false)}
+	step := c.p.k4 * chunk // bytes of one panel
+	n0 := 0
+	for _, w := range ws {
+		src := &w.p
+		if n0%nr == 0 {
+			// Whole panels: the packed bytes, corrections and scales as they
+			// are (padding columns are zero in both).
+			p0 := n0 / nr
+			copy(c.p.data[p0*step:], src.data)
+			copy(c.p.corr[p0*nr:], src.corr[:src.out])
+			copy(c.p.scale[p0*nr:], src.scale[:src.out])
+		} else {
+			for n := 0; n < src.out; n++ {
+				for k := 0; k < in; k++ {
+					c.p.set(n0+n, k, src.get(n, k))
+				}
+				*c.p.scaleAt(n0+n, 0) = *src.scaleAt(n, 0)
+			}
+		}
+		n0 += src.out
+	}
+	return c, nil
 }

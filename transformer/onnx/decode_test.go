@@ -361,7 +361,7 @@ func parseTensor(b []byte) (pTensor, error) {
 	for _, d := range t.Dims {
 		n *= d
 	}
-	size := map[int64]int64{typeFloat: 4, typeInt64: 8}[t.Type]
+	size := map[int64]int64{typeFloat: 4, typeInt64: 8, typeInt8: 1}[t.Type]
 	if size == 0 {
 		return t, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
 	}

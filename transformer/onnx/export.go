@@ -84,7 +84,7 @@ const maxProtoSize = math.MaxInt32
 // Export writes m to w as an ONNX model (see the package documentation for
 // the graph). m is only read; it is checked before anything is written.
 func Export(m *transformer.Model, w io.Writer) error {
-	msg, err := encode(m)
+	msg, err := encode(m, false)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func Export(m *transformer.Model, w io.Writer) error {
 // ExportFile writes m to path as an ONNX model, atomically: a reader never
 // sees a partial file, and on error path is left as it was.
 func ExportFile(m *transformer.Model, path string) error {
-	msg, err := encode(m)
+	msg, err := encode(m, false)
 	if err == nil {
 		err = atomicfile.Write(path, msg.writeTo)
 	}
@@ -104,12 +104,13 @@ func ExportFile(m *transformer.Model, path string) error {
 	return nil
 }
 
-// encode checks m and builds its ModelProto.
-func encode(m *transformer.Model) (*message, error) {
+// encode checks m and builds its ModelProto: the graph of the package
+// comment, or with dynamic the one ExportORTDynamic documents.
+func encode(m *transformer.Model, dynamic bool) (*message, error) {
 	if err := check(m); err != nil {
 		return nil, err
 	}
-	g := buildGraph(m)
+	g := buildGraph(m, dynamic)
 	cfg, err := m.Config.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -122,6 +123,12 @@ func encode(m *transformer.Model) (*message, error) {
 	opset.string(1, "")
 	opset.int64(2, Opset)
 	model.embed(8, opset)
+	if dynamic {
+		ms := &message{}
+		ms.string(1, DomainMicrosoft)
+		ms.int64(2, 1)
+		model.embed(8, ms)
+	}
 	meta := &message{}
 	meta.string(1, MetadataConfig)
 	meta.bytes(2, cfg)
@@ -309,6 +316,7 @@ type builder struct {
 	nodeNames map[string]bool
 	values    map[string]bool   // every value defined so far
 	consts    map[string]string // constant key → value name
+	dynamic   bool              // Linears as DynamicQuantizeMatMul (ExportORTDynamic)
 }
 
 // node appends a node and returns the name of its single output: out, or
@@ -422,6 +430,9 @@ func (b *builder) ints(v ...int64) string       { return b.constant([]int64{int6
 // low-rank Linear as two MatMuls through its factors, each weight in its
 // storage form (see matrix).
 func (b *builder) linear(scope, param string, l *transformer.Linear, x, out string) string {
+	if b.dynamic {
+		return b.dynamicLinear(scope, param, l, x, out)
+	}
 	var y string
 	if l.Rank > 0 {
 		v := b.matrix(scope+"/weight_v", param+".weight_v", l.Rank, l.In, l.V, l.QV)
@@ -613,9 +624,10 @@ func valueInfo(name string, elem int, dims ...dim) *message {
 	return v
 }
 
-// buildGraph returns the GraphProto of a checked model.
-func buildGraph(m *transformer.Model) *message {
-	b := &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}}
+// buildGraph returns the GraphProto of a checked model; dynamic writes its
+// Linears as ExportORTDynamic documents.
+func buildGraph(m *transformer.Model, dynamic bool) *message {
+	b := &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}, dynamic: dynamic}
 	c := &m.Config
 	H := int64(c.HiddenSize)
 	batch, seq := dim{param: DimBatch}, dim{param: DimSequence}

@@ -192,6 +192,28 @@ func BenchmarkForwardCompare(b *testing.B) {
 
 // benchForwardPair is one case of BenchmarkForwardCompare.
 func benchForwardPair(b *testing.B, m *transformer.Model, model []byte, seq int) {
+	benchForwardSides(b, m, seq, []ortSide{{name: "ort", model: model, tol: 1e-3}})
+}
+
+// ortSide is one ONNX Runtime model timed against the engine: its metric
+// prefix, its encoding, and the largest difference from the engine's last
+// hidden state it may show.
+type ortSide struct {
+	name  string
+	model []byte
+	tol   float64
+}
+
+// benchForwardSides times the engine's one-thread Session on m against
+// ONNX Runtime on each model of sides, batch 1, seq real tokens: after
+// benchForwardWarmup runs of each and a check of each ORT model's last
+// hidden state against the engine's, every loop iteration runs one forward
+// of each side, the order rotating by one each iteration, timing each on
+// its own. Metrics: runs, warmup, NAME_median_ms, NAME_min_ms and
+// NAME_max_ms for "edgenas" and each side, and for each side NAME_maxdiff
+// and edgenas_over_NAME, the median over rounds of the engine's time over
+// that side's in the same round.
+func benchForwardSides(b *testing.B, m *transformer.Model, seq int, sides []ortSide) {
 	batch := benchBatch(m.Config.VocabSize, seq)
 	s := m.NewSession(1)
 
@@ -226,77 +248,134 @@ func benchForwardPair(b *testing.B, m *transformer.Model, model []byte, seq int)
 	}
 	opts := benchSessionOptions(b)
 	defer opts.Destroy()
-	sess, err := ort.NewAdvancedSessionWithONNXData(model, []string{InputIDs, AttentionMask, TokenTypeIDs},
-		names, inputs, outputs, opts)
-	if err != nil {
-		b.Fatalf("ONNX Runtime rejects the exported model: %v", err)
-	}
-	defer sess.Destroy()
-
-	runEngine := func() {
+	runs := []func(){func() {
 		if _, err := s.Run(batch); err != nil {
 			b.Fatal(err)
 		}
-	}
-	runORT := func() {
-		if err := sess.Run(); err != nil {
-			b.Fatalf("ONNX Runtime run: %v", err)
+	}}
+	for _, side := range sides {
+		sess, err := ort.NewAdvancedSessionWithONNXData(side.model, []string{InputIDs, AttentionMask, TokenTypeIDs},
+			names, inputs, outputs, opts)
+		if err != nil {
+			b.Fatalf("ONNX Runtime rejects the %s model: %v", side.name, err)
 		}
+		defer sess.Destroy()
+		runs = append(runs, func() {
+			if err := sess.Run(); err != nil {
+				b.Fatalf("ONNX Runtime run (%s): %v", side.name, err)
+			}
+		})
 	}
 	for range benchForwardWarmup {
-		runEngine()
-		runORT()
+		for _, run := range runs {
+			run()
+		}
 	}
 	out, err := s.Run(batch)
 	if err != nil {
 		b.Fatal(err)
 	}
-	runORT()
-	if d := maxDiff(out.LastHidden, outputs[0].(*ort.Tensor[float32]).GetData()); d > 1e-3 {
-		b.Fatalf("engine and ONNX Runtime differ by %.3g on the last hidden state", d)
-	}
-
-	var engine, rt []time.Duration
-	for b.Loop() {
-		// Alternate which side goes first.
-		if len(engine)%2 == 0 {
-			t0 := time.Now()
-			runEngine()
-			t1 := time.Now()
-			runORT()
-			engine, rt = append(engine, t1.Sub(t0)), append(rt, time.Since(t1))
-		} else {
-			t0 := time.Now()
-			runORT()
-			t1 := time.Now()
-			runEngine()
-			rt, engine = append(rt, t1.Sub(t0)), append(engine, time.Since(t1))
+	diffs := make([]float64, len(sides))
+	for i, side := range sides {
+		runs[i+1]()
+		diffs[i] = maxDiff(out.LastHidden, outputs[0].(*ort.Tensor[float32]).GetData())
+		if diffs[i] > side.tol {
+			b.Fatalf("engine and ONNX Runtime (%s) differ by %.3g on the last hidden state (tolerance %g)", side.name, diffs[i], side.tol)
 		}
 	}
-	b.ReportMetric(float64(len(engine)), "runs")
+
+	times := make([][]time.Duration, len(runs))
+	for it := 0; b.Loop(); it++ {
+		for k := range runs {
+			i := (it + k) % len(runs)
+			t0 := time.Now()
+			runs[i]()
+			times[i] = append(times[i], time.Since(t0))
+		}
+	}
+	b.ReportMetric(float64(len(times[0])), "runs")
 	b.ReportMetric(benchForwardWarmup, "warmup")
-	for _, side := range []struct {
-		name string
-		d    []time.Duration
-	}{{"edgenas", engine}, {"ort", rt}} {
-		med, lo, hi := durationStats(side.d)
-		b.ReportMetric(med, side.name+"_median_ms")
-		b.ReportMetric(lo, side.name+"_min_ms")
-		b.ReportMetric(hi, side.name+"_max_ms")
+	for i, d := range times {
+		name := "edgenas"
+		if i > 0 {
+			name = sides[i-1].name
+		}
+		med, lo, hi := durationStats(d)
+		b.ReportMetric(med, name+"_median_ms")
+		b.ReportMetric(lo, name+"_min_ms")
+		b.ReportMetric(hi, name+"_max_ms")
+	}
+	for i, side := range sides {
+		b.ReportMetric(diffs[i], side.name+"_maxdiff")
+		// Each round's two times were taken moments apart, so the median of
+		// their ratios cancels load that varies over the run.
+		ratios := make([]float64, len(times[0]))
+		for r := range ratios {
+			ratios[r] = float64(times[0][r]) / float64(times[i+1][r])
+		}
+		med, _, _ := stats(ratios)
+		b.ReportMetric(med, "edgenas_over_"+side.name)
 	}
 }
 
-// durationStats returns the median, min and max of d in milliseconds; the
-// median of an even count is the mean of the middle two.
+// BenchmarkInt8Compare times an int8 BERT-mini student (random weights as
+// BenchmarkForwardCompare's, every Linear of every layer stored int8;
+// pooler and classifier float) on the engine against two int8 models in
+// ONNX Runtime, interleaved, batch 1, seq 128, one thread everywhere:
+// "ort_dynamic", ONNX Runtime's dynamic quantization of the student's
+// float model (ExportORTDynamic: DynamicQuantizeMatMul, weights per
+// tensor), and "ort_export", the student as Export writes it (int8
+// weights through DequantizeLinear). Metrics as benchForwardSides's;
+// scripts/bench.sh compress prints edgenas_median_ms over the lower ORT
+// median as int8_vs_ort_int8. Use -benchtime Nx for N rounds.
+func BenchmarkInt8Compare(b *testing.B) {
+	initORT(b)
+	b.Logf("ONNX Runtime %s", ort.GetVersion())
+	cfg, err := transformer.ShapeConfig("mini", benchVocab)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Edgenas = &transformer.EdgenasConfig{Version: transformer.ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
+	for range cfg.NumHiddenLayers {
+		cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, transformer.LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
+			IntermediateSize: cfg.IntermediateSize, Bits: 8})
+	}
+	m, err := transformer.NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var dyn, exp bytes.Buffer
+	if err := ExportORTDynamic(m, &dyn); err != nil {
+		b.Fatal(err)
+	}
+	if err := Export(m, &exp); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("mini/seq128", func(b *testing.B) {
+		// Both sides quantize activations differently from the engine
+		// (ORT per tensor, or not at all): a loose agreement check.
+		benchForwardSides(b, m, 128, []ortSide{
+			{name: "ort_dynamic", model: dyn.Bytes(), tol: 0.25},
+			{name: "ort_export", model: exp.Bytes(), tol: 0.25},
+		})
+	})
+}
+
+// durationStats returns the median, min and max of d in milliseconds.
 func durationStats(d []time.Duration) (median, lo, hi float64) {
 	ms := make([]float64, len(d))
 	for i, v := range d {
 		ms[i] = float64(v) / float64(time.Millisecond)
 	}
-	slices.Sort(ms)
-	n := len(ms)
-	median = (ms[(n-1)/2] + ms[n/2]) / 2
-	return median, ms[0], ms[n-1]
+	return stats(ms)
+}
+
+// stats returns the median, min and max of v (sorted in place); the median
+// of an even count is the mean of the middle two.
+func stats(v []float64) (median, lo, hi float64) {
+	slices.Sort(v)
+	n := len(v)
+	return (v[(n-1)/2] + v[n/2]) / 2, v[0], v[n-1]
 }
 
 // benchBatch is a batch of one sequence of seq real tokens, random ids

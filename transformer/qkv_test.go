@@ -1,0 +1,64 @@
+package transformer
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgenas/edgenas/internal/qgemm"
+)
+
+// TestInt8QKVFused checks that the query, key and value of a full-rank
+// int8 layer run as one product with the bias in its epilogue, and that
+// the forward pass is bit for bit the one of three separate products
+// followed by a separate bias pass (the layout int4 layers keep).
+func TestInt8QKVFused(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bits  int
+		fused bool
+	}{
+		{"int8", 8, true},
+		{"int4", 4, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := NewRandom(studentConfig(func(e *EdgenasConfig) {
+				for i := range e.Layers {
+					e.Layers[i].Bits = tc.bits
+				}
+			}), rand.New(rand.NewPCG(5, 6)), 0.2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := testBatch(randomRows(rand.New(rand.NewPCG(7, 8)), m.Config.VocabSize, 9, 4, 1, 7))
+			fused, err := m.Forward(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range m.prep.layers {
+				if got := m.prep.layers[i].qkv.single() != nil; got != tc.fused {
+					t.Fatalf("layer %d: QKV one product = %v, want %v", i, got, tc.fused)
+				}
+			}
+			if !tc.fused {
+				return
+			}
+			// The same weights as three products over the same input.
+			sep := *m.prep
+			sep.layers = append([]preparedLayer(nil), m.prep.layers...)
+			for i := range sep.layers {
+				l := &m.Layers[i]
+				sep.layers[i].qkv = plinear{a: stage{outStep: l.Query.Out, mats: []pmat{{q: l.Query.QW}, {q: l.Key.QW}, {q: l.Value.QW}}}}
+				if _, ok := l.Query.QW.(*qgemm.Int8); !ok {
+					t.Fatalf("layer %d: query weight %T, want *qgemm.Int8", i, l.Query.QW)
+				}
+			}
+			s := m.NewSession(1)
+			s.prep = &sep
+			out, err := s.Run(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameBits(t, "fused QKV", out, fused)
+		})
+	}
+}
