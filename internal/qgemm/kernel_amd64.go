@@ -6,9 +6,10 @@ import "golang.org/x/sys/cpu"
 
 // The kernels this package has; kern holds the one in use.
 const (
-	kernGo   = iota // portable Go, 12×32
-	kernAVX2        // AVX2 assembly, 6×8 (int16 VPMADDWD)
-	kernVNNI        // AVX512-VNNI assembly, 12×32 (VPDPBUSD)
+	kernGo       = iota // portable Go, 12×32
+	kernAVX2            // AVX2 assembly, 6×8 (int16 VPMADDWD)
+	kernVNNI            // AVX512-VNNI assembly, 12×32 (VPDPBUSD); Int4 panels unpacked per call
+	kernVNNIGFNI        // kernVNNI, reading Int4 panels as stored (GF2P8AFFINEQB)
 )
 
 // kern selects the kernel: the fastest the CPU runs. Tests change it to run
@@ -17,8 +18,11 @@ var kern = bestKernel()
 
 // bestKernel is the fastest kernel the CPU supports.
 func bestKernel() int {
+	vnni := cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 	switch {
-	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI:
+	case vnni && cpu.X86.HasAVX512GFNI:
+		return kernVNNIGFNI
+	case vnni:
 		return kernVNNI
 	case cpu.X86.HasAVX2:
 		return kernAVX2
@@ -34,15 +38,23 @@ func kernRows(k int) int {
 	return 12
 }
 
+// direct4 reports whether kernel k reads Int4 panels as stored, without
+// unpacking them to the int8 layout.
+func direct4(k int) bool { return k == kernVNNIGFNI }
+
 // callAsm runs the selected assembly kernel on one row tile from K step
 // s0 (see job.call), reporting false when the Go kernel is selected.
 func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
 	rows := kernRows(j.k)
 	switch j.k {
-	case kernVNNI:
+	case kernVNNI, kernVNNIGFNI:
 		a := j.ws.xu8[i0*j.lda+4*s0:]
 		_ = a[(rows-1)*j.lda+4*kg*ng-1]
-		kernelVNNI(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		if j.p.int4 && direct4(j.k) {
+			kernelVNNI4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		} else {
+			kernelVNNI(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		}
 	case kernAVX2:
 		a := j.ws.xi16[i0*j.lda+4*s0:]
 		_ = a[(rows-1)*j.lda+4*kg*ng-1]
@@ -57,7 +69,7 @@ func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []fl
 
 // maxAbs returns max|x|.
 func maxAbs(x []float32) float32 {
-	if kern == kernVNNI && len(x) >= 16 {
+	if kern >= kernVNNI && len(x) >= 16 {
 		n := len(x) &^ 15
 		return max(maxAbs512(&x[0], n), maxAbsGo(x[n:]))
 	}
@@ -66,7 +78,7 @@ func maxAbs(x []float32) float32 {
 
 // quantRowU8 stores roundToEven(x·inv)+128 into dst.
 func quantRowU8(x []float32, inv float32, dst []byte) {
-	if kern == kernVNNI && len(x) >= 16 {
+	if kern >= kernVNNI && len(x) >= 16 {
 		n := len(x) &^ 15
 		_ = dst[n-1]
 		quantU8512(&x[0], n, inv, &dst[0])
@@ -91,6 +103,13 @@ func quantRowI16(x []float32, inv float32, dst []int16) {
 //
 //go:noescape
 func kernelVNNI(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+// kernelVNNI4 is kernelVNNI on an Int4 panel as stored: 64 bytes per K
+// step, byte b holding value b of the int8 layout in its low nibble and
+// value b+64 in its high nibble.
+//
+//go:noescape
+func kernelVNNI4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
 
 // kernelAVX2 is the AVX2 kernel: the contract of kernelGo on a 6×8 tile,
 // with signed int16 activations (no correction) and b, sw, f, bias and c

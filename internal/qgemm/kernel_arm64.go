@@ -27,6 +27,10 @@ func bestKernel() int {
 	return kernGo
 }
 
+// direct4 reports false: every kernel here reads Int4 panels unpacked to
+// the int8 layout.
+func direct4(int) bool { return false }
+
 // kernRows is the row tile of kernel k.
 func kernRows(k int) int {
 	if k == kernNEON || k == kernDot {

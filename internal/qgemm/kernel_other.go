@@ -11,6 +11,10 @@ const (
 // kern selects the kernel; off amd64 only the portable one exists.
 var kern = kernGo
 
+// direct4 reports false: every kernel here reads Int4 panels unpacked to
+// the int8 layout.
+func direct4(int) bool { return false }
+
 // kernRows is the row tile of every kernel off amd64.
 func kernRows(int) int { return 12 }
 

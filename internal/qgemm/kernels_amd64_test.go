@@ -8,6 +8,9 @@ func kernels() map[string]int {
 		if b >= kernVNNI {
 			ks["vnni"] = kernVNNI
 		}
+		if b >= kernVNNIGFNI {
+			ks["vnni-gfni"] = kernVNNIGFNI
+		}
 	}
 	return ks
 }

@@ -72,7 +72,10 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	ws.bias = grow(ws.bias, p.panels*nr)
 	clear(ws.bias[copy(ws.bias, bias):])
 	threads := max(1, min(ws.Threads, p.panels))
-	if p.int4 {
+	sb := chunk // bytes per K step of the panels the kernel reads
+	if p.int4 && direct4(k) {
+		sb = chunk / 2
+	} else if p.int4 {
 		for len(ws.panel) < threads {
 			ws.panel = append(ws.panel, nil)
 		}
@@ -80,7 +83,7 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 			ws.panel[t] = grow(ws.panel[t], p.k4*chunk)
 		}
 	}
-	j := job{ws: ws, p: p, k: k, m: m, lda: lda, c: c, ldc: ldc}
+	j := job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
 	if threads == 1 {
 		j.run(0, 0, p.panels)
 		return
@@ -136,6 +139,7 @@ type job struct {
 	ws     *Workspace
 	p      *packing
 	k      int // kernel
+	sb     int // bytes per K step of a panel as the kernel reads it
 	m, lda int
 	c      []float32
 	ldc    int
@@ -148,11 +152,11 @@ func (j *job) run(t, lo, hi int) {
 	rows := kernRows(j.k)
 	for pn := lo; pn < hi; pn++ {
 		var b []byte
-		if p.int4 {
+		if p.int4 && j.sb == chunk {
 			b = ws.panel[t]
 			unpack4(b, p.data[pn*p.k4*chunk/2:(pn+1)*p.k4*chunk/2])
 		} else {
-			b = p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
+			b = p.data[pn*p.k4*j.sb : (pn+1)*p.k4*j.sb]
 		}
 		meta := pn * p.groups * nr
 		corr, sw := p.corr[meta:meta+p.groups*nr], p.scale[meta:meta+p.groups*nr]
@@ -188,7 +192,7 @@ func (j *job) tile(i0 int, b []byte, corr []int32, sw, f, bias, c []float32, ldc
 		j.call(i0, 0, b, kg, ng-1, corr, sw, f, 0, bias, c, ldc)
 	}
 	g := ng - 1
-	j.call(i0, g*kg, b[g*kg*chunk:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
+	j.call(i0, g*kg, b[g*kg*j.sb:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
 }
 
 // Kernel flags.
@@ -203,7 +207,7 @@ func (j *job) call(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float
 	sx := ws.sx[i0:]
 	rows := kernRows(j.k)
 	// Bounds the assembly cannot check.
-	_, _, _ = b[kg*ng*chunk-1], corr[ng*nr-1], sw[ng*nr-1]
+	_, _, _ = b[kg*ng*j.sb-1], corr[ng*nr-1], sw[ng*nr-1]
 	_, _ = sx[rows-1], c[(rows-1)*ldc+nr-1]
 	if !j.callAsm(i0, s0, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc) {
 		kernelGo(ws.xu8[i0*j.lda+4*s0:], j.lda, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc)
@@ -212,8 +216,8 @@ func (j *job) call(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float
 
 // kernelGo is the portable kernel and the contract of the others: for a
 // tile of 12 rows (rows of a at stride lda, values +128) and one 32-column
-// panel b, for each of ng groups of kg K steps: t = float32(Σ a·b −
-// corr)·sw, added to f unless this is the first group and flags lacks
+// panel b, for each of ng groups of kg K steps: t = float32(corr + Σ a·b)·sw
+// (corr = −128·Σ b, so the sum is Σ (a−128)·b), added to f unless this is the first group and flags lacks
 // flagAcc; after the last group, with flagFinal, C = f·sx[row] + bias;
 // otherwise f (row stride 32) keeps the sums. corr, sw advance 32 per group.
 func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) {
@@ -222,6 +226,7 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 		bg := b
 		for g := 0; g < ng; g++ {
 			var acc [nr]int32
+			copy(acc[:], corr[g*nr:])
 			for s := 0; s < kg; s++ {
 				x0, x1, x2, x3 := int32(ar[0]), int32(ar[1]), int32(ar[2]), int32(ar[3])
 				ch := bg[:chunk:chunk]
@@ -233,7 +238,7 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 			}
 			fr := f[r*nr : (r+1)*nr]
 			for q := range nr {
-				t := float32(float32(acc[q]-corr[g*nr+q]) * sw[g*nr+q])
+				t := float32(float32(acc[q]) * sw[g*nr+q])
 				if g > 0 || flags&flagAcc != 0 {
 					t = fr[q] + t
 				}
