@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/edgenas/edgenas/internal/gemm"
+	"github.com/edgenas/edgenas/internal/par"
 	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/internal/vec"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -51,20 +51,32 @@ type Session struct {
 
 	x, qkv, ctx, tmp, ffn []float32
 	cls                   []float32
-	mid                   []float32 // low-rank intermediates
-	emb                   []float32 // factorized word embeddings, before the projection
+	mid                   []float32      // low-rank intermediates
+	emb                   []float32      // factorized word embeddings, before the projection
+	gws                   gemm.Workspace // the float products, on every thread
 	qws                   qgemm.Workspace
 	out                   Output
 	workers               []worker
+	pool                  *par.Pool // the session's threads, shared by every step and product
+	step                  step      // the step pool runs
 }
+
+// step is a job of the session, as the pool runs it.
+type step struct {
+	s *Session
+	j job
+}
+
+// Range runs units [lo, hi) of the job as range w (its worker's scratch).
+func (st *step) Range(w, lo, hi int) { st.s.do(st.j, w, lo, hi) }
 
 // worker is the scratch of one thread.
 type worker struct {
-	gemm   gemm.Workspace
-	keys   gemm.Packed // one head's Kᵀ, packed once for every query block
-	values gemm.Packed // one head's V
-	scores []float32   // one block of query rows × every key
-	norms  []float32   // the softmax factor of each row of the block
+	gemm   gemm.Workspace // single-threaded: it runs inside a step
+	keys   gemm.Packed    // one head's Kᵀ, packed once for every query block
+	values gemm.Packed    // one head's V
+	scores []float32      // one block of query rows × every key
+	norms  []float32      // the softmax factor of each row of the block
 }
 
 // scoreBytes bounds one block of attention scores so that it stays in L2
@@ -83,7 +95,10 @@ func queryBlock(T int) int {
 // the model's weights if that has not happened yet.
 func (m *Model) NewSession(threads int) *Session {
 	threads = max(1, threads)
-	s := &Session{m: m, threads: threads, prep: m.preparedWeights(), workers: make([]worker, threads)}
+	s := &Session{m: m, threads: threads, prep: m.preparedWeights(), workers: make([]worker, threads), pool: par.New(threads)}
+	s.step.s = s
+	s.qws.Pool = s.pool
+	s.gws.Pool = s.pool
 	return s
 }
 
@@ -116,14 +131,11 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	s.tmp = grow(s.tmp, rows*H)
 	s.ffn = grow(s.ffn, rows*maxFFN)
 	s.mid = grow(s.mid, rows*s.prep.maxMid)
-	s.qws.Threads = s.threads
 	for i := range s.workers {
-		s.workers[i].gemm.Threads = 1
 		s.workers[i].scores = grow(s.workers[i].scores, queryBlock(T)*T)
 		s.workers[i].norms = grow(s.workers[i].norms, queryBlock(T))
 	}
-	g := &s.workers[0].gemm
-	g.Threads = s.threads
+	g := &s.gws
 	x := s.x
 
 	s.embed(b)
@@ -174,7 +186,7 @@ func (s *Session) mul(rows int, a []float32, lda int, w pmat, c []float32, ldc i
 		s.qws.Mul(rows, a, lda, w.q, nil, c, ldc)
 		return
 	}
-	s.workers[0].gemm.Mul(rows, a, lda, w.f, c, ldc)
+	s.gws.Mul(rows, a, lda, w.f, c, ldc)
 }
 
 // stage runs the products of st over the same rows of x.
@@ -217,23 +229,12 @@ type job struct {
 	layer *Layer
 }
 
-// run executes j over n units: on the calling goroutine with one thread,
-// else split into contiguous ranges over the session's threads.
+// run executes j over n units: split into contiguous ranges over the
+// session's threads, each range with its own worker's scratch.
 func (s *Session) run(j job, n int) {
-	t := min(s.threads, n)
-	if t <= 1 {
-		s.do(j, 0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(t)
-	for w := 0; w < t; w++ {
-		go func() {
-			defer wg.Done()
-			s.do(j, w, w*n/t, (w+1)*n/t)
-		}()
-	}
-	wg.Wait()
+	s.step.j = j
+	s.pool.Run(&s.step, n)
+	s.step.j = job{}
 }
 
 // do runs units [lo, hi) of j with worker w's scratch.
@@ -339,7 +340,7 @@ func (s *Session) embed(b *tokenizer.Batch) {
 			s.wordRow(int(id), s.emb[i*E:(i+1)*E])
 		}
 		x := s.x[:len(b.IDs)*H]
-		s.workers[0].gemm.Mul(len(b.IDs), s.emb, E, s.prep.proj, x, H)
+		s.gws.Mul(len(b.IDs), s.emb, E, s.prep.proj, x, H)
 		vec.AddBias(x, p.B)
 	}
 	for i, id := range b.IDs {

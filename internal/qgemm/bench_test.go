@@ -71,7 +71,7 @@ func BenchmarkQuantizeActivations(b *testing.B) {
 	a := make([]byte, m*k)
 	sx := make([]float32, m)
 	for b.Loop() {
-		quantizeU8(m, m, x, k, k, a, k, sx)
+		quantizeU8(0, m, m, x, k, k, a, k, sx)
 	}
 }
 

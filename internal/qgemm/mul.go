@@ -3,8 +3,8 @@ package qgemm
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
+
+	"github.com/edgenas/edgenas/internal/par"
 )
 
 // mr is the row padding of the quantized activations: a multiple of every
@@ -15,22 +15,29 @@ const mr = 12
 const maxRows = 12
 
 // Workspace holds the scratch memory of quantized products: the quantized
-// activations and their scales, the padded bias and, for Int4, one
-// unpacked panel per thread. The zero value is ready to use; it grows to
-// the largest shape seen and then allocates nothing, whatever Threads is
-// (helper goroutines are started once and stop when the Workspace is
-// garbage). A Workspace must not be copied after first use.
+// activations and their scales, the padded bias and, for Int4 weights the
+// kernel cannot read as stored, one unpacked panel per thread. The zero
+// value is ready to use; it grows to the largest shape seen and then
+// allocates nothing, whatever Threads is (helper goroutines are started
+// once and stop when the Workspace is garbage). A Workspace must not be
+// copied after first use.
 type Workspace struct {
 	// Threads is the number of goroutines one product may use; 0 or 1 runs
 	// on the calling goroutine only. Results do not depend on it.
 	Threads int
+	// Pool, when not nil, runs the products on its threads instead of
+	// Threads, so that one caller's workspaces share helper goroutines.
+	// It must not be running another step while Mul runs.
+	Pool *par.Pool
 
 	xu8   []byte    // activations + 128, rows padded to mr, row stride 4·k4
 	xi16  []int16   // signed activations for the AVX2 kernel, same layout
 	sx    []float32 // per-row activation scales, padded to mr rows
 	bias  []float32 // the bias, zero-padded to whole panels
 	panel [][]byte  // per-thread unpacked Int4 panel
-	pool  *pool     // helper goroutines, started by the first multi-threaded product
+	own   *par.Pool // the Pool of Threads goroutines when Pool is nil
+	j     job       // the current product
+	q     quant     // the current activation quantization
 }
 
 // grow returns s with length n, reusing its memory when large enough.
@@ -58,20 +65,26 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		return
 	}
 	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
+	pool := ws.pool()
 	k := kern
 	mp := (m + mr - 1) / mr * mr
 	lda := 4 * p.k4
 	ws.sx = grow(ws.sx, mp)
 	if k == kernAVX2 {
 		ws.xi16 = grow(ws.xi16, mp*lda)
-		quantizeI16(m, mp, x, ldx, p.in, ws.xi16, lda, ws.sx)
 	} else {
 		ws.xu8 = grow(ws.xu8, mp*lda)
-		quantizeU8(m, mp, x, ldx, p.in, ws.xu8, lda, ws.sx)
 	}
+	ws.q = quant{ws: ws, i16: k == kernAVX2, m: m, x: x, ldx: ldx, in: p.in, lda: lda}
+	if m*p.in >= parallelQuant {
+		pool.Run(&ws.q, mp)
+	} else {
+		ws.q.Range(0, 0, mp)
+	}
+	ws.q = quant{}
 	ws.bias = grow(ws.bias, p.panels*nr)
 	clear(ws.bias[copy(ws.bias, bias):])
-	threads := max(1, min(ws.Threads, p.panels))
+	threads := min(pool.Threads(), p.panels)
 	sb := chunk // bytes per K step of the panels the kernel reads
 	if p.int4 && direct4(k) {
 		sb = chunk / 2
@@ -83,55 +96,45 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 			ws.panel[t] = grow(ws.panel[t], p.k4*chunk)
 		}
 	}
-	j := job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
-	if threads == 1 {
-		j.run(0, 0, p.panels)
-		return
-	}
-	ws.parallel(j, threads)
+	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
+	pool.Run(&ws.j, p.panels)
+	ws.j = job{}
 }
 
-// pool is a Workspace's helper goroutines: they run panels of the current
-// job, so that a multi-threaded product allocates nothing. They hold no
-// reference to the Workspace between products, and a cleanup attached to
-// the Workspace stops them once it is unreachable.
-type pool struct {
-	work    chan task
-	done    sync.WaitGroup
-	j       job
-	workers int
+// parallelQuant is the number of activations (rows × In) from which their
+// quantization is split over threads.
+const parallelQuant = 16 << 10
+
+// pool is the Pool that runs products: Pool, or one of Threads goroutines
+// made on first use (and again when Threads changes).
+func (ws *Workspace) pool() *par.Pool {
+	if ws.Pool != nil {
+		return ws.Pool
+	}
+	if ws.own == nil || ws.own.Threads() != max(1, ws.Threads) {
+		ws.own = par.New(ws.Threads)
+	}
+	return ws.own
 }
 
-// task is the panels [lo, hi) of pool.j, computed as thread t.
-type task struct{ t, lo, hi int }
-
-func (p *pool) worker() {
-	for tk := range p.work {
-		p.j.run(tk.t, tk.lo, tk.hi)
-		p.done.Done()
-	}
+// quant is the quantization of one product's activations, split by rows.
+type quant struct {
+	ws      *Workspace
+	i16     bool // for the AVX2 kernel
+	m       int
+	x       []float32
+	ldx, in int
+	lda     int
 }
 
-// parallel splits the panels of j over threads goroutines (this one and
-// threads-1 helpers) and waits for them.
-func (ws *Workspace) parallel(j job, threads int) {
-	if ws.pool == nil {
-		ws.pool = &pool{work: make(chan task)}
-		runtime.AddCleanup(ws, func(p *pool) { close(p.work) }, ws.pool)
+// Range quantizes padded rows [lo, hi).
+func (q *quant) Range(_, lo, hi int) {
+	ws := q.ws
+	if q.i16 {
+		quantizeI16(lo, hi, q.m, q.x, q.ldx, q.in, ws.xi16, q.lda, ws.sx)
+	} else {
+		quantizeU8(lo, hi, q.m, q.x, q.ldx, q.in, ws.xu8, q.lda, ws.sx)
 	}
-	p := ws.pool
-	for ; p.workers < threads-1; p.workers++ {
-		go p.worker()
-	}
-	p.j = j
-	panels := j.p.panels
-	p.done.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		p.work <- task{t, t * panels / threads, (t + 1) * panels / threads}
-	}
-	p.j.run(0, 0, panels/threads)
-	p.done.Wait()
-	p.j = job{}
 }
 
 // job is one product: what every panel of it needs.
@@ -145,8 +148,9 @@ type job struct {
 	ldc    int
 }
 
-// run computes the output panels [lo, hi) on thread t.
-func (j *job) run(t, lo, hi int) {
+// Range computes the output panels [lo, hi) as range t (its Int4 panel
+// scratch).
+func (j *job) Range(t, lo, hi int) {
 	p, ws := j.p, j.ws
 	var f, tmp [maxRows * nr]float32
 	rows := kernRows(j.k)
@@ -252,11 +256,12 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 	}
 }
 
-// quantizeU8 quantizes rows [0, m) of x (in values each, row stride ldx)
-// per row into a (row stride lda, values xq+128) and their scales into sx;
-// the padding (columns in..lda, rows m..mp) holds 128 (xq = 0), scale 0.
-func quantizeU8(m, mp int, x []float32, ldx, in int, a []byte, lda int, sx []float32) {
-	for i := 0; i < mp; i++ {
+// quantizeU8 quantizes rows [lo, hi) of x (in values each, row stride
+// ldx) per row into a (row stride lda, values xq+128) and their scales
+// into sx; the padding (columns in..lda, rows from m) holds 128 (xq = 0),
+// scale 0.
+func quantizeU8(lo, hi, m int, x []float32, ldx, in int, a []byte, lda int, sx []float32) {
+	for i := lo; i < hi; i++ {
 		row := a[i*lda : (i+1)*lda]
 		if i >= m {
 			for q := range row {
@@ -276,8 +281,8 @@ func quantizeU8(m, mp int, x []float32, ldx, in int, a []byte, lda int, sx []flo
 
 // quantizeI16 is quantizeU8 for the AVX2 kernel: signed xq as int16,
 // padding 0.
-func quantizeI16(m, mp int, x []float32, ldx, in int, a []int16, lda int, sx []float32) {
-	for i := 0; i < mp; i++ {
+func quantizeI16(lo, hi, m int, x []float32, ldx, in int, a []int16, lda int, sx []float32) {
+	for i := lo; i < hi; i++ {
 		row := a[i*lda : (i+1)*lda]
 		if i >= m {
 			clear(row)

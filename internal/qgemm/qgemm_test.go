@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/edgenas/edgenas/internal/par"
 )
 
 func randSlice(rng *rand.Rand, n int, scale float64) []float32 {
@@ -114,6 +116,17 @@ func TestMulMatchesReference(t *testing.T) {
 		{1, 1, 1}, {1, 32, 4}, {12, 32, 64}, {13, 33, 65}, {7, 5, 3}, {5, 70, 130},
 		{25, 64, 256}, {11, 31, 100}, {3, 96, 257}, {24, 40, 129}, {12, 32, 1}, {1, 200, 33},
 		{30, 65, 300}, {6, 8, 8},
+		{130, 40, 160}, {37, 70, 515}, // enough activations to quantize on several threads
+	}
+	pool := par.New(2) // shared, as a Session shares it
+	workspaces := []struct {
+		name string
+		ws   func() *Workspace
+	}{
+		{"threads1", func() *Workspace { return &Workspace{Threads: 1} }},
+		{"threads2", func() *Workspace { return &Workspace{Threads: 2} }},
+		{"threads3", func() *Workspace { return &Workspace{Threads: 3} }},
+		{"pool2", func() *Workspace { return &Workspace{Pool: pool} }},
 	}
 	for kname, k := range kernels() {
 		for fname, mk := range formats() {
@@ -133,26 +146,24 @@ func TestMulMatchesReference(t *testing.T) {
 						t.Fatal(err)
 					}
 					exact, r64 := refExact(m, x, ldx, w, bias)
-					for _, threads := range []int{1, 2, 3} {
+					for _, wsc := range workspaces {
+						threads := wsc.name
 						c := make([]float32, m*ldc)
 						for i := range c {
 							c[i] = 42
 						}
-						withKernel(k, func() {
-							ws := Workspace{Threads: threads}
-							ws.Mul(m, x, ldx, w, bias, c, ldc)
-						})
+						withKernel(k, func() { wsc.ws().Mul(m, x, ldx, w, bias, c, ldc) })
 						for i := 0; i < m; i++ {
 							for n := 0; n < ldc; n++ {
 								got := c[i*ldc+n]
 								if n >= out {
 									if got != 42 {
-										t.Fatalf("threads %d: c[%d][%d] = %v written outside C", threads, i, n, got)
+										t.Fatalf("%s: c[%d][%d] = %v written outside C", threads, i, n, got)
 									}
 									continue
 								}
 								if want := exact[i*out+n]; math.Float32bits(got) != math.Float32bits(want) {
-									t.Fatalf("threads %d: c[%d][%d] = %v, want exactly %v", threads, i, n, got, want)
+									t.Fatalf("%s: c[%d][%d] = %v, want exactly %v", threads, i, n, got, want)
 								}
 								if d := math.Abs(float64(got) - r64[i*out+n]); d > 1e-5*(1+math.Abs(r64[i*out+n])) {
 									t.Fatalf("c[%d][%d] = %v, float64 %v", i, n, got, r64[i*out+n])
@@ -416,7 +427,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestMulAllocs(t *testing.T) {
-	const m, out, in = 20, 100, 200
+	const m, out, in = 100, 100, 200 // enough activations to quantize on two threads
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := randSlice(rng, m*in, 1)
 	wf := randSlice(rng, out*in, 1)
