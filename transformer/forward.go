@@ -214,6 +214,7 @@ const (
 	opActivate         // buf rows = act(buf rows + bias)
 	opAddNorm          // x rows = LayerNorm(x + tmp + bias)
 	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head)
+	opEmbed            // x rows = the embeddings of the batch's tokens (embedTokens)
 )
 
 // job describes one step over units [0, n): rows, or (sequence, head)
@@ -257,6 +258,8 @@ func (s *Session) do(j job, w, lo, hi int) {
 		vec.AddLayerNorm(s.x[lo*H:hi*H], s.tmp[lo*H:hi*H], j.bias, j.norm.Gamma, j.norm.Beta, j.norm.Eps)
 	case opAttention:
 		s.attention(&s.workers[w], j.batch, j.layer, j.buf, lo, hi)
+	case opEmbed:
+		s.embedTokens(j.batch, lo, hi)
 	}
 }
 
@@ -329,7 +332,8 @@ func (m *Model) CheckInput(b *tokenizer.Batch) error {
 
 // embed writes LayerNorm(word + position + token type) for every token.
 // A factorized word embedding is projected first (word = row·Pᵀ + bias);
-// a quantized word table is dequantized row by row.
+// a quantized word table is dequantized row by row. The sums and the
+// LayerNorm are split over the session's threads by token (opEmbed).
 func (s *Session) embed(b *tokenizer.Batch) {
 	e := &s.m.Embeddings
 	H := s.m.Config.HiddenSize
@@ -339,19 +343,27 @@ func (s *Session) embed(b *tokenizer.Batch) {
 		for i, id := range b.IDs {
 			s.wordRow(int(id), s.emb[i*E:(i+1)*E])
 		}
-		x := s.x[:len(b.IDs)*H]
-		s.gws.Mul(len(b.IDs), s.emb, E, s.prep.proj, x, H)
-		vec.AddBias(x, p.B)
+		s.gws.Mul(len(b.IDs), s.emb, E, s.prep.proj, s.x[:len(b.IDs)*H], H)
 	}
-	for i, id := range b.IDs {
+	s.run(job{op: opEmbed, batch: b}, len(b.IDs))
+}
+
+// embedTokens does tokens [lo, hi) of embed, after any projection.
+func (s *Session) embedTokens(b *tokenizer.Batch, lo, hi int) {
+	e := &s.m.Embeddings
+	H := s.m.Config.HiddenSize
+	for i := lo; i < hi; i++ {
 		dst := s.x[i*H : (i+1)*H]
-		if e.Projection == nil {
-			s.wordRow(int(id), dst)
+		if p := e.Projection; p != nil {
+			vec.AddBias(dst, p.B)
+		} else {
+			s.wordRow(int(b.IDs[i]), dst)
 		}
-		vec.Axpy(1, e.Position[(i%b.SeqLen)*H:(i%b.SeqLen+1)*H], dst)
-		vec.Axpy(1, e.TokenType[int(b.TypeIDs[i])*H:(int(b.TypeIDs[i])+1)*H], dst)
+		pos, typ := i%b.SeqLen, int(b.TypeIDs[i])
+		vec.Axpy(1, e.Position[pos*H:(pos+1)*H], dst)
+		vec.Axpy(1, e.TokenType[typ*H:(typ+1)*H], dst)
 	}
-	vec.LayerNorm(s.x, e.Norm.Gamma, e.Norm.Beta, e.Norm.Eps)
+	vec.LayerNorm(s.x[lo*H:hi*H], e.Norm.Gamma, e.Norm.Beta, e.Norm.Eps)
 }
 
 // wordRow writes the word table's row id (float32 or dequantized) to dst.

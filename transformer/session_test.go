@@ -28,8 +28,9 @@ func withBits(c Config, bits int) Config {
 }
 
 // sessionCases are models and batches for the thread-count tests: the
-// heterogeneous model at every precision, and BERT-tiny shapes with enough
-// tokens that every step (activation quantization included) is split.
+// heterogeneous model at every precision, and BERT-tiny shapes (one with
+// factorized, quantized word embeddings) with enough tokens that every
+// step (activation quantization included) is split.
 func sessionCases(t *testing.T) []struct {
 	name string
 	m    *Model
@@ -39,6 +40,8 @@ func sessionCases(t *testing.T) []struct {
 	if err != nil {
 		t.Fatal(err)
 	}
+	factorized := withBits(tiny, 32) // ALBERT-style word table, stored in 8 bits
+	factorized.Edgenas.EmbeddingRank, factorized.Edgenas.EmbeddingBits = 32, 8
 	var cases []struct {
 		name string
 		m    *Model
@@ -54,6 +57,7 @@ func sessionCases(t *testing.T) []struct {
 				return testBatch(randomRows(rng, vocab, 13, 5, 1, 9))
 			}},
 			{"tiny", tiny, func(_ *rand.Rand, vocab int) *tokenizer.Batch { return fullBatch(2, 80, vocab) }},
+			{"tiny-factorized", factorized, func(_ *rand.Rand, vocab int) *tokenizer.Batch { return fullBatch(2, 80, vocab) }},
 		} {
 			rng := rand.New(rand.NewPCG(11, 12))
 			m, err := NewRandom(withBits(c.cfg, bits), rng, 0.2)
