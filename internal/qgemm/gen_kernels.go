@@ -4,12 +4,13 @@
 //
 //	go generate ./internal/qgemm   (or: go run gen_kernels.go)
 //
-// kernelVNNI (AVX512-VNNI, 12×32 tile) and kernelAVX2 (AVX2, 6×8 tile) both
-// follow the contract of kernelGo in mul.go: for ng groups of kg K steps
-// (4 values each), integer dot products, then per group
-// t = float32(acc)·sw added to the float tile f (the VNNI sums start from
-// corr = −128·Σw, which takes the +128 of the activations back out), and after the last
-// group, with flagFinal, C = f·sx[row] + bias. The K loop is unrolled by
+// kernelVNNI (AVX512-VNNI, 12×32 tile), kernelVNNI4 (the same on Int4
+// panels as stored) and kernelAVX2 (AVX2, 6×8 tile) follow the contract of
+// kernelGo in mul.go: for ng groups of kg K steps (4 values each), integer
+// dot products, then per group t = float32(acc)·sw added to the float tile
+// f (the VNNI sums start from corr = −128·Σw, which takes the +128 of the
+// activations back out), and after the last group, with flagFinal,
+// C = f·sx[row] + bias. The K loop is unrolled by
 // two with a one-step tail. The activation quantizers (maxAbs512,
 // quantU8512, quantI16AVX2) are written out by hand below.
 package main
