@@ -90,6 +90,19 @@ func queryBlock(T int) int {
 	return min(T, max(8, scoreBytes/4/T&^7))
 }
 
+// attentionBlock is the number of query rows of one attention unit for a
+// sequence of T tokens, pairs (sequence, head) pairs and threads threads:
+// queryBlock(T), or fewer (down to 8) when there are fewer pairs than
+// threads, so that every thread gets work. Query rows are computed
+// independently, so results do not depend on it.
+func attentionBlock(T, pairs, threads int) int {
+	R := queryBlock(T)
+	if per := (threads + pairs - 1) / pairs; per > 1 {
+		R = min(R, max(8, (T+per-1)/per))
+	}
+	return R
+}
+
 // NewSession returns a session running on up to threads goroutines (1 for
 // latency measurement; results are identical whatever the count). It packs
 // the model's weights if that has not happened yet.
@@ -145,7 +158,8 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		qkv := s.qkv[:rows*3*inner]
 		s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
 		s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
-		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv}, B*l.Heads)
+		R := attentionBlock(T, B*l.Heads, s.threads)
+		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
 		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
 		ffn := s.ffn[:rows*l.FFN]
@@ -213,17 +227,17 @@ const (
 	opBias      = iota // buf rows += bias
 	opActivate         // buf rows = act(buf rows + bias)
 	opAddNorm          // x rows = LayerNorm(x + tmp + bias)
-	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head)
+	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head, block of width query rows)
 	opEmbed            // x rows = the embeddings of the batch's tokens (embedTokens)
 )
 
-// job describes one step over units [0, n): rows, or (sequence, head)
-// pairs. It is passed by value so that a single-threaded run allocates
-// nothing.
+// job describes one step over units [0, n): rows, or blocks of query rows
+// of (sequence, head) pairs. It is passed by value so that a
+// single-threaded run allocates nothing.
 type job struct {
 	op    int
 	buf   []float32
-	width int
+	width int // row width; for attention, the query rows of a unit
 	bias  []float32
 	norm  *LayerNorm
 	batch *tokenizer.Batch
@@ -257,41 +271,46 @@ func (s *Session) do(j job, w, lo, hi int) {
 		H := j.width
 		vec.AddLayerNorm(s.x[lo*H:hi*H], s.tmp[lo*H:hi*H], j.bias, j.norm.Gamma, j.norm.Beta, j.norm.Eps)
 	case opAttention:
-		s.attention(&s.workers[w], j.batch, j.layer, j.buf, lo, hi)
+		s.attention(&s.workers[w], j.batch, j.layer, j.buf, j.width, lo, hi)
 	case opEmbed:
 		s.embedTokens(j.batch, lo, hi)
 	}
 }
 
-// attention computes the context of (sequence, head) units [lo, hi) from
-// the Q|K|V rows, reading each head in place through row strides. Keys and
-// values are packed once per unit; queries go in blocks of queryBlock rows,
-// whose softmax is divided out of P·V (hs columns) instead of P (T).
-func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi int) {
+// attention computes the context of units [lo, hi) from the Q|K|V rows,
+// reading each head in place through row strides: unit u is query rows
+// [blk·R, (blk+1)·R) of (sequence, head) pair u/nb, blk = u mod nb, nb
+// blocks per pair. Keys and values are packed once for consecutive units
+// of one pair; the softmax is divided out of P·V (hs columns) instead of
+// P (T).
+func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, R, lo, hi int) {
 	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
 	ld := 3 * inner
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	R := queryBlock(T)
+	nb := (T + R - 1) / R
+	packed := -1 // the pair whose keys and values wk holds
 	for unit := lo; unit < hi; unit++ {
-		bi, h := unit/l.Heads, unit%l.Heads
+		pair, i0 := unit/nb, unit%nb*R
+		bi, h := pair/l.Heads, pair%l.Heads
 		mask := b.Mask[bi*T : (bi+1)*T]
 		base := bi * T * ld
-		wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
-		wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
-		for i0 := 0; i0 < T; i0 += R {
-			rows := min(R, T-i0)
-			scores := wk.scores[:rows*T]
-			wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
-			for i := 0; i < rows; i++ {
-				wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
-			}
-			ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
-			wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
-			// The softmax division, on the hs-wide rows of P·V rather
-			// than the T-wide rows of P.
-			for i := 0; i < rows; i++ {
-				vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
-			}
+		if pair != packed {
+			wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
+			wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
+			packed = pair
+		}
+		rows := min(R, T-i0)
+		scores := wk.scores[:rows*T]
+		wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
+		for i := 0; i < rows; i++ {
+			wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
+		}
+		ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
+		wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
+		// The softmax division, on the hs-wide rows of P·V rather than
+		// the T-wide rows of P.
+		for i := 0; i < rows; i++ {
+			vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
 		}
 	}
 }

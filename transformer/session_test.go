@@ -190,3 +190,24 @@ func TestLongSequenceMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestAttentionBlock(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		T, pairs, threads int
+		want              int
+	}{
+		{"enough pairs", 128, 4, 2, 128},
+		{"one thread", 300, 1, 1, 104}, // queryBlock: the scores of 104 rows fit in 128 KiB
+		{"fewer pairs than threads", 128, 2, 8, 32},
+		{"long sequence, four threads", 300, 1, 4, 75},
+		{"short sequence, never below 8 rows", 20, 1, 8, 8},
+		{"shorter than 8", 5, 1, 8, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := attentionBlock(tc.T, tc.pairs, tc.threads); got != tc.want {
+				t.Fatalf("attentionBlock(%d, %d, %d) = %d, want %d", tc.T, tc.pairs, tc.threads, got, tc.want)
+			}
+		})
+	}
+}
