@@ -98,7 +98,7 @@ benchmarks:
   engine [--quick]   GEMM and forward latency: edgenas vs OpenBLAS vs ONNX Runtime
   compress [--quick] int8/int4 vs fp32 GEMM on FFN shapes; BERT-mini students at seq 128:
                      int8 vs fp32 end to end, low-rank latency vs FLOP reduction; one forward
-                     pass on 1 vs 2 threads (tiny/mini, fp32/int8/int4, seq 32–512), int4 vs int8
+                     pass on 1 vs 2 threads (tiny/mini, fp32/int8/int4, seq 1–512), int4 vs int8
   quality            SST-2 and demo students before and after distillation against their
                      teachers (trains the SST-2 teacher on first use: about half an hour)
   agent [--quick]    remote measurement through an agent on loopback vs the same measurement
@@ -335,18 +335,19 @@ bench_compress() {
 # compress_threads WORK COUNT BENCHTIME is the threads part of `compress`
 # (transformer's BenchmarkStudentThreads, built in WORK): whole forward
 # passes at batch 1 of BERT-tiny and BERT-mini (fp32, int8 and int4 weights)
-# at seq 32, 64, 128 and 512 on one and on two threads of one Session
+# at seq 1, 32, 64, 128 and 512 on one and on two threads of one Session
 # (GOMAXPROCS 2, never pinned), the suite run COUNT times over so that one
 # and two threads are measured interleaved. It prints, with the CPU and
 # the load average before and after (other processes on the machine
 # depress the two-thread figures), the two-thread speed-up per shape,
 # precision and length and the int4/int8 latency ratio of BERT-mini; the
-# last lines are int4_vs_int8_seq64, int4_vs_int8_seq128 (one thread) and
-# threads2_speedup_fp32, threads2_speedup_int8 (BERT-mini, seq 128).
+# last lines are int4_vs_int8_seq1, int4_vs_int8_seq64, int4_vs_int8_seq128
+# (one thread) and threads2_speedup_fp32, threads2_speedup_int8 (BERT-mini,
+# seq 128).
 compress_threads() {
 	local work=$1 count=$2 benchtime=$3 raw=$1/threads.txt load0 i
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
-	log "forward passes on 1 and 2 threads: tiny and mini, fp32/int8/int4, seq 32–512 ($count rounds × $benchtime each)"
+	log "forward passes on 1 and 2 threads: tiny and mini, fp32/int8/int4, seq 1–512 ($count rounds × $benchtime each)"
 	for ((i = 0; i < count; i++)); do
 		(cd transformer && "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkStudentThreads$' \
 			-test.benchtime "$benchtime" -test.count 1 -test.cpu 2 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
@@ -357,7 +358,7 @@ compress_threads() {
 	local shape bits seq t1 t2
 	for shape in tiny mini; do
 		for bits in 32 8 4; do
-			for seq in 32 64 128 512; do
+			for seq in 1 32 64 128 512; do
 				t1=$(median_ns "$raw" "BenchmarkStudentThreads/$shape/bits$bits/seq$seq/threads1") || die "no result for $shape/bits$bits/seq$seq/threads1"
 				t2=$(median_ns "$raw" "BenchmarkStudentThreads/$shape/bits$bits/seq$seq/threads2") || die "no result for $shape/bits$bits/seq$seq/threads2"
 				awk -v n="$shape bits$bits seq$seq" -v a="$t1" -v b="$t2" 'BEGIN { printf "threads %-20s %8.3f ms  %8.3f ms  %.2fx\n", n, a/1e6, b/1e6, a/b }'
@@ -365,7 +366,7 @@ compress_threads() {
 		done
 	done
 	echo "# BERT-mini, one thread: int4 latency / int8 latency"
-	for seq in 64 128; do
+	for seq in 1 64 128; do
 		t1=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits8/seq$seq/threads1")
 		t2=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits4/seq$seq/threads1")
 		awk -v s="$seq" -v a="$t1" -v b="$t2" 'BEGIN { printf "int4_vs_int8_seq%s %.2f\n", s, b/a }'

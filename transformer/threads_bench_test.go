@@ -8,14 +8,14 @@ import (
 
 // BenchmarkStudentThreads times whole forward passes at batch 1 of the
 // BERT-tiny and BERT-mini shapes (vocabulary 30522) with fp32, int8 and
-// int4 weights at full rank, at sequence lengths 32 to 512, on one and on
+// int4 weights at full rank, at sequence lengths 1 to 512, on one and on
 // two threads of one Session: the speed-up of a second thread per shape
 // and length, and int4 against int8 (scripts/bench.sh compress prints both).
 func BenchmarkStudentThreads(b *testing.B) {
 	for _, shape := range []string{"tiny", "mini"} {
 		for _, bits := range []int{32, 8, 4} {
 			m := shapeStudent(b, shape, 0, bits)
-			for _, seq := range []int{32, 64, 128, 512} {
+			for _, seq := range []int{1, 32, 64, 128, 512} {
 				for _, threads := range []int{1, 2} {
 					b.Run(fmt.Sprintf("%s/bits%d/seq%d/threads%d", shape, bits, seq, threads), func(b *testing.B) {
 						batch := fullBatch(1, seq, m.Config.VocabSize)

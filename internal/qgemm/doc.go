@@ -29,7 +29,9 @@
 // counts. In may be at most MaxIn, which keeps the int32 sums exact.
 //
 // Kernels, chosen at run time: on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
-// kernel (activations stored as unsigned x+128; its integer sums start from
+// kernel, with 4×32 and 1×32 variants for a product's last 8 rows or
+// fewer, so that one token (batch 1, sequence 1) is not computed as 12
+// (activations stored as unsigned x+128; its integer sums start from
 // −128·Σₖ w[n,k], precomputed at quantization time, which takes out what
 // the +128 adds); with AVX2 a
 // 6×8 kernel that sign-extends weights to int16 and uses VPMADDWD, which
@@ -48,7 +50,7 @@
 // kernels get each panel unpacked to the int8 layout on every call. A
 // product still does as many multiply-adds as with int8, plus one float
 // scaling per group (see above), so int4 is faster than int8 only where
-// weight bytes, not arithmetic, bound the time.
+// weight bytes, not arithmetic, bound the time: a few tokens per pass.
 //
 // Threads: Workspace.Threads, or a shared Workspace.Pool (package
 // internal/par), split the activation quantization by rows and the

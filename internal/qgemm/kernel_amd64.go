@@ -38,22 +38,44 @@ func kernRows(k int) int {
 	return 12
 }
 
+// tileRows is the row tile kernel k uses when left rows of the product
+// remain: its kernRows, but VNNI takes its last 8 rows or fewer in tiles
+// of 4 rows (a 1-row tile for a single one), which compute only those
+// rows instead of 12.
+func tileRows(k, left int) int {
+	switch {
+	case k < kernVNNI || left > 8:
+		return kernRows(k)
+	case left == 1:
+		return 1
+	}
+	return 4
+}
+
 // direct4 reports whether kernel k reads Int4 panels as stored, without
 // unpacking them to the int8 layout.
 func direct4(k int) bool { return k == kernVNNIGFNI }
 
 // callAsm runs the selected assembly kernel on one row tile from K step
 // s0 (see job.call), reporting false when the Go kernel is selected.
-func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
-	rows := kernRows(j.k)
+func (j *job) callAsm(i0, rows, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
 	switch j.k {
 	case kernVNNI, kernVNNIGFNI:
 		a := j.ws.xu8[i0*j.lda+4*s0:]
 		_ = a[(rows-1)*j.lda+4*kg*ng-1]
-		if j.p.int4 && direct4(j.k) {
+		switch d4 := j.p.int4 && direct4(j.k); {
+		case d4 && rows == 12:
 			kernelVNNI4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
-		} else {
+		case d4 && rows == 4:
+			kernelVNNI4R4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case d4:
+			kernelVNNI4R1(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case rows == 12:
 			kernelVNNI(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case rows == 4:
+			kernelVNNIR4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		default:
+			kernelVNNIR1(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
 		}
 	case kernAVX2:
 		a := j.ws.xi16[i0*j.lda+4*s0:]
@@ -110,6 +132,21 @@ func kernelVNNI(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float
 //
 //go:noescape
 func kernelVNNI4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+// kernelVNNIR4 and kernelVNNIR1 are kernelVNNI on a tile of 4 and of 1
+// row, and kernelVNNI4R4 and kernelVNNI4R1 the same for kernelVNNI4.
+//
+//go:noescape
+func kernelVNNIR4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+//go:noescape
+func kernelVNNIR1(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+//go:noescape
+func kernelVNNI4R4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+//go:noescape
+func kernelVNNI4R1(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
 
 // kernelAVX2 is the AVX2 kernel: the contract of kernelGo on a 6×8 tile,
 // with signed int16 activations (no correction) and b, sw, f, bias and c

@@ -153,7 +153,6 @@ type job struct {
 func (j *job) Range(t, lo, hi int) {
 	p, ws := j.p, j.ws
 	var f, tmp [maxRows * nr]float32
-	rows := kernRows(j.k)
 	for pn := lo; pn < hi; pn++ {
 		var b []byte
 		if p.int4 && j.sb == chunk {
@@ -166,37 +165,39 @@ func (j *job) Range(t, lo, hi int) {
 		corr, sw := p.corr[meta:meta+p.groups*nr], p.scale[meta:meta+p.groups*nr]
 		bias := ws.bias[pn*nr : (pn+1)*nr]
 		cols := min(nr, p.out-pn*nr)
-		for i0 := 0; i0 < j.m; i0 += rows {
+		for i0 := 0; i0 < j.m; {
+			rows := tileRows(j.k, j.m-i0)
 			c, ldc := j.c[i0*j.ldc+pn*nr:], j.ldc
 			full := i0+rows <= j.m && cols == nr
 			if !full {
 				c, ldc = tmp[:], nr
 			}
-			j.tile(i0, b, corr, sw, f[:], bias, c, ldc)
+			j.tile(i0, rows, b, corr, sw, f[:], bias, c, ldc)
 			if !full {
 				for r := 0; r < min(rows, j.m-i0); r++ {
 					copy(j.c[(i0+r)*j.ldc+pn*nr:][:cols], tmp[r*nr:])
 				}
 			}
+			i0 += rows
 		}
 	}
 }
 
 // tile computes rows [i0, i0+rows) of one panel into c (row stride ldc,
 // 32 columns), with the float accumulators of the groups in f.
-func (j *job) tile(i0 int, b []byte, corr []int32, sw, f, bias, c []float32, ldc int) {
+func (j *job) tile(i0, rows int, b []byte, corr []int32, sw, f, bias, c []float32, ldc int) {
 	p := j.p
 	kg, ng := p.group/4, p.groups
 	last := p.k4 - (ng-1)*kg // steps of the last group
 	if last == kg {
-		j.call(i0, 0, b, kg, ng, corr, sw, f, flagFinal, bias, c, ldc)
+		j.call(i0, rows, 0, b, kg, ng, corr, sw, f, flagFinal, bias, c, ldc)
 		return
 	}
 	if ng > 1 {
-		j.call(i0, 0, b, kg, ng-1, corr, sw, f, 0, bias, c, ldc)
+		j.call(i0, rows, 0, b, kg, ng-1, corr, sw, f, 0, bias, c, ldc)
 	}
 	g := ng - 1
-	j.call(i0, g*kg, b[g*kg*j.sb:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
+	j.call(i0, rows, g*kg, b[g*kg*j.sb:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
 }
 
 // Kernel flags.
@@ -205,15 +206,15 @@ const (
 	flagFinal = 2 // after the last group, write C = f·sx + bias instead of f
 )
 
-// call runs the selected kernel on one row tile from K step s0.
-func (j *job) call(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, bias, c []float32, ldc int) {
+// call runs the selected kernel on the row tile [i0, i0+rows) from K step
+// s0.
+func (j *job) call(i0, rows, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, bias, c []float32, ldc int) {
 	ws := j.ws
 	sx := ws.sx[i0:]
-	rows := kernRows(j.k)
 	// Bounds the assembly cannot check.
 	_, _, _ = b[kg*ng*j.sb-1], corr[ng*nr-1], sw[ng*nr-1]
 	_, _ = sx[rows-1], c[(rows-1)*ldc+nr-1]
-	if !j.callAsm(i0, s0, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc) {
+	if !j.callAsm(i0, rows, s0, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc) {
 		kernelGo(ws.xu8[i0*j.lda+4*s0:], j.lda, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc)
 	}
 }
