@@ -107,7 +107,7 @@ func (p *Pool) Run(task Task, n int) {
 	}
 	s.task, s.n = task, n
 	s.done.Store(0)
-	gen := s.claim.Load()>>32 + 1
+	gen := (s.claim.Load()>>32 + 1) & (1<<32 - 1) // wraps after 2³² Runs
 	s.claim.Store(gen<<32 | uint64(k)<<16)
 	for _, h := range s.helpers[:k-1] {
 		if h.sleeping.Load() && h.sleeping.CompareAndSwap(true, false) {

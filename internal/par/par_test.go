@@ -64,6 +64,18 @@ func TestRunCoversEveryUnitOnce(t *testing.T) {
 	}
 }
 
+func TestRunNumberWraps(t *testing.T) {
+	p, c := New(2), &count{}
+	p.Run(c, 2) // start the helper
+	p.s.claim.Store(uint64(1<<32-2) << 32)
+	for range 5 { // Run numbers 2³²−1, 0, 1, 2, 3
+		p.Run(c, 10)
+	}
+	if got := c.n.Load(); got != 2+5*10 {
+		t.Fatalf("%d units done, want %d", got, 2+5*10)
+	}
+}
+
 // count is a Task that does nothing but count units.
 type count struct{ n atomic.Int64 }
 
