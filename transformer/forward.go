@@ -245,12 +245,28 @@ type job struct {
 }
 
 // run executes j over n units: split into contiguous ranges over the
-// session's threads, each range with its own worker's scratch.
+// session's threads, each range with its own worker's scratch, unless it
+// is too little work to share (parallelWork).
 func (s *Session) run(j job, n int) {
+	work := n * j.width // elements of a row step
+	switch j.op {
+	case opEmbed:
+		work = n * s.m.Config.HiddenSize
+	case opAttention: // multiply-adds of Q·Kᵀ and P·V, at a fraction of the cost
+		work = n * j.width * j.batch.SeqLen * j.layer.HeadSize / 8
+	}
+	if work < parallelWork {
+		s.do(j, 0, 0, n)
+		return
+	}
 	s.step.j = j
 	s.pool.Run(&s.step, n)
 	s.step.j = job{}
 }
+
+// parallelWork is the number of elements from which a step is split over
+// threads: below, handing work to another thread costs more than it saves.
+const parallelWork = 16 << 10
 
 // do runs units [lo, hi) of j with worker w's scratch.
 func (s *Session) do(j job, w, lo, hi int) {

@@ -165,10 +165,19 @@ func (w *Workspace) Mul(m int, a []float32, lda int, b *Packed, c []float32, ldc
 				}
 			}
 		}
-		pool.Run(t, units)
+		if m*kcb*b.N >= parallelMACs {
+			pool.Run(t, units)
+		} else {
+			t.Range(0, 0, units)
+		}
 	}
 	w.t = tiling{}
 }
+
+// parallelMACs is the number of multiply-adds of a K block from which its
+// tiles are split over threads: below, handing work to another thread
+// costs more than it saves.
+const parallelMACs = 1 << 16
 
 // Range runs the macro-kernel over tiles [lo, hi) across N (of step
 // panels each).

@@ -97,13 +97,22 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		}
 	}
 	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
-	pool.Run(&ws.j, p.panels)
+	if m*p.in*p.out >= parallelMACs {
+		pool.Run(&ws.j, p.panels)
+	} else {
+		ws.j.Range(0, 0, p.panels)
+	}
 	ws.j = job{}
 }
 
 // parallelQuant is the number of activations (rows × In) from which their
-// quantization is split over threads.
-const parallelQuant = 16 << 10
+// quantization is split over threads, and parallelMACs the number of
+// multiply-adds from which the product is: below, handing work to another
+// thread costs more than it saves.
+const (
+	parallelQuant = 16 << 10
+	parallelMACs  = 1 << 17
+)
 
 // pool is the Pool that runs products: Pool, or one of Threads goroutines
 // made on first use (and again when Threads changes).

@@ -116,7 +116,7 @@ func TestMulMatchesReference(t *testing.T) {
 		{1, 1, 1}, {1, 32, 4}, {12, 32, 64}, {13, 33, 65}, {7, 5, 3}, {5, 70, 130},
 		{25, 64, 256}, {11, 31, 100}, {3, 96, 257}, {24, 40, 129}, {12, 32, 1}, {1, 200, 33},
 		{30, 65, 300}, {6, 8, 8},
-		{130, 40, 160}, {37, 70, 515}, // enough activations to quantize on several threads
+		{130, 64, 160}, {37, 70, 515}, // enough activations and multiply-adds to use several threads
 		{16, 40, 100}, {14, 64, 70}, // a full tile, then the last rows in a 4-row tile
 	}
 	pool := par.New(2) // shared, as a Session shares it
