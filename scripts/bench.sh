@@ -108,8 +108,9 @@ usage: bash scripts/bench.sh BENCHMARK [flags]
 benchmarks:
   engine [--quick]   GEMM and forward latency: edgenas vs OpenBLAS vs ONNX Runtime
   compress [--quick] int8/int4 vs fp32 GEMM on FFN shapes; BERT-mini students at seq 128:
-                     int8 vs fp32 end to end, low-rank latency vs FLOP reduction; the int8
-                     student against ONNX Runtime's int8 (needs cgo and scripts/ort-setup.sh)
+                     int8 vs fp32 end to end, low-rank latency vs FLOP reduction; one forward
+                     pass on 1 vs 2 threads (tiny/mini, fp32/int8/int4, seq 1–512), int4 vs int8;
+                     the int8 student against ONNX Runtime's int8 (needs cgo and scripts/ort-setup.sh)
   quality            SST-2 and demo students before and after distillation against their
                      teachers (trains the SST-2 teacher on first use: about half an hour)
   agent [--quick]    remote measurement through an agent on loopback vs the same measurement
@@ -352,6 +353,7 @@ bench_compress() {
 		  printf "\n" }'
 	ns=$(median_ns "$raw" "BenchmarkStudent/mini/seq128/rank0/bits8")
 	awk -v a="$base" -v b="$ns" 'BEGIN { printf "int8_vs_fp32_end_to_end %.2f\n", a/b }'
+	compress_threads "$work" "$count" "$benchtime"
 	echo "# int8 BERT-mini, seq 128, one thread, interleaved in one run (medians, ms [min-max]): edgenas int8;"
 	echo "# ort_dynamic = ONNX Runtime's dynamic quantization of the student's float model, reproduced by"
 	echo "#   onnx.ExportORTDynamic (com.microsoft DynamicQuantizeMatMul, int8 weights per tensor, uint8"
@@ -369,6 +371,52 @@ bench_compress() {
 		printf "int8_vs_ort_int8 %.2f (edgenas %.3f ms, ONNX Runtime int8 (%s) %.3f ms, %d rounds, BERT-mini seq 128, one thread, %s)\n", v["edgenas_over_" b], v["edgenas_median_ms"], b, v[b "_median_ms"], v["runs"], cpu
 		found = 1 }
 		END { if (!found) exit 1 }' "$raw" || die "no result for BenchmarkInt8Compare"
+}
+
+# compress_threads WORK COUNT BENCHTIME is the threads part of `compress`
+# (transformer's BenchmarkStudentThreads, built in WORK): whole forward
+# passes at batch 1 of BERT-tiny and BERT-mini (fp32, int8 and int4 weights)
+# at seq 1, 32, 64, 128 and 512 on one and on two threads of one Session
+# (GOMAXPROCS 2, never pinned), the suite run COUNT times over so that one
+# and two threads are measured interleaved. It prints, with the CPU and
+# the load average before and after (other processes on the machine
+# depress the two-thread figures), the two-thread speed-up per shape,
+# precision and length and the int4/int8 latency ratio of BERT-mini; the
+# last lines are int4_vs_int8_seq1, int4_vs_int8_seq64, int4_vs_int8_seq128
+# (one thread) and threads2_speedup_fp32, threads2_speedup_int8 (BERT-mini,
+# seq 128).
+compress_threads() {
+	local work=$1 count=$2 benchtime=$3 raw=$1/threads.txt load0 i
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	log "forward passes on 1 and 2 threads: tiny and mini, fp32/int8/int4, seq 1–512 ($count rounds × $benchtime each)"
+	for ((i = 0; i < count; i++)); do
+		(cd transformer && "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkStudentThreads$' \
+			-test.benchtime "$benchtime" -test.count 1 -test.cpu 2 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	done
+	echo "# threads: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) CPU(s); load average (1, 5, 15 min) before $load0, after $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# one forward pass, batch 1, Session threads 1 and 2 (GOMAXPROCS 2), medians of $count interleaved rounds; raw output: $raw"
+	echo "# shape bits seq: 1 thread ms, 2 threads ms, speed-up"
+	local shape bits seq t1 t2
+	for shape in tiny mini; do
+		for bits in 32 8 4; do
+			for seq in 1 32 64 128 512; do
+				t1=$(median_ns "$raw" "BenchmarkStudentThreads/$shape/bits$bits/seq$seq/threads1") || die "no result for $shape/bits$bits/seq$seq/threads1"
+				t2=$(median_ns "$raw" "BenchmarkStudentThreads/$shape/bits$bits/seq$seq/threads2") || die "no result for $shape/bits$bits/seq$seq/threads2"
+				awk -v n="$shape bits$bits seq$seq" -v a="$t1" -v b="$t2" 'BEGIN { printf "threads %-20s %8.3f ms  %8.3f ms  %.2fx\n", n, a/1e6, b/1e6, a/b }'
+			done
+		done
+	done
+	echo "# BERT-mini, one thread: int4 latency / int8 latency"
+	for seq in 1 64 128; do
+		t1=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits8/seq$seq/threads1")
+		t2=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits4/seq$seq/threads1")
+		awk -v s="$seq" -v a="$t1" -v b="$t2" 'BEGIN { printf "int4_vs_int8_seq%s %.2f\n", s, b/a }'
+	done
+	for bits in 32 8; do
+		t1=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits$bits/seq128/threads1")
+		t2=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits$bits/seq128/threads2")
+		awk -v n="$([ "$bits" = 32 ] && echo fp32 || echo int8)" -v a="$t1" -v b="$t2" 'BEGIN { printf "threads2_speedup_%s %.2f\n", n, a/b }'
+	done
 }
 
 # bench_quality: the quality targets of distilled fronts. For the SST-2

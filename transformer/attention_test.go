@@ -54,7 +54,8 @@ func TestInt8Attention(t *testing.T) {
 					}
 				}
 			}
-			s.attention(&s.workers[0], b, l, qkv, 0, b.Size*l.Heads)
+			R := queryBlock(T)
+			s.attention(&s.workers[0], b, l, qkv, R, 0, b.Size*l.Heads*((T+R-1)/R))
 			for bi := 0; bi < b.Size; bi++ {
 				n := float64(b.Lengths[bi])
 				for i := 0; i < T; i++ {

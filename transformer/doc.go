@@ -24,7 +24,11 @@
 // elsewhere) and every element-wise step through internal/vec, so kernels
 // change without touching model code. A Session runs repeated forward passes
 // without allocating, on a configurable number of threads (1 by default;
-// results are identical whatever the count).
+// results are identical whatever the count): one internal/par pool of
+// that many goroutines runs every step of a pass, split by tokens (the
+// embeddings, bias, activation and LayerNorm steps), by (sequence, head)
+// (attention) or by output panels (the matrix products, whose activation
+// quantization is split by tokens).
 //
 // Concurrency: a *Model is read-only during Forward; any number of
 // goroutines may run Forward (or their own Sessions) on one model at once.

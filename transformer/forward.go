@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/edgenas/edgenas/internal/gemm"
+	"github.com/edgenas/edgenas/internal/par"
 	"github.com/edgenas/edgenas/internal/qgemm"
 	"github.com/edgenas/edgenas/internal/vec"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
@@ -51,22 +51,34 @@ type Session struct {
 
 	x, qkv, ctx, tmp, ffn []float32
 	cls                   []float32
-	mid                   []float32 // low-rank intermediates
-	emb                   []float32 // factorized word embeddings, before the projection
+	mid                   []float32      // low-rank intermediates
+	emb                   []float32      // factorized word embeddings, before the projection
+	gws                   gemm.Workspace // the float products, on every thread
 	qws                   qgemm.Workspace
 	out                   Output
 	workers               []worker
+	pool                  *par.Pool // the session's threads, shared by every step and product
+	step                  step      // the step pool runs
 }
+
+// step is a job of the session, as the pool runs it.
+type step struct {
+	s *Session
+	j job
+}
+
+// Range runs units [lo, hi) of the job as range w (its worker's scratch).
+func (st *step) Range(w, lo, hi int) { st.s.do(st.j, w, lo, hi) }
 
 // worker is the scratch of one thread.
 type worker struct {
-	gemm   gemm.Workspace
-	keys   gemm.Packed // one head's Kᵀ, packed once for every query block
-	values gemm.Packed // one head's V
-	scores []float32   // one block of query rows × every key
-	norms  []float32   // the softmax factor of each row of the block
+	gemm   gemm.Workspace // single-threaded: it runs inside a step
+	keys   gemm.Packed    // one head's Kᵀ, packed once for every query block
+	values gemm.Packed    // one head's V
+	scores []float32      // one block of query rows × every key
+	norms  []float32      // the softmax factor of each row of the block
 	// int8 attention (layers with int8 weights): one head's keys and
-	// values quantized, and the products' scratch.
+	// values quantized, and the products' scratch (single-threaded too).
 	qkeys, qvalues qgemm.Int8
 	qws            qgemm.Workspace
 }
@@ -82,12 +94,28 @@ func queryBlock(T int) int {
 	return min(T, max(8, scoreBytes/4/T&^7))
 }
 
+// attentionBlock is the number of query rows of one attention unit for a
+// sequence of T tokens, pairs (sequence, head) pairs and threads threads:
+// queryBlock(T), or fewer (down to 8) when there are fewer pairs than
+// threads, so that every thread gets work. Query rows are computed
+// independently, so results do not depend on it.
+func attentionBlock(T, pairs, threads int) int {
+	R := queryBlock(T)
+	if per := (threads + pairs - 1) / pairs; per > 1 {
+		R = min(R, max(8, (T+per-1)/per))
+	}
+	return R
+}
+
 // NewSession returns a session running on up to threads goroutines (1 for
 // latency measurement; results are identical whatever the count). It packs
 // the model's weights if that has not happened yet.
 func (m *Model) NewSession(threads int) *Session {
 	threads = max(1, threads)
-	s := &Session{m: m, threads: threads, prep: m.preparedWeights(), workers: make([]worker, threads)}
+	s := &Session{m: m, threads: threads, prep: m.preparedWeights(), workers: make([]worker, threads), pool: par.New(threads)}
+	s.step.s = s
+	s.qws.Pool = s.pool
+	s.gws.Pool = s.pool
 	return s
 }
 
@@ -120,14 +148,11 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	s.tmp = grow(s.tmp, rows*H)
 	s.ffn = grow(s.ffn, rows*maxFFN)
 	s.mid = grow(s.mid, rows*s.prep.maxMid)
-	s.qws.Threads = s.threads
 	for i := range s.workers {
-		s.workers[i].gemm.Threads = 1
 		s.workers[i].scores = grow(s.workers[i].scores, queryBlock(T)*T)
 		s.workers[i].norms = grow(s.workers[i].norms, queryBlock(T))
 	}
-	g := &s.workers[0].gemm
-	g.Threads = s.threads
+	g := &s.gws
 	x := s.x
 
 	s.embed(b)
@@ -141,7 +166,8 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 			s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
 			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
 		}
-		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv}, B*l.Heads)
+		R := attentionBlock(T, B*l.Heads, s.threads)
+		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
 		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
 		ffn := s.ffn[:rows*l.FFN]
@@ -182,7 +208,7 @@ func (s *Session) mul(rows int, a []float32, lda int, w pmat, c []float32, ldc i
 		s.qws.Mul(rows, a, lda, w.q, nil, c, ldc)
 		return
 	}
-	s.workers[0].gemm.Mul(rows, a, lda, w.f, c, ldc)
+	s.gws.Mul(rows, a, lda, w.f, c, ldc)
 }
 
 // stage runs the products of st over the same rows of x.
@@ -209,40 +235,46 @@ const (
 	opBias      = iota // buf rows += bias
 	opActivate         // buf rows = act(buf rows + bias)
 	opAddNorm          // x rows = LayerNorm(x + tmp + bias)
-	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head)
+	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head, block of width query rows)
+	opEmbed            // x rows = the embeddings of the batch's tokens (embedTokens)
 )
 
-// job describes one step over units [0, n): rows, or (sequence, head)
-// pairs. It is passed by value so that a single-threaded run allocates
-// nothing.
+// job describes one step over units [0, n): rows, or blocks of query rows
+// of (sequence, head) pairs. It is passed by value so that a
+// single-threaded run allocates nothing.
 type job struct {
 	op    int
 	buf   []float32
-	width int
+	width int // row width; for attention, the query rows of a unit
 	bias  []float32
 	norm  *LayerNorm
 	batch *tokenizer.Batch
 	layer *Layer
 }
 
-// run executes j over n units: on the calling goroutine with one thread,
-// else split into contiguous ranges over the session's threads.
+// run executes j over n units: split into contiguous ranges over the
+// session's threads, each range with its own worker's scratch, unless it
+// is too little work to share (parallelWork).
 func (s *Session) run(j job, n int) {
-	t := min(s.threads, n)
-	if t <= 1 {
+	work := n * j.width // elements of a row step
+	switch j.op {
+	case opEmbed:
+		work = n * s.m.Config.HiddenSize
+	case opAttention: // multiply-adds of Q·Kᵀ and P·V, at a fraction of the cost
+		work = n * j.width * j.batch.SeqLen * j.layer.HeadSize / 8
+	}
+	if work < parallelWork {
 		s.do(j, 0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(t)
-	for w := 0; w < t; w++ {
-		go func() {
-			defer wg.Done()
-			s.do(j, w, w*n/t, (w+1)*n/t)
-		}()
-	}
-	wg.Wait()
+	s.step.j = j
+	s.pool.Run(&s.step, n)
+	s.step.j = job{}
 }
+
+// parallelWork is the number of elements from which a step is split over
+// threads: below, handing work to another thread costs more than it saves.
+const parallelWork = 16 << 10
 
 // do runs units [lo, hi) of j with worker w's scratch.
 func (s *Session) do(j job, w, lo, hi int) {
@@ -263,55 +295,61 @@ func (s *Session) do(j job, w, lo, hi int) {
 		H := j.width
 		vec.AddLayerNorm(s.x[lo*H:hi*H], s.tmp[lo*H:hi*H], j.bias, j.norm.Gamma, j.norm.Beta, j.norm.Eps)
 	case opAttention:
-		s.attention(&s.workers[w], j.batch, j.layer, j.buf, lo, hi)
+		s.attention(&s.workers[w], j.batch, j.layer, j.buf, j.width, lo, hi)
+	case opEmbed:
+		s.embedTokens(j.batch, lo, hi)
 	}
 }
 
-// attention computes the context of (sequence, head) units [lo, hi) from
-// the Q|K|V rows, reading each head in place through row strides. Keys and
-// values are packed once per unit (in a layer with int8 weights, quantized
-// to int8: keys per key, values per feature, and the products run on
-// qgemm); queries go in blocks of queryBlock rows, whose softmax is
+// attention computes the context of units [lo, hi) from the Q|K|V rows,
+// reading each head in place through row strides: unit u is query rows
+// [blk·R, (blk+1)·R) of (sequence, head) pair u/nb, blk = u mod nb, nb
+// blocks per pair. Keys and values are packed once for consecutive units
+// of one pair (in a layer with int8 weights, quantized to int8: keys per
+// key, values per feature, and the products run on qgemm); the softmax is
 // divided out of P·V (hs columns) instead of P (T).
-func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi int) {
+func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, R, lo, hi int) {
 	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
 	ld := 3 * inner
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	R := queryBlock(T)
+	nb := (T + R - 1) / R
+	packed := -1                    // the pair whose keys and values wk holds
 	q8 := l.Query.WeightBits() == 8 // int8 scores and context
 	for unit := lo; unit < hi; unit++ {
-		bi, h := unit/l.Heads, unit%l.Heads
+		pair, i0 := unit/nb, unit%nb*R
+		bi, h := pair/l.Heads, pair%l.Heads
 		mask := b.Mask[bi*T : (bi+1)*T]
 		base := bi * T * ld
-		if q8 {
-			wk.qkeys.SetRows(T, hs, qkv[base+inner+h*hs:], ld)
-			wk.qvalues.SetCols(hs, T, qkv[base+2*inner+h*hs:], ld)
-		} else {
-			wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
-			wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
+		if pair != packed {
+			if q8 {
+				wk.qkeys.SetRows(T, hs, qkv[base+inner+h*hs:], ld)
+				wk.qvalues.SetCols(hs, T, qkv[base+2*inner+h*hs:], ld)
+			} else {
+				wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
+				wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
+			}
+			packed = pair
 		}
-		for i0 := 0; i0 < T; i0 += R {
-			rows := min(R, T-i0)
-			scores := wk.scores[:rows*T]
-			if q8 {
-				wk.qws.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.qkeys, nil, scores, T)
-			} else {
-				wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
-			}
-			for i := 0; i < rows; i++ {
-				wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
-			}
-			ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
-			if q8 {
-				wk.qws.Mul(rows, scores, T, &wk.qvalues, nil, ctx, inner)
-			} else {
-				wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
-			}
-			// The softmax division, on the hs-wide rows of P·V rather
-			// than the T-wide rows of P.
-			for i := 0; i < rows; i++ {
-				vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
-			}
+		rows := min(R, T-i0)
+		scores := wk.scores[:rows*T]
+		if q8 {
+			wk.qws.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.qkeys, nil, scores, T)
+		} else {
+			wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
+		}
+		for i := 0; i < rows; i++ {
+			wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
+		}
+		ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
+		if q8 {
+			wk.qws.Mul(rows, scores, T, &wk.qvalues, nil, ctx, inner)
+		} else {
+			wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
+		}
+		// The softmax division, on the hs-wide rows of P·V rather than
+		// the T-wide rows of P.
+		for i := 0; i < rows; i++ {
+			vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
 		}
 	}
 }
@@ -352,7 +390,8 @@ func (m *Model) CheckInput(b *tokenizer.Batch) error {
 
 // embed writes LayerNorm(word + position + token type) for every token.
 // A factorized word embedding is projected first (word = row·Pᵀ + bias);
-// a quantized word table is dequantized row by row.
+// a quantized word table is dequantized row by row. The sums and the
+// LayerNorm are split over the session's threads by token (opEmbed).
 func (s *Session) embed(b *tokenizer.Batch) {
 	e := &s.m.Embeddings
 	H := s.m.Config.HiddenSize
@@ -362,19 +401,27 @@ func (s *Session) embed(b *tokenizer.Batch) {
 		for i, id := range b.IDs {
 			s.wordRow(int(id), s.emb[i*E:(i+1)*E])
 		}
-		x := s.x[:len(b.IDs)*H]
-		s.workers[0].gemm.Mul(len(b.IDs), s.emb, E, s.prep.proj, x, H)
-		vec.AddBias(x, p.B)
+		s.gws.Mul(len(b.IDs), s.emb, E, s.prep.proj, s.x[:len(b.IDs)*H], H)
 	}
-	for i, id := range b.IDs {
+	s.run(job{op: opEmbed, batch: b}, len(b.IDs))
+}
+
+// embedTokens does tokens [lo, hi) of embed, after any projection.
+func (s *Session) embedTokens(b *tokenizer.Batch, lo, hi int) {
+	e := &s.m.Embeddings
+	H := s.m.Config.HiddenSize
+	for i := lo; i < hi; i++ {
 		dst := s.x[i*H : (i+1)*H]
-		if e.Projection == nil {
-			s.wordRow(int(id), dst)
+		if p := e.Projection; p != nil {
+			vec.AddBias(dst, p.B)
+		} else {
+			s.wordRow(int(b.IDs[i]), dst)
 		}
-		vec.Axpy(1, e.Position[(i%b.SeqLen)*H:(i%b.SeqLen+1)*H], dst)
-		vec.Axpy(1, e.TokenType[int(b.TypeIDs[i])*H:(int(b.TypeIDs[i])+1)*H], dst)
+		pos, typ := i%b.SeqLen, int(b.TypeIDs[i])
+		vec.Axpy(1, e.Position[pos*H:(pos+1)*H], dst)
+		vec.Axpy(1, e.TokenType[typ*H:(typ+1)*H], dst)
 	}
-	vec.LayerNorm(s.x, e.Norm.Gamma, e.Norm.Beta, e.Norm.Eps)
+	vec.LayerNorm(s.x[lo*H:hi*H], e.Norm.Gamma, e.Norm.Beta, e.Norm.Eps)
 }
 
 // wordRow writes the word table's row id (float32 or dequantized) to dst.

@@ -1,77 +1,127 @@
 package transformer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
 
-func TestSessionThreadsIdentical(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	m, err := NewRandom(heteroConfig(), rng, 0.2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := testBatch(randomRows(rng, m.Config.VocabSize, 13, 5, 1, 9))
-	ref, err := m.Forward(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, threads := range []int{2, 3, 7} {
-		out, err := m.NewSession(threads).Run(b)
-		if err != nil {
-			t.Fatal(err)
+// withBits returns c with every layer's weights stored in bits.
+func withBits(c Config, bits int) Config {
+	if c.Edgenas == nil {
+		c.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: c.HeadSize()}
+		for range c.NumHiddenLayers {
+			c.Edgenas.Layers = append(c.Edgenas.Layers, LayerConfig{NumAttentionHeads: c.NumAttentionHeads, IntermediateSize: c.IntermediateSize})
 		}
-		for name, pair := range map[string][2][]float32{
-			"last_hidden": {ref.LastHidden, out.LastHidden},
-			"pooled":      {ref.Pooled, out.Pooled},
-			"logits":      {ref.Logits, out.Logits},
+	}
+	e := *c.Edgenas
+	e.Layers = slices.Clone(e.Layers)
+	for i := range e.Layers {
+		e.Layers[i].Bits = bits
+	}
+	c.Edgenas = &e
+	return c
+}
+
+// sessionCases are models and batches for the thread-count tests: the
+// heterogeneous model at every precision, and BERT-tiny shapes (one with
+// factorized, quantized word embeddings) with enough tokens that every
+// step (activation quantization included) is split.
+func sessionCases(t *testing.T) []struct {
+	name string
+	m    *Model
+	b    *tokenizer.Batch
+} {
+	tiny, err := ShapeConfig("tiny", 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	factorized := withBits(tiny, 32) // ALBERT-style word table, stored in 8 bits
+	factorized.Edgenas.EmbeddingRank, factorized.Edgenas.EmbeddingBits = 32, 8
+	var cases []struct {
+		name string
+		m    *Model
+		b    *tokenizer.Batch
+	}
+	for _, bits := range []int{32, 8, 4} {
+		for _, c := range []struct {
+			name string
+			cfg  Config
+			rows func(rng *rand.Rand, vocab int) *tokenizer.Batch
+		}{
+			{"hetero", heteroConfig(), func(rng *rand.Rand, vocab int) *tokenizer.Batch {
+				return testBatch(randomRows(rng, vocab, 13, 5, 1, 9))
+			}},
+			{"tiny", tiny, func(_ *rand.Rand, vocab int) *tokenizer.Batch { return fullBatch(2, 80, vocab) }},
+			{"tiny-factorized", factorized, func(_ *rand.Rand, vocab int) *tokenizer.Batch { return fullBatch(2, 80, vocab) }},
 		} {
-			for i := range pair[0] {
-				if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
-					t.Fatalf("threads=%d: %s[%d] = %v, single thread %v", threads, name, i, pair[1][i], pair[0][i])
+			rng := rand.New(rand.NewPCG(11, 12))
+			m, err := NewRandom(withBits(c.cfg, bits), rng, 0.2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, struct {
+				name string
+				m    *Model
+				b    *tokenizer.Batch
+			}{fmt.Sprintf("%s/bits%d", c.name, bits), m, c.rows(rng, m.Config.VocabSize)})
+		}
+	}
+	return cases
+}
+
+func TestSessionThreadsIdentical(t *testing.T) {
+	for _, tc := range sessionCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			ref, err := tc.m.Forward(tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, threads := range []int{2, 3, 7} {
+				s := tc.m.NewSession(threads)
+				for run := range 2 { // the second run reuses the session's buffers
+					out, err := s.Run(tc.b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for name, pair := range map[string][2][]float32{
+						"last_hidden": {ref.LastHidden, out.LastHidden},
+						"pooled":      {ref.Pooled, out.Pooled},
+						"logits":      {ref.Logits, out.Logits},
+					} {
+						for i := range pair[0] {
+							if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
+								t.Fatalf("threads=%d run %d: %s[%d] = %v, single thread %v", threads, run, name, i, pair[1][i], pair[0][i])
+							}
+						}
+					}
 				}
 			}
-		}
+		})
 	}
 }
 
 func TestSessionAllocatesNothingInSteadyState(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		bits int
-	}{
-		{"fp32", 32},
-		{"int8", 8}, // int8 attention remakes each head's weights in place
-		{"int4", 4},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ShapeConfig("tiny", 500)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
-			for range cfg.NumHiddenLayers {
-				cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
-					IntermediateSize: cfg.IntermediateSize, Bits: tc.bits})
-			}
-			m, err := NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := m.NewSession(1)
-			b := fullBatch(2, 24, cfg.VocabSize)
-			if _, err := s.Run(b); err != nil {
-				t.Fatal(err)
-			}
-			if allocs := testing.AllocsPerRun(5, func() {
-				if _, err := s.Run(b); err != nil {
+	for _, tc := range sessionCases(t) {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads%d", tc.name, threads), func(t *testing.T) {
+				s := tc.m.NewSession(threads)
+				if _, err := s.Run(tc.b); err != nil {
 					t.Fatal(err)
 				}
-			}); allocs != 0 {
-				t.Fatalf("%v allocations per forward pass", allocs)
-			}
-		})
+				if allocs := testing.AllocsPerRun(5, func() {
+					if _, err := s.Run(tc.b); err != nil {
+						t.Fatal(err)
+					}
+				}); allocs != 0 {
+					t.Fatalf("%v allocations per forward pass", allocs)
+				}
+			})
+		}
 	}
 }
 
@@ -138,5 +188,26 @@ func TestLongSequenceMatchesReference(t *testing.T) {
 		if worst > 1e-4 {
 			t.Fatalf("threads=%d: engine differs from reference by %g > 1e-4", threads, worst)
 		}
+	}
+}
+
+func TestAttentionBlock(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		T, pairs, threads int
+		want              int
+	}{
+		{"enough pairs", 128, 4, 2, 128},
+		{"one thread", 300, 1, 1, 104}, // queryBlock: the scores of 104 rows fit in 128 KiB
+		{"fewer pairs than threads", 128, 2, 8, 32},
+		{"long sequence, four threads", 300, 1, 4, 75},
+		{"short sequence, never below 8 rows", 20, 1, 8, 8},
+		{"shorter than 8", 5, 1, 8, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := attentionBlock(tc.T, tc.pairs, tc.threads); got != tc.want {
+				t.Fatalf("attentionBlock(%d, %d, %d) = %d, want %d", tc.T, tc.pairs, tc.threads, got, tc.want)
+			}
+		})
 	}
 }

@@ -2,27 +2,13 @@ package transformer
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 )
 
 // miniStudent is a BERT-mini (vocabulary 30522) whose every layer has the
 // given attention and FFN rank and bits.
 func miniStudent(b *testing.B, rank, bits int) *Model {
-	cfg, err := ShapeConfig("mini", 30522)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
-	for range cfg.NumHiddenLayers {
-		cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
-			IntermediateSize: cfg.IntermediateSize, AttentionRank: rank, FFNRank: rank, Bits: bits})
-	}
-	m, err := NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return m
+	return shapeStudent(b, "mini", rank, bits)
 }
 
 // BenchmarkStudent times whole forward passes of BERT-mini students at

@@ -25,5 +25,7 @@
 //
 // Concurrency: a *Packed is read-only after Pack and may be shared. A
 // *Workspace holds scratch memory and must not be used by two goroutines at
-// once; give each goroutine its own.
+// once; give each goroutine its own. Its products run on Workspace.Threads
+// goroutines, or on a shared Workspace.Pool (package internal/par), split
+// by tiles of output columns.
 package gemm

@@ -2,7 +2,8 @@ package gemm
 
 import (
 	"fmt"
-	"sync"
+
+	"github.com/edgenas/edgenas/internal/par"
 )
 
 // Panel width and cache-block depth.
@@ -99,13 +100,33 @@ func packTransGo(panel, b []float32, ldb, kcb, cols int) {
 // Workspace holds the scratch memory of matrix products: the zero-padded
 // last rows of A when the row count is not a multiple of the kernel's tile
 // and, for MulRaw, a packed B. The zero value is ready to use; it grows to
-// the largest shape seen and then allocates nothing.
+// the largest shape seen and then allocates nothing, whatever Threads is
+// (helper goroutines are started once and stop when the Workspace is
+// garbage). A Workspace must not be copied after first use.
 type Workspace struct {
 	// Threads is the number of goroutines one product may use; 0 or 1 runs
 	// on the calling goroutine only.
 	Threads int
-	edge    []float32
-	b       Packed
+	// Pool, when not nil, runs the products on its threads instead of
+	// Threads, so that one caller's workspaces share helper goroutines.
+	// It must not be running another step while Mul runs.
+	Pool *par.Pool
+	edge []float32
+	b    Packed
+	own  *par.Pool // the Pool of Threads goroutines when Pool is nil
+	t    tiling    // the current K block
+}
+
+// pool is the Pool that runs products: Pool, or one of Threads goroutines
+// made on first use (and again when Threads changes).
+func (w *Workspace) pool() *par.Pool {
+	if w.Pool != nil {
+		return w.Pool
+	}
+	if w.own == nil || w.own.Threads() != max(1, w.Threads) {
+		w.own = par.New(w.Threads)
+	}
+	return w.own
 }
 
 // Mul computes C = A·B for an m×K matrix A (row stride lda) and the packed
@@ -128,10 +149,11 @@ func (w *Workspace) Mul(m int, a []float32, lda int, b *Packed, c []float32, ldc
 	}
 	np := b.panels()
 	units := (np + step - 1) / step // tiles across N
-	threads := max(1, min(w.Threads, units))
+	pool := w.pool()
 	for kb := 0; kb*kc < b.K; kb++ {
 		blk, k0, kcb := b.block(kb)
-		t := tiling{a: a, lda: lda, k0: k0, kcb: kcb, full: full, m: m, n: b.N, blk: blk, c: c, ldc: ldc, acc: kb > 0}
+		w.t = tiling{a: a, lda: lda, k0: k0, kcb: kcb, full: full, m: m, n: b.N, blk: blk, c: c, ldc: ldc, acc: kb > 0}
+		t := &w.t
 		if full < m {
 			t.edge = w.edge[:mr*kcb]
 			for r := range mr {
@@ -143,30 +165,25 @@ func (w *Workspace) Mul(m int, a []float32, lda int, b *Packed, c []float32, ldc
 				}
 			}
 		}
-		if threads == 1 {
-			t.macro(0, np)
+		if m*kcb*b.N >= parallelMACs {
+			pool.Run(t, units)
 		} else {
-			t.parallel(threads, step)
+			t.Range(0, 0, units)
 		}
 	}
+	w.t = tiling{}
 }
 
-// parallel splits the panels of t over threads goroutines, in whole tiles
-// of step panels, and waits for them. It takes t by value so that only a
-// multi-threaded product moves it to the heap.
-func (t tiling) parallel(threads, step int) {
-	np := (t.n + nr - 1) / nr
-	units := (np + step - 1) / step
-	var wg sync.WaitGroup
-	for th := 0; th < threads; th++ {
-		lo, hi := th*units/threads*step, min(np, (th+1)*units/threads*step)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.macro(lo, hi)
-		}()
-	}
-	wg.Wait()
+// parallelMACs is the number of multiply-adds of a K block from which its
+// tiles are split over threads: below, handing work to another thread
+// costs more than it saves.
+const parallelMACs = 1 << 16
+
+// Range runs the macro-kernel over tiles [lo, hi) across N (of step
+// panels each).
+func (t *tiling) Range(_, lo, hi int) {
+	_, step := tile()
+	t.macro(lo*step, min((t.n+nr-1)/nr, hi*step))
 }
 
 // MulRaw computes C = A·B (or A·Bᵀ with transB) for B given unpacked, as

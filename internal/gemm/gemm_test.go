@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/edgenas/edgenas/internal/par"
 )
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -126,9 +128,12 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 	for name, kern := range kernels() {
 		t.Run(name, func(t *testing.T) {
 			var ref []float32
-			for _, threads := range []int{1, 2, 3, 8} {
+			for _, threads := range []int{1, 2, 3, 8, -2} {
 				c := make([]float32, m*n)
 				w := Workspace{Threads: threads}
+				if threads < 0 { // a shared Pool of -threads
+					w = Workspace{Pool: par.New(-threads)}
+				}
 				withKernel(kern, func() { w.Mul(m, a, k, p, c, n) })
 				if ref == nil {
 					ref = c
@@ -207,14 +212,25 @@ func TestMulAllocatesNothingInSteadyState(t *testing.T) {
 	a, b := randSlice(rng, m*k), randSlice(rng, n*k)
 	p := Pack(b, k, k, n, true)
 	c := make([]float32, m*n)
-	var w Workspace
-	w.Mul(m, a, k, p, c, n)
-	w.MulRaw(m, n, k, a, k, b, k, true, c, n)
-	if allocs := testing.AllocsPerRun(10, func() {
-		w.Mul(m, a, k, p, c, n)
-		w.MulRaw(m, n, k, a, k, b, k, true, c, n)
-	}); allocs != 0 {
-		t.Fatalf("%v allocations per run", allocs)
+	for _, tc := range []struct {
+		name string
+		w    *Workspace
+	}{
+		{"threads1", &Workspace{}},
+		{"threads2", &Workspace{Threads: 2}},
+		{"pool3", &Workspace{Pool: par.New(3)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w
+			w.Mul(m, a, k, p, c, n)
+			w.MulRaw(m, n, k, a, k, b, k, true, c, n)
+			if allocs := testing.AllocsPerRun(10, func() {
+				w.Mul(m, a, k, p, c, n)
+				w.MulRaw(m, n, k, a, k, b, k, true, c, n)
+			}); allocs != 0 {
+				t.Fatalf("%v allocations per run", allocs)
+			}
+		})
 	}
 }
 

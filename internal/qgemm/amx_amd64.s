@@ -138,7 +138,7 @@ amxChunk:
 	// tilerelease
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0xC0
 
-	// Epilogue, rows 0..m: C = float32(acc−corr)·sw·sx + bias.
+	// Epilogue, rows 0..m: C = float32(acc+corr)·sw·sx + bias (corr = −128·Σw).
 	MOVQ      corr+40(FP), AX
 	VMOVDQU32 (AX), Z10
 	VMOVDQU32 64(AX), Z11
@@ -163,8 +163,8 @@ amxRow:
 	VBROADCASTSS (AX), Z2
 	VMOVDQU32    (R10), Z0
 	VMOVDQU32    64(R10), Z1
-	VPSUBD       Z10, Z0, Z0
-	VPSUBD       Z11, Z1, Z1
+	VPADDD       Z10, Z0, Z0
+	VPADDD       Z11, Z1, Z1
 	VCVTDQ2PS    Z0, Z0
 	VCVTDQ2PS    Z1, Z1
 	VMULPS       Z12, Z0, Z0

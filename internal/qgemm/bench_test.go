@@ -71,16 +71,28 @@ func BenchmarkQuantizeActivations(b *testing.B) {
 	a := make([]byte, m*k)
 	sx := make([]float32, m)
 	for b.Loop() {
-		quantizeU8(m, m, x, k, k, a, k, sx)
+		quantizeU8(0, m, m, x, k, k, a, k, sx)
 	}
 }
 
 // BenchmarkInt8Kernels runs one FFN shape on every kernel this machine has.
 func BenchmarkInt8Kernels(b *testing.B) {
+	benchKernels(b, func(w []float32, out, in int) (Weights, error) { return QuantizeInt8(w, out, in) })
+}
+
+// BenchmarkInt4Kernels is BenchmarkInt8Kernels for Int4 (groups of 64):
+// on a CPU with GFNI, vnni unpacks every panel per product and vnni-gfni
+// reads them as stored.
+func BenchmarkInt4Kernels(b *testing.B) {
+	benchKernels(b, func(w []float32, out, in int) (Weights, error) { return QuantizeInt4(w, out, in, 64) })
+}
+
+// benchKernels times Workspace.Mul on one FFN shape with every kernel.
+func benchKernels(b *testing.B, mk mkWeights) {
 	const m, k, n = 128, 768, 3072
 	rng := rand.New(rand.NewPCG(1, 2))
 	x, wf := randSlice(rng, m*k, 1), randSlice(rng, n*k, 0.05)
-	w, err := QuantizeInt8(wf, n, k)
+	w, err := mk(wf, n, k)
 	if err != nil {
 		b.Fatal(err)
 	}

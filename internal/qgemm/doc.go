@@ -33,17 +33,34 @@
 // multiple of 64, a kernel computing each panel's rows 32 at a time with
 // TDPBUSD on tiles, K in blocks of 256 with the int32 sums kept between
 // blocks (same activations and correction as VNNI's; hand-written,
-// amx_amd64.s); otherwise on amd64 with AVX512-VNNI
-// a 12×32 VPDPBUSD kernel (activations stored as unsigned x+128; the
-// 128·Σₖ w[n,k] this adds is subtracted per column, precomputed at
-// quantization time); with AVX2 a
+// amx_amd64.s); otherwise on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
+// kernel, with 4×32 and 1×32 variants for a product's last 8 rows or
+// fewer, so that one token (batch 1, sequence 1) is not computed as 12
+// (activations stored as unsigned x+128; its integer sums start from
+// −128·Σₖ w[n,k], precomputed at quantization time, which takes out what
+// the +128 adds); with AVX2 a
 // 6×8 kernel that sign-extends weights to int16 and uses VPMADDWD, which
 // cannot saturate; on arm64 a 4×16 kernel with the dot-product extension's
 // SDOT where the CPU has it (activations turned back into signed bytes,
 // so no correction), else one on plain ASIMD that widens products to
 // int16 (SMULL), adds them in pairs (ADDP, exact) and accumulates into
-// int32 (SADALP); elsewhere a pure-Go kernel. Int4 weights are unpacked to
-// the int8 layout one 32-column panel at a time.
+// int32 (SADALP); elsewhere a pure-Go kernel.
+//
+// Int4 weights are kept, from quantization or loading on, in the layout
+// the VNNI kernel reads: per 32-column panel and K step of 4, 64 bytes,
+// the low nibbles holding columns 0–15 and the high nibbles columns 16–31
+// (two's complement). Where the CPU also has GFNI (Ice Lake, Zen 4 and
+// later) the kernel expands them in registers, one GF2P8AFFINEQB per
+// nibble half, so a product reads half the bytes of an int8 one; the other
+// kernels get each panel unpacked to the int8 layout on every call. A
+// product still does as many multiply-adds as with int8, plus one float
+// scaling per group (see above), so int4 is faster than int8 only where
+// weight bytes, not arithmetic, bound the time: a few tokens per pass.
+//
+// Threads: Workspace.Threads, or a shared Workspace.Pool (package
+// internal/par), split the activation quantization by rows and the
+// product by 32-column panels; each output is computed by one goroutine
+// in the same order whatever the split.
 //
 // ConcatInt8 joins Int8 weights of the same In into one (query, key and
 // value): rows are per-channel, so one product by it is bit for bit the

@@ -6,10 +6,11 @@ import "golang.org/x/sys/cpu"
 
 // The kernels this package has; kern holds the one in use.
 const (
-	kernGo   = iota // portable Go, 12×32
-	kernAVX2        // AVX2 assembly, 6×8 (int16 VPMADDWD)
-	kernVNNI        // AVX512-VNNI assembly, 12×32 (VPDPBUSD)
-	kernAMX         // Intel AMX assembly, 32×32 blocks (TDPBUSD), Int8 with In a multiple of 64; VNNI otherwise
+	kernGo       = iota // portable Go, 12×32
+	kernAVX2            // AVX2 assembly, 6×8 (int16 VPMADDWD)
+	kernVNNI            // AVX512-VNNI assembly, 12×32 (VPDPBUSD); Int4 panels unpacked per call
+	kernVNNIGFNI        // kernVNNI, reading Int4 panels as stored (GF2P8AFFINEQB)
+	kernAMX             // Intel AMX assembly, 32×32 blocks (TDPBUSD), Int8 with In a multiple of 64; vnniKernel otherwise
 )
 
 // kern selects the kernel: the fastest the CPU runs. Tests change it to run
@@ -22,20 +23,29 @@ func bestKernel() int {
 	switch {
 	case vnni && cpu.X86.HasAMXTile && cpu.X86.HasAMXInt8 && amxPermitted():
 		return kernAMX
-	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI:
-		return kernVNNI
+	case vnni:
+		return vnniKernel()
 	case cpu.X86.HasAVX2:
 		return kernAVX2
 	}
 	return kernGo
 }
 
+// vnniKernel is the VNNI kernel this CPU runs best: reading Int4 panels
+// as stored where it has GFNI.
+func vnniKernel() int {
+	if cpu.X86.HasAVX512GFNI {
+		return kernVNNIGFNI
+	}
+	return kernVNNI
+}
+
 // kernelFor is the kernel that runs a product by p: the selected one, but
-// VNNI instead of AMX for Int4 weights and for In not a multiple of 64
-// (one AMX tile row). Both read the same activations.
+// VNNI (vnniKernel) instead of AMX for Int4 weights and for In not a
+// multiple of 64 (one AMX tile row). Both read the same activations.
 func kernelFor(p *packing) int {
 	if kern == kernAMX && (p.int4 || p.in%64 != 0) {
-		return kernVNNI
+		return vnniKernel()
 	}
 	return kern
 }
@@ -80,9 +90,10 @@ func (j *job) runPanels(t, lo, hi int) bool {
 //go:noescape
 func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
 
-// avx512 reports whether the selected kernel implies AVX-512 (VNNI, or
-// AMX, which runs on CPUs that have it), so the AVX-512 quantizers run.
-func avx512() bool { return kern == kernVNNI || kern == kernAMX }
+// avx512 reports whether the selected kernel implies AVX-512 (VNNI, with
+// or without GFNI, or AMX, which runs on CPUs that have it), so the
+// AVX-512 quantizers run.
+func avx512() bool { return kern >= kernVNNI }
 
 // kernRows is the row tile of kernel k.
 func kernRows(k int) int {
@@ -92,15 +103,45 @@ func kernRows(k int) int {
 	return 12
 }
 
+// tileRows is the row tile kernel k uses when left rows of the product
+// remain: its kernRows, but VNNI takes its last 8 rows or fewer in tiles
+// of 4 rows (a 1-row tile for a single one), which compute only those
+// rows instead of 12.
+func tileRows(k, left int) int {
+	switch {
+	case k < kernVNNI || left > 8:
+		return kernRows(k)
+	case left == 1:
+		return 1
+	}
+	return 4
+}
+
+// direct4 reports whether kernel k reads Int4 panels as stored, without
+// unpacking them to the int8 layout.
+func direct4(k int) bool { return k == kernVNNIGFNI }
+
 // callAsm runs the selected assembly kernel on one row tile from K step
 // s0 (see job.call), reporting false when the Go kernel is selected.
-func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
-	rows := kernRows(j.k)
+func (j *job) callAsm(i0, rows, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
 	switch j.k {
-	case kernVNNI:
+	case kernVNNI, kernVNNIGFNI:
 		a := j.ws.xu8[i0*j.lda+4*s0:]
 		_ = a[(rows-1)*j.lda+4*kg*ng-1]
-		kernelVNNI(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		switch d4 := j.p.int4 && direct4(j.k); {
+		case d4 && rows == 12:
+			kernelVNNI4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case d4 && rows == 4:
+			kernelVNNI4R4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case d4:
+			kernelVNNI4R1(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case rows == 12:
+			kernelVNNI(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		case rows == 4:
+			kernelVNNIR4(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		default:
+			kernelVNNIR1(&a[0], j.lda, &b[0], kg, ng, &corr[0], &sw[0], &f[0], flags, &sx[0], &bias[0], &c[0], ldc)
+		}
 	case kernAVX2:
 		a := j.ws.xi16[i0*j.lda+4*s0:]
 		_ = a[(rows-1)*j.lda+4*kg*ng-1]
@@ -218,6 +259,28 @@ func quantCols512(x *float32, ldx, steps int, inv *float32, dst *byte, sums *int
 //
 //go:noescape
 func kernelVNNI(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+// kernelVNNI4 is kernelVNNI on an Int4 panel as stored: 64 bytes per K
+// step, byte b holding value b of the int8 layout in its low nibble and
+// value b+64 in its high nibble.
+//
+//go:noescape
+func kernelVNNI4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+// kernelVNNIR4 and kernelVNNIR1 are kernelVNNI on a tile of 4 and of 1
+// row, and kernelVNNI4R4 and kernelVNNI4R1 the same for kernelVNNI4.
+//
+//go:noescape
+func kernelVNNIR4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+//go:noescape
+func kernelVNNIR1(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+//go:noescape
+func kernelVNNI4R4(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
+
+//go:noescape
+func kernelVNNI4R1(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
 
 // kernelAVX2 is the AVX2 kernel: the contract of kernelGo on a 6×8 tile,
 // with signed int16 activations (no correction) and b, sw, f, bias and c

@@ -28,6 +28,13 @@ func bestKernel() int {
 	return kernGo
 }
 
+// tileRows is the row tile of kernel k whatever rows remain: kernRows.
+func tileRows(k, _ int) int { return kernRows(k) }
+
+// direct4 reports false: every kernel here reads Int4 panels unpacked to
+// the int8 layout.
+func direct4(int) bool { return false }
+
 // kernRows is the row tile of kernel k.
 func kernRows(k int) int {
 	if k == kernNEON || k == kernDot {
@@ -38,12 +45,12 @@ func kernRows(k int) int {
 
 // callAsm runs the selected assembly kernel on one row tile from K step
 // s0 (see job.call), reporting false when the Go kernel is selected.
-func (j *job) callAsm(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
+func (j *job) callAsm(i0, rows, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) bool {
 	if j.k != kernNEON && j.k != kernDot {
 		return false
 	}
 	a := j.ws.xu8[i0*j.lda+4*s0:]
-	_ = a[(kernRows(j.k)-1)*j.lda+4*kg*ng-1]
+	_ = a[(rows-1)*j.lda+4*kg*ng-1]
 	for q := 0; q < nr; q += 16 {
 		if j.k == kernDot {
 			kernelDot(&a[0], j.lda, &b[4*q], kg, ng, &sw[q], &f[q], flags, &sx[0], &bias[q], &c[q], ldc)

@@ -3,8 +3,8 @@ package qgemm
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
+
+	"github.com/edgenas/edgenas/internal/par"
 )
 
 // mr is the row padding of the quantized activations: a multiple of every
@@ -19,15 +19,20 @@ const maxRows = 12
 const amxRows = 32
 
 // Workspace holds the scratch memory of quantized products: the quantized
-// activations and their scales, the padded bias and, per thread, an
-// unpacked panel for Int4 or the int32 sums of the AMX kernel. The zero value is ready to use; it grows to
-// the largest shape seen and then allocates nothing, whatever Threads is
-// (helper goroutines are started once and stop when the Workspace is
-// garbage). A Workspace must not be copied after first use.
+// activations and their scales, the padded bias and, per thread, the
+// int32 sums of the AMX kernel and, for Int4 weights the kernel cannot
+// read as stored, one unpacked panel. The zero value is ready to use; it
+// grows to the largest shape seen and then allocates nothing, whatever
+// Threads is (helper goroutines are started once and stop when the
+// Workspace is garbage). A Workspace must not be copied after first use.
 type Workspace struct {
 	// Threads is the number of goroutines one product may use; 0 or 1 runs
 	// on the calling goroutine only. Results do not depend on it.
 	Threads int
+	// Pool, when not nil, runs the products on its threads instead of
+	// Threads, so that one caller's workspaces share helper goroutines.
+	// It must not be running another step while Mul runs.
+	Pool *par.Pool
 
 	xu8   []byte    // activations + 128, rows padded to mr, row stride 4·k4
 	xi16  []int16   // signed activations for the AVX2 kernel, same layout
@@ -35,7 +40,9 @@ type Workspace struct {
 	bias  []float32 // the bias, zero-padded to whole panels
 	panel [][]byte  // per-thread unpacked Int4 panel
 	acc   [][]int32 // per-thread int32 sums of the AMX kernel
-	pool  *pool     // helper goroutines, started by the first multi-threaded product
+	own   *par.Pool // the Pool of Threads goroutines when Pool is nil
+	j     job       // the current product
+	q     quant     // the current activation quantization
 }
 
 // grow returns s with length n, reusing its memory when large enough.
@@ -63,6 +70,7 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		return
 	}
 	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
+	pool := ws.pool()
 	k := kernelFor(p)
 	mp := (m + mr - 1) / mr * mr
 	if k == kernAMX {
@@ -72,14 +80,19 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	ws.sx = grow(ws.sx, mp)
 	if k == kernAVX2 {
 		ws.xi16 = grow(ws.xi16, mp*lda)
-		quantizeI16(m, mp, x, ldx, p.in, ws.xi16, lda, ws.sx)
 	} else {
 		ws.xu8 = grow(ws.xu8, mp*lda)
-		quantizeU8(m, mp, x, ldx, p.in, ws.xu8, lda, ws.sx)
 	}
+	ws.q = quant{ws: ws, i16: k == kernAVX2, m: m, x: x, ldx: ldx, in: p.in, lda: lda}
+	if m*p.in >= parallelQuant {
+		pool.Run(&ws.q, mp)
+	} else {
+		ws.q.Range(0, 0, mp)
+	}
+	ws.q = quant{}
 	ws.bias = grow(ws.bias, p.panels*nr)
 	clear(ws.bias[copy(ws.bias, bias):])
-	threads := max(1, min(ws.Threads, p.panels))
+	threads := min(pool.Threads(), p.panels)
 	if k == kernAMX {
 		for len(ws.acc) < threads {
 			ws.acc = append(ws.acc, nil)
@@ -88,7 +101,10 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 			ws.acc[t] = grow(ws.acc[t], mp*nr)
 		}
 	}
-	if p.int4 {
+	sb := chunk // bytes per K step of the panels the kernel reads
+	if p.int4 && direct4(k) {
+		sb = chunk / 2
+	} else if p.int4 {
 		for len(ws.panel) < threads {
 			ws.panel = append(ws.panel, nil)
 		}
@@ -96,55 +112,54 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 			ws.panel[t] = grow(ws.panel[t], p.k4*chunk)
 		}
 	}
-	j := job{ws: ws, p: p, k: k, m: m, lda: lda, c: c, ldc: ldc}
-	if threads == 1 {
-		j.run(0, 0, p.panels)
-		return
+	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
+	if m*p.in*p.out >= parallelMACs {
+		pool.Run(&ws.j, p.panels)
+	} else {
+		ws.j.Range(0, 0, p.panels)
 	}
-	ws.parallel(j, threads)
+	ws.j = job{}
 }
 
-// pool is a Workspace's helper goroutines: they run panels of the current
-// job, so that a multi-threaded product allocates nothing. They hold no
-// reference to the Workspace between products, and a cleanup attached to
-// the Workspace stops them once it is unreachable.
-type pool struct {
-	work    chan task
-	done    sync.WaitGroup
-	j       job
-	workers int
+// parallelQuant is the number of activations (rows × In) from which their
+// quantization is split over threads, and parallelMACs the number of
+// multiply-adds from which the product is: below, handing work to another
+// thread costs more than it saves.
+const (
+	parallelQuant = 16 << 10
+	parallelMACs  = 1 << 17
+)
+
+// pool is the Pool that runs products: Pool, or one of Threads goroutines
+// made on first use (and again when Threads changes).
+func (ws *Workspace) pool() *par.Pool {
+	if ws.Pool != nil {
+		return ws.Pool
+	}
+	if ws.own == nil || ws.own.Threads() != max(1, ws.Threads) {
+		ws.own = par.New(ws.Threads)
+	}
+	return ws.own
 }
 
-// task is the panels [lo, hi) of pool.j, computed as thread t.
-type task struct{ t, lo, hi int }
-
-func (p *pool) worker() {
-	for tk := range p.work {
-		p.j.run(tk.t, tk.lo, tk.hi)
-		p.done.Done()
-	}
+// quant is the quantization of one product's activations, split by rows.
+type quant struct {
+	ws      *Workspace
+	i16     bool // for the AVX2 kernel
+	m       int
+	x       []float32
+	ldx, in int
+	lda     int
 }
 
-// parallel splits the panels of j over threads goroutines (this one and
-// threads-1 helpers) and waits for them.
-func (ws *Workspace) parallel(j job, threads int) {
-	if ws.pool == nil {
-		ws.pool = &pool{work: make(chan task)}
-		runtime.AddCleanup(ws, func(p *pool) { close(p.work) }, ws.pool)
+// Range quantizes padded rows [lo, hi).
+func (q *quant) Range(_, lo, hi int) {
+	ws := q.ws
+	if q.i16 {
+		quantizeI16(lo, hi, q.m, q.x, q.ldx, q.in, ws.xi16, q.lda, ws.sx)
+	} else {
+		quantizeU8(lo, hi, q.m, q.x, q.ldx, q.in, ws.xu8, q.lda, ws.sx)
 	}
-	p := ws.pool
-	for ; p.workers < threads-1; p.workers++ {
-		go p.worker()
-	}
-	p.j = j
-	panels := j.p.panels
-	p.done.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		p.work <- task{t, t * panels / threads, (t + 1) * panels / threads}
-	}
-	p.j.run(0, 0, panels/threads)
-	p.done.Wait()
-	p.j = job{}
 }
 
 // job is one product: what every panel of it needs.
@@ -152,62 +167,65 @@ type job struct {
 	ws     *Workspace
 	p      *packing
 	k      int // kernel
+	sb     int // bytes per K step of a panel as the kernel reads it
 	m, lda int
 	c      []float32
 	ldc    int
 }
 
-// run computes the output panels [lo, hi) on thread t.
-func (j *job) run(t, lo, hi int) {
+// Range computes the output panels [lo, hi) as range t (its Int4 panel
+// scratch, its AMX sums).
+func (j *job) Range(t, lo, hi int) {
 	if j.runPanels(t, lo, hi) {
 		return
 	}
 	p, ws := j.p, j.ws
 	var f, tmp [maxRows * nr]float32
-	rows := kernRows(j.k)
 	for pn := lo; pn < hi; pn++ {
 		var b []byte
-		if p.int4 {
+		if p.int4 && j.sb == chunk {
 			b = ws.panel[t]
 			unpack4(b, p.data[pn*p.k4*chunk/2:(pn+1)*p.k4*chunk/2])
 		} else {
-			b = p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
+			b = p.data[pn*p.k4*j.sb : (pn+1)*p.k4*j.sb]
 		}
 		meta := pn * p.groups * nr
 		corr, sw := p.corr[meta:meta+p.groups*nr], p.scale[meta:meta+p.groups*nr]
 		bias := ws.bias[pn*nr : (pn+1)*nr]
 		cols := min(nr, p.out-pn*nr)
-		for i0 := 0; i0 < j.m; i0 += rows {
+		for i0 := 0; i0 < j.m; {
+			rows := tileRows(j.k, j.m-i0)
 			c, ldc := j.c[i0*j.ldc+pn*nr:], j.ldc
 			full := i0+rows <= j.m && cols == nr
 			if !full {
 				c, ldc = tmp[:], nr
 			}
-			j.tile(i0, b, corr, sw, f[:], bias, c, ldc)
+			j.tile(i0, rows, b, corr, sw, f[:], bias, c, ldc)
 			if !full {
 				for r := 0; r < min(rows, j.m-i0); r++ {
 					copy(j.c[(i0+r)*j.ldc+pn*nr:][:cols], tmp[r*nr:])
 				}
 			}
+			i0 += rows
 		}
 	}
 }
 
 // tile computes rows [i0, i0+rows) of one panel into c (row stride ldc,
 // 32 columns), with the float accumulators of the groups in f.
-func (j *job) tile(i0 int, b []byte, corr []int32, sw, f, bias, c []float32, ldc int) {
+func (j *job) tile(i0, rows int, b []byte, corr []int32, sw, f, bias, c []float32, ldc int) {
 	p := j.p
 	kg, ng := p.group/4, p.groups
 	last := p.k4 - (ng-1)*kg // steps of the last group
 	if last == kg {
-		j.call(i0, 0, b, kg, ng, corr, sw, f, flagFinal, bias, c, ldc)
+		j.call(i0, rows, 0, b, kg, ng, corr, sw, f, flagFinal, bias, c, ldc)
 		return
 	}
 	if ng > 1 {
-		j.call(i0, 0, b, kg, ng-1, corr, sw, f, 0, bias, c, ldc)
+		j.call(i0, rows, 0, b, kg, ng-1, corr, sw, f, 0, bias, c, ldc)
 	}
 	g := ng - 1
-	j.call(i0, g*kg, b[g*kg*chunk:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
+	j.call(i0, rows, g*kg, b[g*kg*j.sb:], last, 1, corr[g*nr:], sw[g*nr:], f, flagFinal|flagAcc*min(1, g), bias, c, ldc)
 }
 
 // Kernel flags.
@@ -216,23 +234,23 @@ const (
 	flagFinal = 2 // after the last group, write C = f·sx + bias instead of f
 )
 
-// call runs the selected kernel on one row tile from K step s0.
-func (j *job) call(i0, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, bias, c []float32, ldc int) {
+// call runs the selected kernel on the row tile [i0, i0+rows) from K step
+// s0.
+func (j *job) call(i0, rows, s0 int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, bias, c []float32, ldc int) {
 	ws := j.ws
 	sx := ws.sx[i0:]
-	rows := kernRows(j.k)
 	// Bounds the assembly cannot check.
-	_, _, _ = b[kg*ng*chunk-1], corr[ng*nr-1], sw[ng*nr-1]
+	_, _, _ = b[kg*ng*j.sb-1], corr[ng*nr-1], sw[ng*nr-1]
 	_, _ = sx[rows-1], c[(rows-1)*ldc+nr-1]
-	if !j.callAsm(i0, s0, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc) {
+	if !j.callAsm(i0, rows, s0, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc) {
 		kernelGo(ws.xu8[i0*j.lda+4*s0:], j.lda, b, kg, ng, corr, sw, f, flags, sx, bias, c, ldc)
 	}
 }
 
 // kernelGo is the portable kernel and the contract of the others: for a
 // tile of 12 rows (rows of a at stride lda, values +128) and one 32-column
-// panel b, for each of ng groups of kg K steps: t = float32(Σ a·b −
-// corr)·sw, added to f unless this is the first group and flags lacks
+// panel b, for each of ng groups of kg K steps: t = float32(corr + Σ a·b)·sw
+// (corr = −128·Σ b, so the sum is Σ (a−128)·b), added to f unless this is the first group and flags lacks
 // flagAcc; after the last group, with flagFinal, C = f·sx[row] + bias;
 // otherwise f (row stride 32) keeps the sums. corr, sw advance 32 per group.
 func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []float32, flags int, sx, bias, c []float32, ldc int) {
@@ -241,6 +259,7 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 		bg := b
 		for g := 0; g < ng; g++ {
 			var acc [nr]int32
+			copy(acc[:], corr[g*nr:])
 			for s := 0; s < kg; s++ {
 				x0, x1, x2, x3 := int32(ar[0]), int32(ar[1]), int32(ar[2]), int32(ar[3])
 				ch := bg[:chunk:chunk]
@@ -252,7 +271,7 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 			}
 			fr := f[r*nr : (r+1)*nr]
 			for q := range nr {
-				t := float32(float32(acc[q]-corr[g*nr+q]) * sw[g*nr+q])
+				t := float32(float32(acc[q]) * sw[g*nr+q])
 				if g > 0 || flags&flagAcc != 0 {
 					t = fr[q] + t
 				}
@@ -266,11 +285,12 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 	}
 }
 
-// quantizeU8 quantizes rows [0, m) of x (in values each, row stride ldx)
-// per row into a (row stride lda, values xq+128) and their scales into sx;
-// the padding (columns in..lda, rows m..mp) holds 128 (xq = 0), scale 0.
-func quantizeU8(m, mp int, x []float32, ldx, in int, a []byte, lda int, sx []float32) {
-	for i := 0; i < mp; i++ {
+// quantizeU8 quantizes rows [lo, hi) of x (in values each, row stride
+// ldx) per row into a (row stride lda, values xq+128) and their scales
+// into sx; the padding (columns in..lda, rows from m) holds 128 (xq = 0),
+// scale 0.
+func quantizeU8(lo, hi, m int, x []float32, ldx, in int, a []byte, lda int, sx []float32) {
+	for i := lo; i < hi; i++ {
 		row := a[i*lda : (i+1)*lda]
 		if i >= m {
 			for q := range row {
@@ -290,8 +310,8 @@ func quantizeU8(m, mp int, x []float32, ldx, in int, a []byte, lda int, sx []flo
 
 // quantizeI16 is quantizeU8 for the AVX2 kernel: signed xq as int16,
 // padding 0.
-func quantizeI16(m, mp int, x []float32, ldx, in int, a []int16, lda int, sx []float32) {
-	for i := 0; i < mp; i++ {
+func quantizeI16(lo, hi, m int, x []float32, ldx, in int, a []int16, lda int, sx []float32) {
+	for i := lo; i < hi; i++ {
 		row := a[i*lda : (i+1)*lda]
 		if i >= m {
 			clear(row)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/edgenas/edgenas/internal/par"
 )
 
 func randSlice(rng *rand.Rand, n int, scale float64) []float32 {
@@ -117,6 +119,18 @@ func TestMulMatchesReference(t *testing.T) {
 		// AMX-sized In (multiples of 64 up to amxMaxIn): partial row
 		// blocks and panels, and In just above the limit.
 		{13, 33, 64}, {40, 70, 128}, {33, 45, 192}, {64, 64, 768}, {5, 40, 832},
+		{130, 64, 160}, {37, 70, 515}, // enough activations and multiply-adds to use several threads
+		{16, 40, 100}, {14, 64, 70}, // a full tile, then the last rows in a 4-row tile
+	}
+	pool := par.New(2) // shared, as a Session shares it
+	workspaces := []struct {
+		name string
+		ws   func() *Workspace
+	}{
+		{"threads1", func() *Workspace { return &Workspace{Threads: 1} }},
+		{"threads2", func() *Workspace { return &Workspace{Threads: 2} }},
+		{"threads3", func() *Workspace { return &Workspace{Threads: 3} }},
+		{"pool2", func() *Workspace { return &Workspace{Pool: pool} }},
 	}
 	for kname, k := range kernels() {
 		for fname, mk := range formats() {
@@ -136,26 +150,24 @@ func TestMulMatchesReference(t *testing.T) {
 						t.Fatal(err)
 					}
 					exact, r64 := refExact(m, x, ldx, w, bias)
-					for _, threads := range []int{1, 2, 3} {
+					for _, wsc := range workspaces {
+						threads := wsc.name
 						c := make([]float32, m*ldc)
 						for i := range c {
 							c[i] = 42
 						}
-						withKernel(k, func() {
-							ws := Workspace{Threads: threads}
-							ws.Mul(m, x, ldx, w, bias, c, ldc)
-						})
+						withKernel(k, func() { wsc.ws().Mul(m, x, ldx, w, bias, c, ldc) })
 						for i := 0; i < m; i++ {
 							for n := 0; n < ldc; n++ {
 								got := c[i*ldc+n]
 								if n >= out {
 									if got != 42 {
-										t.Fatalf("threads %d: c[%d][%d] = %v written outside C", threads, i, n, got)
+										t.Fatalf("%s: c[%d][%d] = %v written outside C", threads, i, n, got)
 									}
 									continue
 								}
 								if want := exact[i*out+n]; math.Float32bits(got) != math.Float32bits(want) {
-									t.Fatalf("threads %d: c[%d][%d] = %v, want exactly %v", threads, i, n, got, want)
+									t.Fatalf("%s: c[%d][%d] = %v, want exactly %v", threads, i, n, got, want)
 								}
 								if d := math.Abs(float64(got) - r64[i*out+n]); d > 1e-5*(1+math.Abs(r64[i*out+n])) {
 									t.Fatalf("c[%d][%d] = %v, float64 %v", i, n, got, r64[i*out+n])
@@ -419,7 +431,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestMulAllocs(t *testing.T) {
-	const m, out, in = 20, 100, 200
+	const m, out, in = 100, 100, 200 // enough activations to quantize on two threads
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := randSlice(rng, m*in, 1)
 	wf := randSlice(rng, out*in, 1)

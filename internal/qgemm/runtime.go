@@ -39,7 +39,7 @@ func (w *Int8) SetRows(out, in int, x []float32, ldx int) {
 		for s := 0; s < p.k4; s++ {
 			binary.LittleEndian.PutUint32(dst[s*chunk:], binary.LittleEndian.Uint32(tmp[4*s:])^0x80808080)
 		}
-		p.corr[n] = 128 * (sumBytes(tmp) - 128*int32(len(tmp)))
+		p.corr[n] = -128 * (sumBytes(tmp) - 128*int32(len(tmp)))
 	}
 }
 
@@ -64,7 +64,7 @@ func (w *Int8) SetCols(out, in int, x []float32, ldx int) {
 	clear(sums)
 	quantCols(p, out, in, x, ldx, inv, sums)
 	for n, s := range sums {
-		p.corr[n] = 128 * s
+		p.corr[n] = -128 * s
 	}
 }
 

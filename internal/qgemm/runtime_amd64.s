@@ -90,7 +90,7 @@ qcLoop:
 // patterns), scale amax/127 and inv 127/amax (both 0 when amax is 0),
 // q = roundToEven(x·inv) stored four values per K step at 128-byte
 // intervals from dst (dst advancing 4 bytes a row), the scale at scale[r]
-// and 128·Σq at corr[r].
+// and −128·Σq at corr[r].
 TEXT ·quantRows512(SB), NOSPLIT, $0-56
 	MOVQ         x+0(FP), SI
 	MOVQ         ldx+8(FP), R9
@@ -162,6 +162,7 @@ qrQuant:
 	VPADDD        X1, X5, X5
 	VMOVD         X5, AX
 	SHLL          $7, AX
+	NEGL          AX
 	MOVL          AX, (R13)
 	ADDQ          R9, SI
 	ADDQ          $4, DI

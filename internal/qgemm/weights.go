@@ -24,8 +24,8 @@ var (
 // Packed layout, shared by every kernel: columns in panels of nr = 32
 // output channels (the last zero-padded), K in steps of 4 (zero-padded);
 // panel p, step s holds 128 bytes, column j's four values at 4j..4j+3.
-// Per (panel, group): 32 int32 corrections (128·Σ_{k∈g} wq[n,k], used by the
-// VNNI kernel) and 32 float32 scales. Int4 stores each 128-byte chunk as 64
+// Per (panel, group): 32 int32 corrections (−128·Σ_{k∈g} wq[n,k], the
+// starting value of the VNNI kernel's sums) and 32 float32 scales. Int4 stores each 128-byte chunk as 64
 // bytes: byte b's low nibble is value b, its high nibble value b+64.
 const (
 	nr    = 32     // output channels per panel
@@ -159,7 +159,7 @@ func (p *packing) set(n, k int, q int8) {
 			p.data[c*chunk/2+b-chunk/2] |= byte(q) << 4
 		}
 	}
-	p.corr[(pn*p.groups+k/p.group)*nr+j] += 128 * int32(q)
+	p.corr[(pn*p.groups+k/p.group)*nr+j] -= 128 * int32(q)
 }
 
 // get returns value q of row n, column k.

@@ -1,0 +1,187 @@
+// Package par runs one piece of work split into contiguous ranges over a
+// fixed set of goroutines: the caller's and the helpers of a Pool.
+//
+// A forward pass hands tens of short steps (a matrix product, a LayerNorm,
+// attention heads) to its threads one after another. Starting goroutines
+// for each step allocates, and waking a parked goroutine costs the
+// scheduler microseconds, which adds up against steps of tens of
+// microseconds. A Pool's helpers therefore wait for the next step by
+// spinning for a short while (Spin) before they park, and the caller does
+// the same while it waits for them; with one P (GOMAXPROCS 1) nobody spins.
+//
+// The split of a Run into ranges is fixed by its size and the Pool's
+// thread count, so a Task that writes each range's results in place gives
+// the same results whoever runs which range. Ranges are claimed: the
+// caller and the helpers take the next unclaimed range until none is
+// left, so a helper that the operating system does not schedule in time
+// delays nobody.
+//
+// Concurrency: a Pool runs one Run at a time: Run must not be called
+// concurrently, nor from inside a Task of the same Pool. Helpers start with
+// the first Run that needs them and stop once the Pool is unreachable.
+package par
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// Spin is how long an idle helper, or a caller waiting for its helpers,
+// polls before it parks.
+const Spin = 50 * time.Microsecond
+
+// Task is work over units that can be split into ranges.
+type Task interface {
+	// Range does units [lo, hi), range number r of the current Run. No
+	// two calls with the same r run at once, so r can select scratch
+	// memory; which goroutine runs a range is not fixed.
+	Range(r, lo, hi int)
+}
+
+// Pool is the caller's goroutine and up to Threads()-1 helper goroutines.
+// The zero value is not usable; make Pools with New.
+type Pool struct {
+	threads int
+	s       *state
+}
+
+// state is what the helpers share with the Pool; they hold no reference to
+// the Pool itself, so that it can become unreachable and stop them.
+type state struct {
+	// claim is the current Run's number (bits 32–63), its range count
+	// (bits 16–31) and its next unclaimed range (bits 0–15). The fields
+	// below are written by Run before it publishes a new number and read
+	// only by whoever holds a claimed range of that number, which Run
+	// waits for.
+	claim   atomic.Uint64
+	task    Task
+	n       int
+	done    atomic.Int32  // ranges of the current Run finished
+	waiting atomic.Bool   // the caller sleeps on wake
+	wake    chan struct{} // buffered 1: whoever finishes the last range wakes a sleeping caller
+	helpers []*helper
+}
+
+// helper is one helper goroutine's parking place.
+type helper struct {
+	sleeping atomic.Bool
+	wake     chan struct{} // buffered 1; closed when the Pool is gone
+}
+
+// maxThreads bounds a Pool's threads (the range fields of state.claim).
+const maxThreads = 1<<16 - 1
+
+// New returns a Pool of threads goroutines in all (values below 1 mean 1,
+// and at most 65535 are used).
+func New(threads int) *Pool {
+	p := &Pool{threads: min(maxThreads, max(1, threads)), s: &state{wake: make(chan struct{}, 1)}}
+	runtime.AddCleanup(p, func(s *state) {
+		for _, h := range s.helpers {
+			close(h.wake)
+		}
+	}, p.s)
+	return p
+}
+
+// Threads is the number of goroutines a Run may use, the caller's included.
+func (p *Pool) Threads() int { return p.threads }
+
+// Run splits units [0, n) into k = min(Threads, n) contiguous ranges of
+// near-equal size, range r being [r·n/k, (r+1)·n/k), runs them on the
+// calling goroutine and the helpers, and returns when all are done. With
+// one range it calls task.Range(0, 0, n) directly.
+func (p *Pool) Run(task Task, n int) {
+	k := min(p.threads, n)
+	if k <= 1 {
+		if n > 0 {
+			task.Range(0, 0, n)
+		}
+		return
+	}
+	s := p.s
+	for len(s.helpers) < p.threads-1 {
+		h := &helper{wake: make(chan struct{}, 1)}
+		s.helpers = append(s.helpers, h)
+		go s.serve(h)
+	}
+	s.task, s.n = task, n
+	s.done.Store(0)
+	gen := (s.claim.Load()>>32 + 1) & (1<<32 - 1) // wraps after 2³² Runs
+	s.claim.Store(gen<<32 | uint64(k)<<16)
+	for _, h := range s.helpers[:k-1] {
+		if h.sleeping.Load() && h.sleeping.CompareAndSwap(true, false) {
+			select {
+			case h.wake <- struct{}{}:
+			default: // a wake-up is already pending
+			}
+		}
+	}
+	s.work(gen)
+	s.wait(k)
+	s.task = nil
+}
+
+// work runs ranges of Run number gen until none is left unclaimed.
+func (s *state) work(gen uint64) {
+	for {
+		c := s.claim.Load()
+		r, k := int(c&0xffff), int(c>>16&0xffff)
+		if c>>32 != gen || r >= k {
+			return
+		}
+		if !s.claim.CompareAndSwap(c, c+1) {
+			continue
+		}
+		n := s.n
+		s.task.Range(r, r*n/k, (r+1)*n/k)
+		if int(s.done.Add(1)) == k && s.waiting.CompareAndSwap(true, false) {
+			s.wake <- struct{}{}
+		}
+	}
+}
+
+// wait returns when every range of the current Run is done.
+func (s *state) wait(ranges int) {
+	k := int32(ranges)
+	if runtime.GOMAXPROCS(0) > 1 {
+		for i, start := 0, time.Now(); s.done.Load() != k; i++ {
+			if i%256 == 255 && time.Since(start) > Spin {
+				break
+			}
+		}
+	}
+	if s.done.Load() == k {
+		return
+	}
+	s.waiting.Store(true)
+	if s.done.Load() == k && s.waiting.CompareAndSwap(true, false) {
+		return
+	}
+	<-s.wake // whoever finished the last range claimed waiting and signals
+}
+
+// serve is helper h's loop: it joins every Run until the Pool is gone.
+func (s *state) serve(h *helper) {
+	var seen uint64
+	for {
+		spin := runtime.GOMAXPROCS(0) > 1
+		for i, start := 0, time.Now(); s.claim.Load()>>32 == seen; i++ {
+			if spin && (i%256 != 255 || time.Since(start) <= Spin) {
+				continue
+			}
+			h.sleeping.Store(true)
+			if s.claim.Load()>>32 != seen {
+				h.sleeping.Store(false)
+				break
+			}
+			if _, ok := <-h.wake; !ok {
+				return
+			}
+			h.sleeping.Store(false)
+			i, start = 0, time.Now()
+		}
+		seen = s.claim.Load() >> 32
+		s.work(seen)
+	}
+}

@@ -1,0 +1,125 @@
+package par
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// record notes in which range each unit was done and how often, and
+// fails when two calls with the same range number overlap.
+type record struct {
+	hits, rng []atomic.Int32
+	busy      [8]atomic.Bool
+	overlap   atomic.Bool
+}
+
+func (r *record) Range(n, lo, hi int) {
+	if !r.busy[n].CompareAndSwap(false, true) {
+		r.overlap.Store(true)
+	}
+	for u := lo; u < hi; u++ {
+		r.hits[u].Add(1)
+		r.rng[u].Store(int32(n))
+	}
+	r.busy[n].Store(false)
+}
+
+func TestRunCoversEveryUnitOnce(t *testing.T) {
+	for _, procs := range []int{1, 2} {
+		for _, threads := range []int{1, 2, 3, 8} {
+			for _, n := range []int{0, 1, 2, 5, 100} {
+				t.Run(fmt.Sprintf("procs%d/threads%d/n%d", procs, threads, n), func(t *testing.T) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+					p := New(threads)
+					for round := range 50 { // helpers go through spinning, parking and waking
+						r := &record{hits: make([]atomic.Int32, n), rng: make([]atomic.Int32, n)}
+						p.Run(r, n)
+						if r.overlap.Load() {
+							t.Fatalf("round %d: two calls of one range number at once", round)
+						}
+						k := min(threads, n)
+						for u := range n {
+							if h := r.hits[u].Load(); h != 1 {
+								t.Fatalf("round %d: unit %d done %d times", round, u, h)
+							}
+							// Unit u is in range r when r·n/k ≤ u < (r+1)·n/k.
+							want := 0
+							for want+1 < k && (want+1)*n/k <= u {
+								want++
+							}
+							if got := int(r.rng[u].Load()); got != want {
+								t.Fatalf("round %d: unit %d done as range %d, want %d", round, u, got, want)
+							}
+						}
+						if round%10 == 9 {
+							time.Sleep(2 * Spin) // let the helpers park
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestRunNumberWraps(t *testing.T) {
+	p, c := New(2), &count{}
+	p.Run(c, 2) // start the helper
+	p.s.claim.Store(uint64(1<<32-2) << 32)
+	for range 5 { // Run numbers 2³²−1, 0, 1, 2, 3
+		p.Run(c, 10)
+	}
+	if got := c.n.Load(); got != 2+5*10 {
+		t.Fatalf("%d units done, want %d", got, 2+5*10)
+	}
+}
+
+// count is a Task that does nothing but count units.
+type count struct{ n atomic.Int64 }
+
+func (c *count) Range(_, lo, hi int) { c.n.Add(int64(hi - lo)) }
+
+func TestRunAllocatesNothing(t *testing.T) {
+	for _, threads := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("threads%d", threads), func(t *testing.T) {
+			p, c := New(threads), &count{}
+			p.Run(c, 64)
+			if a := testing.AllocsPerRun(100, func() { p.Run(c, 64) }); a != 0 {
+				t.Fatalf("%v allocations per Run", a)
+			}
+			if got := c.n.Load(); got != 64*102 {
+				t.Fatalf("%d units done, want %d", got, 64*102)
+			}
+		})
+	}
+}
+
+func TestHelpersStopWhenPoolUnreachable(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		p := New(4)
+		p.Run(&count{}, 8)
+		if n := runtime.NumGoroutine(); n < before+3 {
+			t.Fatalf("%d goroutines with a 4-thread pool, want at least %d", n, before+3)
+		}
+	}()
+	for range 200 {
+		runtime.GC()
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%d goroutines after the pool became unreachable, want %d", runtime.NumGoroutine(), before)
+}
+
+// BenchmarkRun is the cost of handing a step to two threads and waiting
+// for them.
+func BenchmarkRun(b *testing.B) {
+	p, c := New(2), &count{}
+	for b.Loop() {
+		p.Run(c, 2)
+	}
+}

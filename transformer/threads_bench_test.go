@@ -1,0 +1,53 @@
+package transformer
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkStudentThreads times whole forward passes at batch 1 of the
+// BERT-tiny and BERT-mini shapes (vocabulary 30522) with fp32, int8 and
+// int4 weights at full rank, at sequence lengths 1 to 512, on one and on
+// two threads of one Session: the speed-up of a second thread per shape
+// and length, and int4 against int8 (scripts/bench.sh compress prints both).
+func BenchmarkStudentThreads(b *testing.B) {
+	for _, shape := range []string{"tiny", "mini"} {
+		for _, bits := range []int{32, 8, 4} {
+			m := shapeStudent(b, shape, 0, bits)
+			for _, seq := range []int{1, 32, 64, 128, 512} {
+				for _, threads := range []int{1, 2} {
+					b.Run(fmt.Sprintf("%s/bits%d/seq%d/threads%d", shape, bits, seq, threads), func(b *testing.B) {
+						batch := fullBatch(1, seq, m.Config.VocabSize)
+						s := m.NewSession(threads)
+						b.ReportAllocs()
+						for b.Loop() {
+							if _, err := s.Run(batch); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// shapeStudent is a model of the named shape (vocabulary 30522) whose
+// every layer has the given attention and FFN rank and bits.
+func shapeStudent(b *testing.B, shape string, rank, bits int) *Model {
+	cfg, err := ShapeConfig(shape, 30522)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
+	for range cfg.NumHiddenLayers {
+		cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
+			IntermediateSize: cfg.IntermediateSize, AttentionRank: rank, FFNRank: rank, Bits: bits})
+	}
+	m, err := NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
