@@ -120,13 +120,7 @@ type Workspace struct {
 // pool is the Pool that runs products: Pool, or one of Threads goroutines
 // made on first use (and again when Threads changes).
 func (w *Workspace) pool() *par.Pool {
-	if w.Pool != nil {
-		return w.Pool
-	}
-	if w.own == nil || w.own.Threads() != max(1, w.Threads) {
-		w.own = par.New(w.Threads)
-	}
-	return w.own
+	return par.Use(w.Pool, &w.own, w.Threads)
 }
 
 // Mul computes C = A·B for an m×K matrix A (row stride lda) and the packed

@@ -72,6 +72,20 @@ type helper struct {
 // maxThreads bounds a Pool's threads (the range fields of state.claim).
 const maxThreads = 1<<16 - 1
 
+// Use returns p when it is not nil, else *own, which it first replaces
+// with a new Pool of threads goroutines when it is nil or has another
+// count: the Pool of a workspace that may be given one (p) or make its
+// own of its Threads.
+func Use(p *Pool, own **Pool, threads int) *Pool {
+	if p != nil {
+		return p
+	}
+	if *own == nil || (*own).Threads() != min(maxThreads, max(1, threads)) {
+		*own = New(threads)
+	}
+	return *own
+}
+
 // New returns a Pool of threads goroutines in all (values below 1 mean 1,
 // and at most 65535 are used).
 func New(threads int) *Pool {

@@ -123,3 +123,30 @@ func BenchmarkRun(b *testing.B) {
 		p.Run(c, 2)
 	}
 }
+
+// TestUse: a given Pool is used as it is; otherwise the own Pool is made
+// once per thread count and kept while the count stays.
+func TestUse(t *testing.T) {
+	given := New(2)
+	var own *Pool
+	if got := Use(given, &own, 3); got != given || own != nil {
+		t.Fatalf("Use with a Pool returned %p (own %p), want the Pool %p", got, own, given)
+	}
+	first := Use(nil, &own, 3)
+	if first == nil || first != own || first.Threads() != 3 {
+		t.Fatalf("Use without a Pool: %p of %d threads, own %p", first, first.Threads(), own)
+	}
+	if again := Use(nil, &own, 3); again != first {
+		t.Error("the own Pool was made again for the same thread count")
+	}
+	if other := Use(nil, &own, 1); other == first || other.Threads() != 1 {
+		t.Errorf("a new thread count kept the Pool of %d threads", other.Threads())
+	}
+	if zero, one := Use(nil, &own, 0), Use(nil, &own, 1); zero != one {
+		t.Error("0 threads, which means 1, made a second Pool")
+	}
+	huge := Use(nil, &own, 1<<20)
+	if Use(nil, &own, 1<<20) != huge {
+		t.Error("a thread count above the bound made a Pool on every call")
+	}
+}

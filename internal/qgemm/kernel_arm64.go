@@ -83,21 +83,3 @@ func kernelDot(a *byte, lda int, b *byte, kg, ng int, sw, f *float32, flags int,
 //
 //go:noescape
 func kernelNEON(a *byte, lda int, b *byte, kg, ng int, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
-
-// colMaxAbs stores max over k of |x[k·ldx+n]| into m[n], n < out.
-func colMaxAbs(out, in int, x []float32, ldx int, m []float32) { colMaxAbsGo(out, in, x, ldx, m) }
-
-// quantCols stores roundToEven(x[k·ldx+n]·inv[n]) as value (n, k) of p
-// (zeroed, out×in), adding each column's values to sums[n].
-func quantCols(p *packing, out, in int, x []float32, ldx int, inv []float32, sums []int32) {
-	quantColsGo(p, 0, out, 0, in, x, ldx, inv, sums)
-}
-
-// quantRows reports false: SetRows quantizes in Go here.
-func quantRows(*packing, int, int, []float32, int) bool { return false }
-
-// kernelFor is the kernel that runs a product by p: the selected one.
-func kernelFor(*packing) int { return kern }
-
-// runPanels reports false: off amd64 every kernel runs by row tiles.
-func (j *job) runPanels(t, lo, hi int) bool { return false }

@@ -133,13 +133,7 @@ const (
 // pool is the Pool that runs products: Pool, or one of Threads goroutines
 // made on first use (and again when Threads changes).
 func (ws *Workspace) pool() *par.Pool {
-	if ws.Pool != nil {
-		return ws.Pool
-	}
-	if ws.own == nil || ws.own.Threads() != max(1, ws.Threads) {
-		ws.own = par.New(ws.Threads)
-	}
-	return ws.own
+	return par.Use(ws.Pool, &ws.own, ws.Threads)
 }
 
 // quant is the quantization of one product's activations, split by rows.
