@@ -275,7 +275,9 @@ func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int
 	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
 	pr := products{q: &wk.qws, g: &wk.gemm, mid: s.mid[r0*s.prep.maxMid:]}
 	x, tmp := s.x[r0*H:r1*H], s.tmp[r0*H:r1*H]
-	vec.Prefetch(s.ctx[r0*inner:], n, inner, inner) // written by the threads that ran attention
+	if s.threads > 1 {
+		vec.Prefetch(s.ctx[r0*inner:], n, inner, inner) // written by the threads that ran attention
+	}
 	pr.linear(n, s.ctx[r0*inner:], inner, &pl.attnOut, tmp, H)
 	vec.AddLayerNorm(x, tmp, l.AttnOut.B, l.AttnNorm.Gamma, l.AttnNorm.Beta, l.AttnNorm.Eps)
 	ffn := s.ffn[r0*l.FFN : r1*l.FFN]
@@ -391,14 +393,17 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 		mask := b.Mask[bi*T : (bi+1)*T]
 		base := bi * T * ld
 		if pair != packed {
-			// The rows of Q, K and V were mostly written by other
-			// threads: ask for this pair's and the next one's at once
-			// rather than wait for each line as it is read.
-			if unit == lo {
-				s.prefetchHead(b, l, qkv, pair)
-			}
-			if next := pair + 1; next*nb < hi {
-				s.prefetchHead(b, l, qkv, next)
+			// With several threads, the rows of Q, K and V were mostly
+			// written by others (int8 layers: by rows, in tail): ask for
+			// this pair's and the next one's at once rather than wait for
+			// each line as it is read.
+			if q8 && s.threads > 1 {
+				if unit == lo {
+					s.prefetchHead(b, l, qkv, pair)
+				}
+				if next := pair + 1; next*nb < hi {
+					s.prefetchHead(b, l, qkv, next)
+				}
 			}
 			if q8 {
 				wk.qkeys.SetRows(T, hs, qkv[base+inner+h*hs:], ld)
