@@ -156,18 +156,31 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	x := s.x
 
 	s.embed(b)
+	fused := false // the previous layer's tail computed this layer's Q|K|V
 	for li := range m.Layers {
 		l, pl := &m.Layers[li], &s.prep.layers[li]
 		inner := l.Heads * l.HeadSize
 		qkv := s.qkv[:rows*3*inner]
-		if q := pl.qkv.single(); q != nil {
+		switch q := pl.qkv.single(); {
+		case fused: // done
+		case q != nil:
 			s.qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner) // the bias added by the product
-		} else {
+		default:
 			s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
 			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
 		}
 		R := attentionBlock(T, B*l.Heads, s.threads)
 		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
+		if pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized() {
+			var next *preparedLayer
+			if li+1 < len(m.Layers) && s.prep.layers[li+1].qkv.single() != nil {
+				next = &s.prep.layers[li+1]
+			}
+			s.run(job{op: opTail, layer: l, pl: pl, next: next, width: rows}, (rows+tailRows-1)/tailRows)
+			fused = next != nil
+			continue
+		}
+		fused = false
 		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
 		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
 		ffn := s.ffn[:rows*l.FFN]
@@ -200,34 +213,94 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	return out, nil
 }
 
-// mul computes C = A·Wᵀ for one prepared matrix on the session's threads:
-// packed float32 weights by gemm, quantized ones by qgemm (which quantizes
-// each row of A to int8 on the fly).
-func (s *Session) mul(rows int, a []float32, lda int, w pmat, c []float32, ldc int) {
+// products is where products run: the session's workspaces, on every
+// thread, or one worker's, on its thread only; mid holds the low-rank
+// intermediates of the rows multiplied.
+type products struct {
+	q   *qgemm.Workspace
+	g   *gemm.Workspace
+	mid []float32
+}
+
+// mul computes C = A·Wᵀ for one prepared matrix: packed float32 weights by
+// gemm, quantized ones by qgemm (which quantizes each row of A to int8 on
+// the fly).
+func (pr products) mul(rows int, a []float32, lda int, w pmat, c []float32, ldc int) {
 	if w.q != nil {
-		s.qws.Mul(rows, a, lda, w.q, nil, c, ldc)
+		pr.q.Mul(rows, a, lda, w.q, nil, c, ldc)
 		return
 	}
-	s.gws.Mul(rows, a, lda, w.f, c, ldc)
+	pr.g.Mul(rows, a, lda, w.f, c, ldc)
 }
 
 // stage runs the products of st over the same rows of x.
-func (s *Session) stage(rows int, x []float32, ldx int, st *stage, c []float32, ldc int) {
+func (pr products) stage(rows int, x []float32, ldx int, st *stage, c []float32, ldc int) {
 	for j, w := range st.mats {
-		s.mul(rows, x[j*st.inStep:], ldx, w, c[j*st.outStep:], ldc)
+		pr.mul(rows, x[j*st.inStep:], ldx, w, c[j*st.outStep:], ldc)
 	}
 }
 
 // linear computes C = x·Wᵀ (no bias) for a prepared product: directly at
 // full rank, through the low-rank intermediate otherwise.
-func (s *Session) linear(rows int, x []float32, ldx int, p *plinear, c []float32, ldc int) {
+func (pr products) linear(rows int, x []float32, ldx int, p *plinear, c []float32, ldc int) {
 	if p.mid == 0 {
-		s.stage(rows, x, ldx, &p.a, c, ldc)
+		pr.stage(rows, x, ldx, &p.a, c, ldc)
 		return
 	}
-	t := s.mid[:rows*p.mid]
-	s.stage(rows, x, ldx, &p.a, t, p.mid)
-	s.stage(rows, t, p.mid, &p.b, c, ldc)
+	t := pr.mid[:rows*p.mid]
+	pr.stage(rows, x, ldx, &p.a, t, p.mid)
+	pr.stage(rows, t, p.mid, &p.b, c, ldc)
+}
+
+// linear computes C = x·Wᵀ (no bias) for a prepared product on the
+// session's threads.
+func (s *Session) linear(rows int, x []float32, ldx int, p *plinear, c []float32, ldc int) {
+	products{q: &s.qws, g: &s.gws, mid: s.mid}.linear(rows, x, ldx, p, c, ldc)
+}
+
+// tailRows is the number of rows of one unit of opTail: one row block of
+// the AMX kernel.
+const tailRows = 32
+
+// tail does rows [r0, r1) of a layer's steps after attention, on worker
+// wk's thread: the attention output product, its LayerNorm, the FFN
+// products and activation and the last LayerNorm, then, when next is not
+// nil, the next layer's Q|K|V product (single and quantized, with its
+// bias) into s.qkv. Every step works row by
+// row, so rows split over threads need no hand-off between steps, and
+// their activations stay in the cache of the thread that made them. Run
+// uses it for layers whose products are all quantized, which give the
+// same rows whichever rows are multiplied together.
+func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int) {
+	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
+	pr := products{q: &wk.qws, g: &wk.gemm, mid: s.mid[r0*s.prep.maxMid:]}
+	x, tmp := s.x[r0*H:r1*H], s.tmp[r0*H:r1*H]
+	if s.threads > 1 {
+		vec.Prefetch(s.ctx[r0*inner:], n, inner, inner) // written by the threads that ran attention
+	}
+	pr.linear(n, s.ctx[r0*inner:], inner, &pl.attnOut, tmp, H)
+	vec.AddLayerNorm(x, tmp, l.AttnOut.B, l.AttnNorm.Gamma, l.AttnNorm.Beta, l.AttnNorm.Eps)
+	ffn := s.ffn[r0*l.FFN : r1*l.FFN]
+	pr.linear(n, x, H, &pl.inter, ffn, l.FFN)
+	s.activate(ffn, l.Inter.B)
+	pr.linear(n, ffn, l.FFN, &pl.out, tmp, H)
+	vec.AddLayerNorm(x, tmp, l.Out.B, l.OutNorm.Gamma, l.OutNorm.Beta, l.OutNorm.Eps)
+	if next != nil {
+		q := next.qkv.single()
+		pr.q.Mul(n, x, H, q, next.qkvBias, s.qkv[r0*q.Out():r1*q.Out()], q.Out())
+	}
+}
+
+// activate computes x rows = act(x rows + bias) with the model's activation.
+func (s *Session) activate(x, bias []float32) {
+	switch s.m.Config.HiddenAct {
+	case ActGELUNew, ActGELUTanh:
+		vec.AddBiasGELUTanh(x, bias)
+	case ActReLU:
+		vec.AddBiasReLU(x, bias)
+	default:
+		vec.AddBiasGELU(x, bias)
+	}
 }
 
 // The element-wise and attention steps that a session splits over threads.
@@ -237,6 +310,7 @@ const (
 	opAddNorm          // x rows = LayerNorm(x + tmp + bias)
 	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head, block of width query rows)
 	opEmbed            // x rows = the embeddings of the batch's tokens (embedTokens)
+	opTail             // a layer's steps after attention, one unit per tailRows of width rows (tail)
 )
 
 // job describes one step over units [0, n): rows, or blocks of query rows
@@ -245,11 +319,13 @@ const (
 type job struct {
 	op    int
 	buf   []float32
-	width int // row width; for attention, the query rows of a unit
+	width int // row width; for attention, the query rows of a unit; for opTail, the rows
 	bias  []float32
 	norm  *LayerNorm
 	batch *tokenizer.Batch
 	layer *Layer
+	pl    *preparedLayer
+	next  *preparedLayer // opTail: the next layer, whose Q|K|V the tail computes; nil if none
 }
 
 // run executes j over n units: split into contiguous ranges over the
@@ -262,6 +338,8 @@ func (s *Session) run(j job, n int) {
 		work = n * s.m.Config.HiddenSize
 	case opAttention: // multiply-adds of Q·Kᵀ and P·V, at a fraction of the cost
 		work = n * j.width * j.batch.SeqLen * j.layer.HeadSize / 8
+	case opTail: // the FFN activations; a unit is hundreds of thousands of multiply-adds
+		work = j.width * j.layer.FFN
 	}
 	if work < parallelWork {
 		s.do(j, 0, 0, n)
@@ -282,15 +360,7 @@ func (s *Session) do(j job, w, lo, hi int) {
 	case opBias:
 		vec.AddBias(j.buf[lo*j.width:hi*j.width], j.bias)
 	case opActivate:
-		x := j.buf[lo*j.width : hi*j.width]
-		switch s.m.Config.HiddenAct {
-		case ActGELUNew, ActGELUTanh:
-			vec.AddBiasGELUTanh(x, j.bias)
-		case ActReLU:
-			vec.AddBiasReLU(x, j.bias)
-		default:
-			vec.AddBiasGELU(x, j.bias)
-		}
+		s.activate(j.buf[lo*j.width:hi*j.width], j.bias)
 	case opAddNorm:
 		H := j.width
 		vec.AddLayerNorm(s.x[lo*H:hi*H], s.tmp[lo*H:hi*H], j.bias, j.norm.Gamma, j.norm.Beta, j.norm.Eps)
@@ -298,6 +368,8 @@ func (s *Session) do(j job, w, lo, hi int) {
 		s.attention(&s.workers[w], j.batch, j.layer, j.buf, j.width, lo, hi)
 	case opEmbed:
 		s.embedTokens(j.batch, lo, hi)
+	case opTail:
+		s.tail(&s.workers[w], j.layer, j.pl, j.next, lo*tailRows, min(hi*tailRows, j.width))
 	}
 }
 
@@ -321,6 +393,18 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 		mask := b.Mask[bi*T : (bi+1)*T]
 		base := bi * T * ld
 		if pair != packed {
+			// With several threads, the rows of Q, K and V were mostly
+			// written by others (int8 layers: by rows, in tail): ask for
+			// this pair's and the next one's at once rather than wait for
+			// each line as it is read.
+			if q8 && s.threads > 1 {
+				if unit == lo {
+					s.prefetchHead(b, l, qkv, pair)
+				}
+				if next := pair + 1; next*nb < hi {
+					s.prefetchHead(b, l, qkv, next)
+				}
+			}
 			if q8 {
 				wk.qkeys.SetRows(T, hs, qkv[base+inner+h*hs:], ld)
 				wk.qvalues.SetCols(hs, T, qkv[base+2*inner+h*hs:], ld)
@@ -351,6 +435,17 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 		for i := 0; i < rows; i++ {
 			vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
 		}
+	}
+}
+
+// prefetchHead asks for the queries, keys and values of (sequence, head)
+// pair to be brought into this thread's cache.
+func (s *Session) prefetchHead(b *tokenizer.Batch, l *Layer, qkv []float32, pair int) {
+	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
+	bi, h := pair/l.Heads, pair%l.Heads
+	base := bi * T * 3 * inner
+	for part := range 3 {
+		vec.Prefetch(qkv[base+part*inner+h*hs:], T, 3*inner, hs)
 	}
 }
 

@@ -124,6 +124,18 @@ func (p *prepared) fuse(ls ...*Linear) plinear {
 	return pl
 }
 
+// quantized reports whether every product of pl is quantized (qgemm).
+func (pl *plinear) quantized() bool {
+	for _, st := range []*stage{&pl.a, &pl.b} {
+		for _, w := range st.mats {
+			if w.q == nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // concatInt8 returns the int8 weights of several full-rank Linears as one
 // (see qgemm.ConcatInt8), or nil when there is one Linear or any is not
 // int8. Its memory is counted in p.bytes.

@@ -71,7 +71,27 @@ func sessionCases(t *testing.T) []struct {
 			}{fmt.Sprintf("%s/bits%d", c.name, bits), m, c.rows(rng, m.Config.VocabSize)})
 		}
 	}
-	return cases
+	// Quantized layers whose steps after attention run by row blocks
+	// (Session.tail): low-rank, then full rank, each computing the next
+	// layer's Q|K|V when that is one quantized product; a float layer
+	// between them.
+	mixed := tiny
+	mixed.NumHiddenLayers = 4
+	mixed.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: tiny.HeadSize()}
+	for _, l := range []LayerConfig{{AttentionRank: 16, FFNRank: 24, Bits: 8}, {Bits: 8}, {Bits: 32}, {Bits: 4}} {
+		l.NumAttentionHeads, l.IntermediateSize = tiny.NumAttentionHeads, tiny.IntermediateSize
+		mixed.Edgenas.Layers = append(mixed.Edgenas.Layers, l)
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	m, err := NewRandom(mixed, rng, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(cases, struct {
+		name string
+		m    *Model
+		b    *tokenizer.Batch
+	}{"mixed", m, fullBatch(2, 80, m.Config.VocabSize)})
 }
 
 func TestSessionThreadsIdentical(t *testing.T) {

@@ -61,22 +61,25 @@ var amxConfig = func() (c [64]byte) {
 	return c
 }()
 
-// runPanels computes the output panels [lo, hi) on thread t with the AMX
-// kernel, reporting false (nothing done) for any other kernel.
-func (j *job) runPanels(t, lo, hi int) bool {
+// runPanels computes rows [r0, r1) of the output panels [lo, hi) on
+// thread t with the AMX kernel (r0 a multiple of its 32-row block),
+// reporting false (nothing done) for any other kernel.
+func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 	if j.k != kernAMX {
 		return false
 	}
 	p, ws := j.p, j.ws
-	mp := (j.m + amxRows - 1) / amxRows * amxRows
+	m := r1 - r0
+	mp := (m + amxRows - 1) / amxRows * amxRows
 	acc := ws.acc[t][:mp*nr]
-	_, _ = ws.xu8[mp*j.lda-1], ws.sx[j.m-1]
+	a, sx := ws.xu8[r0*j.lda:(r0+mp)*j.lda], ws.sx[r0:r1]
+	c := j.c[r0*j.ldc:]
 	for pn := lo; pn < hi; pn++ {
 		b := p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
 		cols := min(nr, p.out-pn*nr)
-		_ = j.c[(j.m-1)*j.ldc+pn*nr+cols-1]
-		kernelAMX(&ws.xu8[0], j.lda, &b[0], p.k4/16, j.m, &p.corr[pn*nr], &p.scale[pn*nr], &ws.sx[0],
-			&ws.bias[pn*nr], &j.c[pn*nr], j.ldc, uint32(1)<<cols-1, &acc[0], &amxConfig[0])
+		_ = c[(m-1)*j.ldc+pn*nr+cols-1]
+		kernelAMX(&a[0], j.lda, &b[0], p.k4/16, m, &p.corr[pn*nr], &p.scale[pn*nr], &sx[0],
+			&ws.bias[pn*nr], &c[pn*nr], j.ldc, uint32(1)<<cols-1, &acc[0], &amxConfig[0])
 	}
 	return true
 }

@@ -21,4 +21,4 @@ func quantRows(*packing, int, int, []float32, int) bool { return false }
 func kernelFor(*packing) int { return kern }
 
 // runPanels reports false: off amd64 every kernel runs by row tiles.
-func (j *job) runPanels(t, lo, hi int) bool { return false }
+func (j *job) runPanels(t, lo, hi, r0, r1 int) bool { return false }

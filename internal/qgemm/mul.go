@@ -84,15 +84,15 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		ws.xu8 = grow(ws.xu8, mp*lda)
 	}
 	ws.q = quant{ws: ws, i16: k == kernAVX2, m: m, x: x, ldx: ldx, in: p.in, lda: lda}
-	if m*p.in >= parallelQuant {
-		pool.Run(&ws.q, mp)
-	} else {
-		ws.q.Range(0, 0, mp)
-	}
-	ws.q = quant{}
 	ws.bias = grow(ws.bias, p.panels*nr)
 	clear(ws.bias[copy(ws.bias, bias):])
+	parallel := m*p.in*p.out >= parallelMACs
+	blocks := mp / amxRows
+	byBlocks := k == kernAMX && parallel && splitRows(blocks, p.panels, pool.Threads())
 	threads := min(pool.Threads(), p.panels)
+	if byBlocks {
+		threads = min(pool.Threads(), blocks)
+	}
 	if k == kernAMX {
 		for len(ws.acc) < threads {
 			ws.acc = append(ws.acc, nil)
@@ -113,12 +113,51 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		}
 	}
 	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
-	if m*p.in*p.out >= parallelMACs {
+	switch {
+	case byBlocks:
+		pool.Run((*rowBlocks)(&ws.j), blocks)
+	case parallel:
+		ws.quantize(pool, m, p.in, mp)
 		pool.Run(&ws.j, p.panels)
-	} else {
+	default:
+		ws.quantize(pool, m, p.in, mp)
 		ws.j.Range(0, 0, p.panels)
 	}
-	ws.j = job{}
+	ws.j, ws.q = job{}, quant{}
+}
+
+// quantize quantizes the activations of the current product (ws.q), m
+// rows of in values padded to mp rows, split over pool's threads when
+// they are many (parallelQuant).
+func (ws *Workspace) quantize(pool *par.Pool, m, in, mp int) {
+	if m*in >= parallelQuant {
+		pool.Run(&ws.q, mp)
+	} else {
+		ws.q.Range(0, 0, mp)
+	}
+}
+
+// splitRows reports whether an AMX product of blocks 32-row blocks and
+// panels 32-column panels is better split over threads by row blocks than
+// by panels: when that gives no thread more of the work. Split by row
+// blocks, each thread quantizes its own rows and computes every panel of
+// them, with no hand-off between quantization and product.
+func splitRows(blocks, panels, threads int) bool {
+	byRows := (blocks + threads - 1) / threads * panels
+	byPanels := (panels + threads - 1) / threads * blocks
+	return blocks >= threads && byRows <= byPanels
+}
+
+// rowBlocks is a product run by 32-row blocks of the AMX kernel: each
+// range quantizes its rows and computes every panel of them.
+type rowBlocks job
+
+// Range quantizes the padded rows of blocks [lo, hi) and computes their
+// rows of every panel, as range t (its AMX sums).
+func (rb *rowBlocks) Range(t, lo, hi int) {
+	j := (*job)(rb)
+	j.ws.q.Range(0, lo*amxRows, hi*amxRows)
+	j.runPanels(t, 0, j.p.panels, lo*amxRows, min(hi*amxRows, j.m))
 }
 
 // parallelQuant is the number of activations (rows × In) from which their
@@ -170,7 +209,7 @@ type job struct {
 // Range computes the output panels [lo, hi) as range t (its Int4 panel
 // scratch, its AMX sums).
 func (j *job) Range(t, lo, hi int) {
-	if j.runPanels(t, lo, hi) {
+	if j.runPanels(t, lo, hi, 0, j.m) {
 		return
 	}
 	p, ws := j.p, j.ws

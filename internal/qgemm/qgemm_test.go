@@ -120,6 +120,9 @@ func TestMulMatchesReference(t *testing.T) {
 		// blocks and panels, and In just above the limit.
 		{13, 33, 64}, {40, 70, 128}, {33, 45, 192}, {64, 64, 768}, {5, 40, 832},
 		{130, 64, 160}, {37, 70, 515}, // enough activations and multiply-adds to use several threads
+		// AMX products split by row blocks (splitRows) on 2 and 3 threads,
+		// the last block partial, and by panels on 3.
+		{100, 40, 256}, {130, 96, 128},
 		{16, 40, 100}, {14, 64, 70}, // a full tile, then the last rows in a 4-row tile
 	}
 	pool := par.New(2) // shared, as a Session shares it
@@ -178,6 +181,30 @@ func TestMulMatchesReference(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+func TestSplitRows(t *testing.T) {
+	cases := []struct {
+		name                    string
+		blocks, panels, threads int
+		want                    bool
+	}{
+		{"even blocks", 4, 8, 2, true},
+		{"one block each", 2, 8, 2, true},
+		{"fewer blocks than threads", 1, 8, 2, false},
+		{"odd blocks, even panels", 3, 8, 2, false},
+		{"odd blocks, odd panels", 5, 3, 2, true},
+		{"odd blocks, odd panels, many", 17, 9, 2, true},
+		{"odd blocks, even panels, many", 17, 8, 2, false},
+		{"three threads, panels even out", 5, 3, 3, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := splitRows(c.blocks, c.panels, c.threads); got != c.want {
+				t.Errorf("splitRows(%d, %d, %d) = %v, want %v", c.blocks, c.panels, c.threads, got, c.want)
+			}
+		})
 	}
 }
 

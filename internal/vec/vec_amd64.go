@@ -222,3 +222,13 @@ func softmaxExpAVX512(x *float32, mask *int32, n int, scale, max float32) float6
 //
 //go:noescape
 func layerNormAVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
+
+// prefetchRows runs PREFETCHT1 on lines cache lines from each of rows
+// rows of x, ld floats apart.
+//
+//go:noescape
+func prefetchRows(x *float32, rows, ld, lines int)
+
+func prefetch(x []float32, rows, ld, width int) {
+	prefetchRows(&x[0], rows, ld, (width+15)/16)
+}

@@ -1082,3 +1082,24 @@ szDone:
 	VMOVSD        X10, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func prefetchRows(x *float32, rows, ld, lines int)
+TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), AX
+	MOVQ rows+8(FP), CX
+	MOVQ ld+16(FP), DX
+	SHLQ $2, DX
+
+prRow:
+	MOVQ lines+24(FP), BX
+	MOVQ AX, SI
+
+prLine:
+	PREFETCHT1 (SI)
+	ADDQ       $64, SI
+	DECQ       BX
+	JNZ        prLine
+	ADDQ       DX, AX
+	DECQ       CX
+	JNZ        prRow
+	RET

@@ -156,3 +156,6 @@ func sqDev64NEON(x *float32, n int, mean float64) float64
 //
 //go:noescape
 func lnApplyNEON(x, gamma, beta *float32, n int, mean, rstd float64)
+
+// prefetch does nothing on arm64.
+func prefetch([]float32, int, int, int) {}

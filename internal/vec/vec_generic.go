@@ -21,3 +21,4 @@ func softmaxExp(row []float32, mask []int32, scale float32) float32 {
 func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 	layerNormGo(x, delta, bias, gamma, beta, eps)
 }
+func prefetch([]float32, int, int, int) {}

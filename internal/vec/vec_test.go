@@ -844,3 +844,36 @@ func TestNEONMatchesGo(t *testing.T) {
 		})
 	}
 }
+
+func TestPrefetch(t *testing.T) {
+	cases := []struct {
+		name               string
+		n, rows, ld, width int
+		panics             bool
+	}{
+		{"one line", 16, 1, 16, 16, false},
+		{"partial line", 40, 1, 40, 3, false},
+		{"strided rows", 3 * 64 * 10, 10, 3 * 64, 64, false},
+		{"no rows", 0, 0, 8, 8, false},
+		{"rows past the end", 100, 4, 32, 16, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := make([]float32, c.n)
+			for i := range x {
+				x[i] = float32(i)
+			}
+			defer func() {
+				if r := recover(); (r != nil) != c.panics {
+					t.Fatalf("panic %v, want a panic: %v", r, c.panics)
+				}
+			}()
+			Prefetch(x, c.rows, c.ld, c.width)
+			for i, v := range x {
+				if v != float32(i) {
+					t.Fatalf("x[%d] = %v after Prefetch, was %d", i, v, i)
+				}
+			}
+		})
+	}
+}
