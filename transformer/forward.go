@@ -171,12 +171,15 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		}
 		R := attentionBlock(T, B*l.Heads, s.threads)
 		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
-		if pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized() {
+		// The tail by row blocks when every thread gets a block: with fewer
+		// rows the products split over the threads instead.
+		units := (rows + tailRows - 1) / tailRows
+		if pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized() && (s.threads == 1 || units >= s.threads) {
 			var next *preparedLayer
 			if li+1 < len(m.Layers) && s.prep.layers[li+1].qkv.single() != nil {
 				next = &s.prep.layers[li+1]
 			}
-			s.run(job{op: opTail, layer: l, pl: pl, next: next, width: rows}, (rows+tailRows-1)/tailRows)
+			s.run(job{op: opTail, layer: l, pl: pl, next: next, width: rows}, units)
 			fused = next != nil
 			continue
 		}
