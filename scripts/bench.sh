@@ -167,20 +167,8 @@ ensure_openblas() {
 }
 
 bench_engine() {
-	local quick=0
-	for arg in "$@"; do
-		case "$arg" in
-		--quick) quick=1 ;;
-		-h | --help)
-			usage
-			return 0
-			;;
-		*)
-			usage
-			die "engine: unknown flag $arg"
-			;;
-		esac
-	done
+	local quick
+	parse_quick engine "$@" || return 0
 
 	local rounds benchtime runs shapes seqs
 	if [ $quick -eq 1 ]; then
@@ -223,11 +211,8 @@ bench_engine() {
 	# Single-threaded everywhere: OpenBLAS (also set in the benchmark), the
 	# Go runtime (-test.cpu 1), ONNX Runtime (session options).
 	export EDGENAS_ORT_LIB CGO_ENABLED=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-	local pin=()
-	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
-		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
-		pin=(taskset -c "$EDGENAS_BENCH_CPU")
-	fi
+	local pin
+	set_pin
 
 	local work raw
 	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
@@ -265,6 +250,39 @@ bench_engine() {
 	printf '%s\n' "$table"
 }
 
+# parse_quick NAME ARG... parses the flags every benchmark takes: --quick
+# sets the caller's quick to 1 (else 0); -h or --help prints the usage and
+# returns 1, and the caller returns 0 without running; anything else is a
+# usage error naming benchmark NAME.
+parse_quick() {
+	local name=$1 arg
+	shift
+	quick=0
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) quick=1 ;;
+		-h | --help)
+			usage
+			return 1
+			;;
+		*)
+			usage
+			die "$name: unknown flag $arg"
+			;;
+		esac
+	done
+}
+
+# set_pin sets the caller's pin array to the taskset prefix that pins a
+# benchmark process to CPU EDGENAS_BENCH_CPU, empty when it is unset.
+set_pin() {
+	pin=()
+	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
+		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
+		pin=(taskset -c "$EDGENAS_BENCH_CPU")
+	fi
+}
+
 # median_ns FILE NAME prints the median ns/op of benchmark NAME (exact,
 # without the -N GOMAXPROCS suffix) over the runs in FILE.
 median_ns() {
@@ -273,20 +291,8 @@ median_ns() {
 }
 
 bench_compress() {
-	local quick=0
-	for arg in "$@"; do
-		case "$arg" in
-		--quick) quick=1 ;;
-		-h | --help)
-			usage
-			return 0
-			;;
-		*)
-			usage
-			die "compress: unknown flag $arg"
-			;;
-		esac
-	done
+	local quick
+	parse_quick compress "$@" || return 0
 	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
 	local count benchtime ortruns
 	if [ $quick -eq 1 ]; then
@@ -302,11 +308,8 @@ bench_compress() {
 		die "ONNX Runtime 1.30: scripts/ort-setup.sh failed (see its messages above); it needs npm, or set EDGENAS_ORT_LIB to a libonnxruntime.so of version 1.24 or later"
 	fi
 	export EDGENAS_ORT_LIB
-	local pin=()
-	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
-		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
-		pin=(taskset -c "$EDGENAS_BENCH_CPU")
-	fi
+	local pin
+	set_pin
 	local work raw
 	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
 	raw=$work/compress.txt
@@ -451,25 +454,11 @@ bench_quality() {
 }
 
 bench_agent() {
-	for arg in "$@"; do
-		case "$arg" in
-		--quick) ;; # the benchmark is one iteration already
-		-h | --help)
-			usage
-			return 0
-			;;
-		*)
-			usage
-			die "agent: unknown flag $arg"
-			;;
-		esac
-	done
+	local quick # unused: the benchmark is one iteration already
+	parse_quick agent "$@" || return 0
 	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
-	local pin=()
-	if [ -n "${EDGENAS_BENCH_CPU:-}" ]; then
-		command -v taskset >/dev/null 2>&1 || die "EDGENAS_BENCH_CPU is set but taskset is not installed"
-		pin=(taskset -c "$EDGENAS_BENCH_CPU")
-	fi
+	local pin
+	set_pin
 	local work raw
 	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
 	raw=$work/agent.txt
@@ -503,20 +492,9 @@ bench_search() {
 # `edgenas search --serve-nats` with 1 and then 2 `edgenas worker`
 # processes, and prints both wall clocks and their ratio.
 bench_cluster() {
-	local evals=32
-	for arg in "$@"; do
-		case "$arg" in
-		--quick) evals=12 ;;
-		-h | --help)
-			usage
-			return 0
-			;;
-		*)
-			usage
-			die "cluster: unknown flag $arg"
-			;;
-		esac
-	done
+	local quick evals=32
+	parse_quick cluster "$@" || return 0
+	[ "$quick" -eq 0 ] || evals=12
 	command -v go >/dev/null 2>&1 || die "Go 1.26 is needed (https://go.dev/dl/)"
 	local work raw bin port=${EDGENAS_BENCH_NATS_PORT:-14222}
 	work=$(mktemp -d "${TMPDIR:-/tmp}/edgenas-bench.XXXXXX")
