@@ -59,7 +59,7 @@ func result(acc float64, n int, lat time.Duration, size int64) evaluator.Result 
 func TestScreenPromotion(t *testing.T) {
 	r := &runner{archive: NewArchive(), cfg: Config{Fidelity: Fidelity{Levels: []int{100, 1000}, Margin: 2}}}
 	r.archive.Insert(Candidate{Key: "a", Result: result(0.9, 1000, time.Millisecond, 100), Score: Score{Feasible: true}})
-	r.live.set(r.archive.Front())
+	r.live.set(r.archive.Front(), Reference{}, 0)
 	promote := r.screen(func() bool { return true })
 	for _, tc := range []struct {
 		name string
@@ -83,7 +83,7 @@ func TestScreenPromotion(t *testing.T) {
 	// rule was made (one of the same generation) screens what it dominates.
 	more := result(0.95, 100, 2*time.Millisecond, 200)
 	r.archive.Insert(Candidate{Key: "b", Result: result(1, 1000, time.Millisecond, 100), Score: Score{Feasible: true}})
-	r.live.set(r.archive.Front())
+	r.live.set(r.archive.Front(), Reference{}, 0)
 	if promote(more) {
 		t.Error("a result dominated by a member recorded after the rule was made is promoted")
 	}

@@ -305,46 +305,42 @@ type runner struct {
 	live    liveFront     // the front's points as results are recorded, for screening
 }
 
-// liveFront holds the objectives of the archive's front as it stands
-// after the latest recorded evaluation: the screening rules (multi-fidelity
-// promotion and predictor screening) read it from evaluation goroutines,
-// so a candidate is screened against every result recorded before it,
-// including those of its own generation.
+// liveFront holds the archive's front as it stands after the latest
+// recorded evaluation: the screening rules (multi-fidelity promotion and
+// predictor screening) read it from evaluation goroutines, so a candidate
+// is screened against every result recorded before it, including those of
+// its own generation.
 type liveFront struct {
-	mu  sync.Mutex
-	pts []Point
+	mu   sync.Mutex
+	pts  []Point   // the members' objectives (Candidate.objectives)
+	ref  Reference // the hypervolume's reference
+	norm []Point   // the members normalized against ref (Candidate.normalized)
+	hv   float64   // the front's hypervolume against ref
 }
 
-// set replaces the points with those of front.
-func (f *liveFront) set(front []Candidate) {
-	pts := make([]Point, len(front))
+// set replaces the front with front, whose hypervolume against ref is hv.
+func (f *liveFront) set(front []Candidate, ref Reference, hv float64) {
+	pts, norm := make([]Point, len(front)), make([]Point, len(front))
 	for i := range front {
-		pts[i] = front[i].objectives()
+		pts[i], norm[i] = front[i].objectives(), front[i].normalized(ref)
 	}
 	f.mu.Lock()
-	f.pts = pts
+	f.pts, f.ref, f.norm, f.hv = pts, ref, norm, hv
 	f.mu.Unlock()
 }
 
-// gain returns the hypervolume p would add to the front (both in the
-// objectives of Candidate.objectives) and the front's hypervolume, in
-// FrontHypervolume's normalization against ref; both are 0 when ref has a
-// zero field.
-func (f *liveFront) gain(p Point, ref Reference) (gain, hv float64) {
+// gain returns the hypervolume c would add to the front and the front's
+// hypervolume (FrontHypervolume's, against the reference of set); both
+// are 0 when that reference has a zero field.
+func (f *liveFront) gain(c *Candidate) (gain, hv float64) {
+	f.mu.Lock()
+	ref, norm, hv := f.ref, f.norm, f.hv
+	f.mu.Unlock()
 	if ref.Latency <= 0 || ref.SizeBytes <= 0 {
 		return 0, 0
 	}
-	f.mu.Lock()
-	pts := f.pts
-	f.mu.Unlock()
-	lat, size := ref.Latency.Seconds(), float64(ref.SizeBytes)
-	norm := func(q Point) Point { return Point{q[0], q[1] / lat, q[2] / size} }
-	all := make([]Point, 0, len(pts)+1)
-	for _, q := range pts {
-		all = append(all, norm(q))
-	}
-	hv = Hypervolume(all, Point{0, 1, 1})
-	return Hypervolume(append(all, norm(p)), Point{0, 1, 1}) - hv, hv
+	with := append(slices.Clip(norm), c.normalized(ref)) // never writes into norm, which others read
+	return Hypervolume(with, Point{0, 1, 1}) - hv, hv
 }
 
 // dominated reports whether a point of the front dominates p.
@@ -643,8 +639,7 @@ type latencyScreen struct {
 	p       *predictor.Predictor
 	front   *liveFront
 	margin  float64
-	minGain float64   // Screening.MinGain
-	ref     Reference // the hypervolume's reference
+	minGain float64 // Screening.MinGain
 }
 
 // latencyScreen returns the generation's predictor screening, nil when
@@ -671,7 +666,7 @@ func (r *runner) latencyScreen() *latencyScreen {
 		r.opts.log.Warn("latency predictor fit failed; measuring every candidate", "measured", len(samples), "err", err)
 		return nil
 	}
-	return &latencyScreen{p: p, front: &r.live, margin: sc.Margin, minGain: sc.MinGain, ref: r.cfg.Reference}
+	return &latencyScreen{p: p, front: &r.live, margin: sc.Margin, minGain: sc.MinGain}
 }
 
 // measure says whether to measure a scored and sized res: whether its
@@ -687,7 +682,7 @@ func (s *latencyScreen) measure(res evaluator.Result) bool {
 	if s.minGain <= 0 {
 		return true
 	}
-	gain, hv := s.front.gain(c.objectives(), s.ref)
+	gain, hv := s.front.gain(&c)
 	return hv <= 0 || gain >= s.minGain*hv
 }
 
@@ -998,9 +993,9 @@ func (r *runner) record(d done) error {
 // the gauges follow the exact front) and the live front screening reads,
 // and returns the reported front.
 func (r *runner) measureFront() []Candidate {
-	r.live.set(r.archive.Front())
 	front := r.archive.NoiseFront(r.cfg.Front)
 	r.hv = r.archive.Hypervolume(r.cfg.Reference)
+	r.live.set(r.archive.Front(), r.cfg.Reference, r.hv)
 	r.noiseHV, r.noiseN = FrontHypervolume(front, r.cfg.Reference), len(front)
 	r.metrics.hypervolume.Set(r.hv)
 	r.metrics.frontSize.Set(float64(r.archive.FrontSize()))

@@ -110,7 +110,10 @@ func TestLatencyScreenMinGain(t *testing.T) {
 	ref := Reference{Latency: time.Duration(4 * pred * float64(time.Second)), SizeBytes: 4000}
 	// One member: accuracy 0.8, the candidates' predicted latency (a
 	// quarter of the reference's) and half the reference size.
-	front := &liveFront{pts: []Point{{-0.8, pred, 2000}}}
+	member := []Candidate{{Result: evaluator.Result{Arch: a, Accuracy: 0.8, SizeBytes: 2000}}}
+	member[0].Result.Latency.Median = p.Predict(a)
+	front := new(liveFront)
+	front.set(member, ref, FrontHypervolume(member, ref))
 	for _, tc := range []struct {
 		name    string
 		res     evaluator.Result
@@ -125,10 +128,10 @@ func TestLatencyScreenMinGain(t *testing.T) {
 		{"dominated whatever the minimum", evaluator.Result{Arch: a, Accuracy: 0.7, SizeBytes: 3000}, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &latencyScreen{p: p, front: front, minGain: tc.minGain, ref: ref}
+			s := &latencyScreen{p: p, front: front, minGain: tc.minGain}
 			c := Candidate{Result: tc.res}
 			c.Result.Latency.Median = p.Predict(a)
-			gain, hv := front.gain(c.objectives(), ref)
+			gain, hv := front.gain(&c)
 			if got := s.measure(tc.res); got != tc.want {
 				t.Fatalf("measure = %v, want %v (gain %.5f of hypervolume %.4f)", got, tc.want, gain, hv)
 			}
