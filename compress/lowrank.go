@@ -137,13 +137,17 @@ func (c *FactorCache) svd(w []float32, out, in int) (*svdOf, error) {
 		return thinSVD(w, out, in)
 	}
 	h := sha256.New()
-	var buf [8]byte
+	var buf [4096]byte
 	binary.LittleEndian.PutUint32(buf[:4], uint32(out))
 	binary.LittleEndian.PutUint32(buf[4:], uint32(in))
-	h.Write(buf[:])
-	for _, x := range w {
-		binary.LittleEndian.PutUint32(buf[:4], math.Float32bits(x))
-		h.Write(buf[:4])
+	h.Write(buf[:8])
+	for rest := w; len(rest) > 0; { // the values' bytes, a buffer at a time
+		n := min(len(rest), len(buf)/4)
+		for i, x := range rest[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+		}
+		h.Write(buf[:4*n])
+		rest = rest[n:]
 	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
