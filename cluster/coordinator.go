@@ -223,7 +223,11 @@ func (c *Coordinator) evaluate(ctx context.Context, a space.Arch, full bool) (ev
 			c.unwait(key, p)
 			return r, err
 		}
-		for _, kind := range []string{KindAccuracy, KindLatency} {
+		kinds := []string{KindAccuracy, KindLatency}
+		if full && c.holdMeasured(key, a, fp) {
+			kinds = kinds[:1]
+		}
+		for _, kind := range kinds {
 			job := Job{RunID: c.runID, Kind: kind, Key: hex.EncodeToString(key[:]), Arch: a, Full: full,
 				Teacher: c.ev.TeacherDigest(), Data: c.ev.DataDigest(), Settings: c.ev.SettingsKey(), Builder: c.ev.BuilderKey()}
 			if kind == KindLatency {
@@ -254,6 +258,28 @@ func (c *Coordinator) evaluate(ctx context.Context, a space.Arch, full bool) (ev
 	default:
 		return evaluator.Result{}, err
 	}
+}
+
+// holdMeasured holds, as key's latency part, a's measurement on the
+// subsample by device fp when the cache has it, and says whether it did:
+// rescoring on every example (key) then publishes only the accuracy job,
+// since latency does not depend on the examples scored and the rescored
+// point keeps the latency the search saw. The part holds no message.
+func (c *Coordinator) holdMeasured(key evaluator.CacheKey, a space.Arch, fp string) bool {
+	m, ok, err := c.ev.Lookup(c.ev.KeyOn(a, false, fp))
+	if err != nil || !ok {
+		return false
+	}
+	m.Stages = evaluator.Stages{} // no work done for this evaluation
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	held := c.parts[key]
+	if held == nil {
+		held = map[string]*part{}
+		c.parts[key] = held
+	}
+	held[KindLatency] = &part{rep: Reply{Key: hex.EncodeToString(key[:]), Kind: KindLatency, Full: true, Result: &m}}
+	return true
 }
 
 // wait registers a caller waiting for key; first says it must publish.
@@ -357,7 +383,11 @@ func (c *Coordinator) forget(key evaluator.CacheKey) {
 	delete(c.jobs, jobID{key, KindLatency})
 }
 
+// ack acknowledges m; nil (a part taken from the cache) is no message.
 func (c *Coordinator) ack(m jetstream.Msg) {
+	if m == nil {
+		return
+	}
 	if err := m.Ack(); err != nil {
 		c.log.Warn("cluster: ack a result", "err", err)
 	}

@@ -43,11 +43,21 @@ func TestCoordinator(t *testing.T) {
 		if err != nil || full.Examples != 1000 || full.Latency.Median != 42*time.Millisecond {
 			t.Fatalf("EvaluateFull = %+v, %v; want the full evaluation", full, err)
 		}
-		if st := c.Stats(); st.Published != 4 || st.Stored != 2 {
-			t.Errorf("stats %+v, want 4 publications (accuracy and latency of subsample and full) and 2 stores", st)
+		if st := c.Stats(); st.Published != 3 || st.Stored != 2 {
+			t.Errorf("stats %+v, want 3 publications (accuracy and latency of the subsample, accuracy of full: its latency is the subsample's) and 2 stores", st)
 		}
-		if acc, lat := workerEv.counts(); acc != 2 || lat != 2 {
-			t.Errorf("the worker evaluated %d accuracy and %d latency jobs, want 2 of each", acc, lat)
+		if acc, lat := workerEv.counts(); acc != 2 || lat != 1 {
+			t.Errorf("the worker evaluated %d accuracy and %d latency jobs, want 2 and 1", acc, lat)
+		}
+		if full.Stages.Latency != 0 {
+			t.Errorf("full evaluation charged a latency stage of %v; it measured nothing", full.Stages.Latency)
+		}
+		// Without a subsample Result, a full evaluation is measured.
+		if _, err := c.EvaluateFull(ctx, fakeArch(43)); err != nil {
+			t.Fatal(err)
+		}
+		if _, lat := workerEv.counts(); lat != 2 {
+			t.Errorf("a full evaluation of an unevaluated arch: %d latency jobs in all, want 2", lat)
 		}
 		if _, ok, _ := coordEv.Lookup(coordEv.KeyOn(a, false, "fake")); !ok {
 			t.Error("the result is not in the coordinator's cache")

@@ -481,7 +481,11 @@ func (e *Evaluator) lookupOrCompute(ctx context.Context, a space.Arch, s *split)
 	return c.res, SourceFresh, c.err
 }
 
-// compute runs every stage of one evaluation.
+// compute runs every stage of one evaluation. On a split other than the
+// subsample (EvaluateFull's), a's measurement on the subsample, when
+// cached, is reused rather than measured again: latency does not depend
+// on the examples scored, and the rescored point keeps the latency the
+// search saw.
 func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result, error) {
 	r := Result{Key: a.Key(), Arch: a.Clone(), EvaluatorVersion: Version, Device: e.fingerprint}
 	var student *transformer.Model
@@ -494,6 +498,12 @@ func (e *Evaluator) compute(ctx context.Context, a space.Arch, s *split) (Result
 	})
 	if err != nil {
 		return Result{}, err
+	}
+	if s != e.sub {
+		if m, ok, err := e.Lookup(e.cacheKey(a, e.sub)); err == nil && ok {
+			r.Latency, r.PeakBytes, r.FLOPs = m.Latency, m.PeakBytes, m.FLOPs
+			return r, nil
+		}
 	}
 	if err := e.measureInto(ctx, &r, student, a); err != nil {
 		return Result{}, err

@@ -114,6 +114,14 @@ func TestEvaluateAndCache(t *testing.T) {
 	if err != nil || full.Examples != len(f.ex) {
 		t.Fatalf("full: %d examples, %v", full.Examples, err)
 	}
+	// Rescoring on every example reuses the subsample's measurement.
+	if dev.Measures() != 1 || full.Latency != r.Latency || full.PeakBytes != r.PeakBytes || full.FLOPs != r.FLOPs || full.Stages.Latency != 0 {
+		t.Fatalf("full rescoring measured %d times in all, latency %+v (subsample %+v), latency stage %v", dev.Measures(), full.Latency, r.Latency, full.Stages.Latency)
+	}
+	// Without a subsample Result to take it from, it measures.
+	if _, err := e.EvaluateFull(context.Background(), arch(16)); err != nil || dev.Measures() != 2 {
+		t.Fatalf("full evaluation of an unevaluated arch: %d measurements in all, %v", dev.Measures(), err)
+	}
 	// A different arch is a different student.
 	other, err := e.Evaluate(context.Background(), arch(8))
 	if err != nil {
