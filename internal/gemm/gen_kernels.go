@@ -9,7 +9,8 @@
 // packed in 16-column panels (kernel contract: see kernelGo in gemm.go),
 // one tile after another down the rows of A and C. The tile is rows ×
 // 16·panels: the AVX2/FMA kernel is 6×16 on YMM registers, the AVX-512
-// kernels 8×32 (two adjacent panels) and 8×16 on ZMM registers. The K loop
+// kernels 12×32 and 8×32 (two adjacent panels) and 8×16 on ZMM registers
+// (rows reached from up to three base registers of four rows). The K loop
 // is unrolled by four, with a one-step tail.
 package main
 
@@ -31,6 +32,7 @@ var specs = []spec{
 	{name: "kernel6x16", rows: 6, panels: 1},
 	{name: "kernel8x32", rows: 8, panels: 2, zmm: true},
 	{name: "kernel8x16", rows: 8, panels: 1, zmm: true},
+	{name: "kernel12x32", rows: 12, panels: 2, zmm: true},
 }
 
 const unroll = 4
@@ -68,14 +70,14 @@ func (s spec) acc(r, v int) string { return s.reg(r*s.vecsPerRow() + v) }
 
 func (s spec) bvec(v int) string {
 	if s.zmm {
-		return s.reg(16 + v)
+		return s.reg(max(16, s.rows*s.vecsPerRow()) + v)
 	}
 	return s.reg(s.rows*s.vecsPerRow() + v)
 }
 
 func (s spec) bcast(r int) string {
 	if s.zmm {
-		return s.reg(20 + r%4)
+		return s.reg(max(20, s.rows*s.vecsPerRow()+s.vecsPerRow()) + r%4)
 	}
 	return s.reg(s.rows*s.vecsPerRow() + s.vecsPerRow() + r%2)
 }
@@ -84,11 +86,9 @@ func (s spec) bcast(r int) string {
 // registers (SI for the first half, R9 for the second) with the row stride
 // in R10 and three strides in R11.
 func (s spec) aAddr(row, step int) string {
-	half := (s.rows + 1) / 2
-	base := "SI"
-	if row >= half {
-		base, row = "R9", row-half
-	}
+	group := s.group()
+	base := [...]string{"SI", "R9", "AX"}[row/group]
+	row %= group
 	idx := [...]string{"", "(R10*1)", "(R10*2)", "(R11*1)"}[row]
 	return fmt.Sprintf("%d(%s)%s", 4*step, base, idx)
 }
@@ -104,6 +104,12 @@ func (s spec) bAddr(v, step int) string {
 		return fmt.Sprintf("%d(DI)(R12*1)", off)
 	}
 	return fmt.Sprintf("%d(DI)", off+32*v)
+}
+
+// group is the number of rows of A reached from one base register: half
+// the tile, at most four (three bases in all).
+func (s spec) group() int {
+	return min(4, (s.rows+1)/2)
 }
 
 func (s spec) emit(b *bytes.Buffer) {
@@ -128,18 +134,29 @@ func (s spec) emit(b *bytes.Buffer) {
 	p("SHLQ $2, R10")
 	p("SHLQ $2, R8")
 	p("LEAQ (R10)(R10*2), R11")
-	p("MOVBLZX acc+48(FP), AX")
 	p("MOVQ kcb+0(FP), R12") // bytes from one packed panel to the next
 	p("SHLQ $6, R12")
+	// R13 walks the panels after the call's, two cache lines every four
+	// steps of every tile, fetching them into L2 while these compute: the
+	// next call's B comes from L3 or memory the first time (weights are
+	// read once per forward pass). Spread over the tiles (the next
+	// panels are whole after four tiles of a pair, two of a panel)
+	// rather than all in the first, the fetches never wait for one
+	// another; past the next panels they are redundant and cheap.
+	p("MOVQ b+24(FP), R13")
+	p("LEAQ (R13)(R12*%d), R13", s.panels)
 	label("tile")
 	p("MOVQ kcb+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ b+24(FP), DI")
 	p("MOVQ c+32(FP), DX")
-	if s.rows == 8 {
+	if s.group() == 4 {
 		p("LEAQ (SI)(R10*4), R9")
 	} else {
 		p("LEAQ (SI)(R11*1), R9")
+	}
+	if s.rows > 2*s.group() {
+		p("LEAQ (R9)(R10*4), AX")
 	}
 	zero := "VXORPS"
 	if s.zmm {
@@ -161,28 +178,22 @@ func (s spec) emit(b *bytes.Buffer) {
 			}
 		}
 	}
-	// R13 walks the panels after this tile's, fetched into L2 while these
-	// compute: the next call's B comes from L3 or memory the first time
-	// (redundant after the first tile, and cheap).
-	if s.panels == 2 {
-		p("LEAQ (DI)(R12*2), R13")
-	} else {
-		p("LEAQ (DI)(R12*1), R13")
-	}
 	p("MOVQ CX, BX")
 	p("SHRQ $2, BX")
 	p("JZ %s_tail", s.name)
 	label("loop4")
 	for u := 0; u < unroll; u++ {
 		step(u)
-		p("PREFETCHT1 %d(R13)", 64*u)
-		if s.panels == 2 {
-			p("PREFETCHT1 %d(R13)(R12*1)", 64*u)
+		if u%2 == 0 {
+			p("PREFETCHT1 %d(R13)", 32*u)
 		}
 	}
-	p("ADDQ $%d, R13", 64*unroll)
+	p("ADDQ $%d, R13", 32*unroll)
 	p("ADDQ $%d, SI", 4*unroll)
 	p("ADDQ $%d, R9", 4*unroll)
+	if s.rows > 2*s.group() {
+		p("ADDQ $%d, AX", 4*unroll)
+	}
 	p("ADDQ $%d, DI", 64*unroll)
 	p("DECQ BX")
 	p("JNZ %s_loop4", s.name)
@@ -193,6 +204,9 @@ func (s spec) emit(b *bytes.Buffer) {
 	step(0)
 	p("ADDQ $4, SI")
 	p("ADDQ $4, R9")
+	if s.rows > 2*s.group() {
+		p("ADDQ $4, AX")
+	}
 	p("ADDQ $64, DI")
 	p("DECQ CX")
 	p("JNZ %s_loop1", s.name)
@@ -214,7 +228,8 @@ func (s spec) emit(b *bytes.Buffer) {
 			}
 		}
 	}
-	p("TESTL AX, AX")
+	p("MOVBLZX acc+48(FP), BX")
+	p("TESTL BX, BX")
 	p("JZ %s_overwrite", s.name)
 	rowsStore(true)
 	p("JMP %s_next", s.name)
@@ -225,9 +240,13 @@ func (s spec) emit(b *bytes.Buffer) {
 	p("ADDQ R8, DX")
 	p("MOVQ DX, c+32(FP)")
 	p("MOVQ a+8(FP), SI")
-	if s.rows == 8 {
+	switch s.rows {
+	case 12:
+		p("LEAQ (SI)(R10*4), SI")
 		p("LEAQ (SI)(R10*8), SI")
-	} else {
+	case 8:
+		p("LEAQ (SI)(R10*8), SI")
+	default:
 		p("LEAQ (SI)(R11*2), SI")
 	}
 	p("MOVQ SI, a+8(FP)")
