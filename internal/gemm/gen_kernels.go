@@ -88,9 +88,9 @@ func (s spec) bcast(r int) string {
 	return s.reg(s.rows*s.vecsPerRow() + s.vecsPerRow() + r%2)
 }
 
-// aAddr is the address of A[row][k+step]: rows are reached from two base
-// registers (SI for the first half, R9 for the second) with the row stride
-// in R10 and three strides in R11.
+// aAddr is the address of A[row][k+step]: rows are reached from up to three
+// base registers (SI for the first group, R9 for the second, AX for the
+// third; see group) with the row stride in R10 and three strides in R11.
 func (s spec) aAddr(row, step int) string {
 	group := s.group()
 	base := [...]string{"SI", "R9", "AX"}[row/group]
