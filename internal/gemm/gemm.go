@@ -136,7 +136,7 @@ func (w *Workspace) Mul(m int, a []float32, lda int, b *Packed, c []float32, ldc
 		}
 		return
 	}
-	mr, step := tile()
+	mr, step, _ := tile()
 	full := m - m%mr // rows covered by whole tiles read in place
 	if need := mr * kc; full < m && cap(w.edge) < need {
 		w.edge = make([]float32, need)
@@ -176,7 +176,7 @@ const parallelMACs = 1 << 16
 // Range runs the macro-kernel over tiles [lo, hi) across N (of step
 // panels each).
 func (t *tiling) Range(_, lo, hi int) {
-	_, step := tile()
+	_, step, _ := tile()
 	t.macro(lo*step, min((t.n+nr-1)/nr, hi*step))
 }
 
@@ -205,7 +205,7 @@ type tiling struct {
 // macro runs the micro-kernel over B panels [jlo,jhi) and every row tile:
 // each panel (or pair of panels) stays in L1 while the rows of A stream.
 func (t *tiling) macro(jlo, jhi int) {
-	mr, step := tile()
+	mr, step, tall := tile()
 	var tmp [maxTile]float32
 	for j := jlo; j < jhi; j += step {
 		p := min(step, jhi-j)
@@ -214,8 +214,23 @@ func (t *tiling) macro(jlo, jhi int) {
 		cols, w := min(p*nr, t.n-j0), p*nr
 		i0 := 0
 		if cols == w && t.full > 0 {
-			// Every whole row tile in one call, straight into C.
-			micro(p, t.kcb, t.a[t.k0:], t.lda, bp, t.c[j0:], t.ldc, t.acc, t.full/mr)
+			// Every whole row tile straight into C: tall tiles (a tall
+			// kernel covers step panels only) as long as the rows left
+			// still split into mr-row ones, then those, one call each.
+			rows := mr
+			if p == step {
+				rows = tall
+			}
+			nt := t.full / rows
+			for (t.full-nt*rows)%mr != 0 {
+				nt--
+			}
+			if nt > 0 {
+				micro(rows, p, t.kcb, t.a[t.k0:], t.lda, bp, t.c[j0:], t.ldc, t.acc, nt)
+			}
+			if r := nt * rows; r < t.full {
+				micro(mr, p, t.kcb, t.a[r*t.lda+t.k0:], t.lda, bp, t.c[r*t.ldc+j0:], t.ldc, t.acc, (t.full-r)/mr)
+			}
 			i0 = t.full
 		}
 		// Edge tiles: compute into tmp, then copy the valid part.
@@ -231,7 +246,7 @@ func (t *tiling) macro(jlo, jhi int) {
 					copy(tmp[r*w:r*w+cols], t.c[c0+r*t.ldc:])
 				}
 			}
-			micro(p, t.kcb, a, lda, bp, tmp[:], w, t.acc, 1)
+			micro(mr, p, t.kcb, a, lda, bp, tmp[:], w, t.acc, 1)
 			for r := 0; r < rows; r++ {
 				copy(t.c[c0+r*t.ldc:c0+r*t.ldc+cols], tmp[r*w:])
 			}

@@ -9,7 +9,8 @@
 // packed in 16-column panels (kernel contract: see kernelGo in gemm.go),
 // one tile after another down the rows of A and C. The tile is rows ×
 // 16·panels: the AVX2/FMA kernel is 6×16 on YMM registers, the AVX-512
-// kernels 8×32 (two adjacent panels) and 8×16 on ZMM registers. The K loop
+// kernels 12×32 and 8×32 (two adjacent panels) and 8×16 on ZMM registers
+// (rows reached from up to three base registers of four rows). The K loop
 // is unrolled by four, with a one-step tail.
 package main
 
@@ -31,9 +32,16 @@ var specs = []spec{
 	{name: "kernel6x16", rows: 6, panels: 1},
 	{name: "kernel8x32", rows: 8, panels: 2, zmm: true},
 	{name: "kernel8x16", rows: 8, panels: 1, zmm: true},
+	{name: "kernel12x32", rows: 12, panels: 2, zmm: true},
 }
 
 const unroll = 4
+
+// spreadTiles is the fewest tiles of a call over which the fetches of the
+// next panels are spread (two lines every unroll steps: a pair of panels
+// is kcb·2 lines, fetched in four tiles); calls of fewer tiles fetch the
+// next panels whole in every tile.
+const spreadTiles = 4
 
 func main() {
 	var b bytes.Buffer
@@ -68,27 +76,25 @@ func (s spec) acc(r, v int) string { return s.reg(r*s.vecsPerRow() + v) }
 
 func (s spec) bvec(v int) string {
 	if s.zmm {
-		return s.reg(16 + v)
+		return s.reg(max(16, s.rows*s.vecsPerRow()) + v)
 	}
 	return s.reg(s.rows*s.vecsPerRow() + v)
 }
 
 func (s spec) bcast(r int) string {
 	if s.zmm {
-		return s.reg(20 + r%4)
+		return s.reg(max(20, s.rows*s.vecsPerRow()+s.vecsPerRow()) + r%4)
 	}
 	return s.reg(s.rows*s.vecsPerRow() + s.vecsPerRow() + r%2)
 }
 
-// aAddr is the address of A[row][k+step]: rows are reached from two base
-// registers (SI for the first half, R9 for the second) with the row stride
-// in R10 and three strides in R11.
+// aAddr is the address of A[row][k+step]: rows are reached from up to three
+// base registers (SI for the first group, R9 for the second, AX for the
+// third; see group) with the row stride in R10 and three strides in R11.
 func (s spec) aAddr(row, step int) string {
-	half := (s.rows + 1) / 2
-	base := "SI"
-	if row >= half {
-		base, row = "R9", row-half
-	}
+	group := s.group()
+	base := [...]string{"SI", "R9", "AX"}[row/group]
+	row %= group
 	idx := [...]string{"", "(R10*1)", "(R10*2)", "(R11*1)"}[row]
 	return fmt.Sprintf("%d(%s)%s", 4*step, base, idx)
 }
@@ -104,6 +110,12 @@ func (s spec) bAddr(v, step int) string {
 		return fmt.Sprintf("%d(DI)(R12*1)", off)
 	}
 	return fmt.Sprintf("%d(DI)", off+32*v)
+}
+
+// group is the number of rows of A reached from one base register: half
+// the tile, at most four (three bases in all).
+func (s spec) group() int {
+	return min(4, (s.rows+1)/2)
 }
 
 func (s spec) emit(b *bytes.Buffer) {
@@ -122,24 +134,37 @@ func (s spec) emit(b *bytes.Buffer) {
 	fmt.Fprintf(b, "// stride ldc floats) becomes (acc ? C : 0) + Σₖ A[·][k]·B[k][·] over kcb ≥ 1\n")
 	fmt.Fprintf(b, "// steps, A read in place with row stride lda floats and B packed in\n// %s; the next tile is %d rows further down A and C.\n", panels, s.rows)
 	fmt.Fprintf(b, "// The tile loop keeps its pointers in the argument slots a and c.\n")
-	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-64\n", s.name)
+	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $8-64\n", s.name)
 	p("MOVQ lda+16(FP), R10")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R10")
 	p("SHLQ $2, R8")
 	p("LEAQ (R10)(R10*2), R11")
-	p("MOVBLZX acc+48(FP), AX")
 	p("MOVQ kcb+0(FP), R12") // bytes from one packed panel to the next
 	p("SHLQ $6, R12")
+	// R13 walks the panels after the call's, two cache lines every four
+	// steps of every tile, fetching them into L2 while these compute: the
+	// next call's B comes from L3 or memory the first time (weights are
+	// read once per forward pass). Spread over the tiles (the next
+	// panels are whole after four tiles of a pair, two of a panel)
+	// rather than all in the first, the fetches never wait for one
+	// another; past the next panels they are redundant and cheap.
+	p("MOVQ b+24(FP), R13")
+	p("LEAQ (R13)(R12*%d), R13", s.panels)
+	p("MOVQ tiles+56(FP), BX")
+	p("MOVQ BX, tiles0-8(SP)")
 	label("tile")
 	p("MOVQ kcb+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ b+24(FP), DI")
 	p("MOVQ c+32(FP), DX")
-	if s.rows == 8 {
+	if s.group() == 4 {
 		p("LEAQ (SI)(R10*4), R9")
 	} else {
 		p("LEAQ (SI)(R11*1), R9")
+	}
+	if s.rows > 2*s.group() {
+		p("LEAQ (R9)(R10*4), AX")
 	}
 	zero := "VXORPS"
 	if s.zmm {
@@ -161,30 +186,46 @@ func (s spec) emit(b *bytes.Buffer) {
 			}
 		}
 	}
-	// R13 walks the panels after this tile's, fetched into L2 while these
-	// compute: the next call's B comes from L3 or memory the first time
-	// (redundant after the first tile, and cheap).
-	if s.panels == 2 {
-		p("LEAQ (DI)(R12*2), R13")
-	} else {
-		p("LEAQ (DI)(R12*1), R13")
-	}
 	p("MOVQ CX, BX")
 	p("SHRQ $2, BX")
 	p("JZ %s_tail", s.name)
-	label("loop4")
-	for u := 0; u < unroll; u++ {
-		step(u)
-		p("PREFETCHT1 %d(R13)", 64*u)
-		if s.panels == 2 {
-			p("PREFETCHT1 %d(R13)(R12*1)", 64*u)
+	// Calls of fewer than spreadTiles tiles fetch all the next panels in
+	// every tile (from the start again), as the spread fetches would not
+	// cover them.
+	p("CMPQ tiles0-8(SP), $%d", spreadTiles)
+	p("JAE %s_loop4", s.name)
+	p("LEAQ (DI)(R12*%d), R13", s.panels)
+	label("loop4burst")
+	loop4 := func(burst bool) {
+		for u := 0; u < unroll; u++ {
+			step(u)
+			switch {
+			case burst:
+				for v := 0; v < s.panels; v++ {
+					p("PREFETCHT1 %d(R13)%s", 64*u, [...]string{"", "(R12*1)"}[v])
+				}
+			case u%2 == 0:
+				p("PREFETCHT1 %d(R13)", 32*u)
+			}
 		}
+		if burst {
+			p("ADDQ $%d, R13", 64*unroll)
+		} else {
+			p("ADDQ $%d, R13", 32*unroll)
+		}
+		p("ADDQ $%d, SI", 4*unroll)
+		p("ADDQ $%d, R9", 4*unroll)
+		if s.rows > 2*s.group() {
+			p("ADDQ $%d, AX", 4*unroll)
+		}
+		p("ADDQ $%d, DI", 64*unroll)
+		p("DECQ BX")
 	}
-	p("ADDQ $%d, R13", 64*unroll)
-	p("ADDQ $%d, SI", 4*unroll)
-	p("ADDQ $%d, R9", 4*unroll)
-	p("ADDQ $%d, DI", 64*unroll)
-	p("DECQ BX")
+	loop4(true)
+	p("JNZ %s_loop4burst", s.name)
+	p("JMP %s_tail", s.name)
+	label("loop4")
+	loop4(false)
 	p("JNZ %s_loop4", s.name)
 	label("tail")
 	p("ANDQ $%d, CX", unroll-1)
@@ -193,6 +234,9 @@ func (s spec) emit(b *bytes.Buffer) {
 	step(0)
 	p("ADDQ $4, SI")
 	p("ADDQ $4, R9")
+	if s.rows > 2*s.group() {
+		p("ADDQ $4, AX")
+	}
 	p("ADDQ $64, DI")
 	p("DECQ CX")
 	p("JNZ %s_loop1", s.name)
@@ -214,7 +258,8 @@ func (s spec) emit(b *bytes.Buffer) {
 			}
 		}
 	}
-	p("TESTL AX, AX")
+	p("MOVBLZX acc+48(FP), BX")
+	p("TESTL BX, BX")
 	p("JZ %s_overwrite", s.name)
 	rowsStore(true)
 	p("JMP %s_next", s.name)
@@ -225,9 +270,13 @@ func (s spec) emit(b *bytes.Buffer) {
 	p("ADDQ R8, DX")
 	p("MOVQ DX, c+32(FP)")
 	p("MOVQ a+8(FP), SI")
-	if s.rows == 8 {
+	switch s.rows {
+	case 12:
+		p("LEAQ (SI)(R10*4), SI")
 		p("LEAQ (SI)(R10*8), SI")
-	} else {
+	case 8:
+		p("LEAQ (SI)(R10*8), SI")
+	default:
 		p("LEAQ (SI)(R11*2), SI")
 	}
 	p("MOVQ SI, a+8(FP)")

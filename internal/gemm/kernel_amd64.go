@@ -8,7 +8,7 @@ import "golang.org/x/sys/cpu"
 const (
 	kernGo     = iota // portable Go, 6×16
 	kernAVX2          // AVX2/FMA assembly, 6×16
-	kernAVX512        // AVX-512F assembly, 8×32 (8×16 for a lone panel)
+	kernAVX512        // AVX-512F assembly, 8×32 and 12×32 (8×16 for a lone panel)
 )
 
 // kern selects the micro-kernel: the widest the CPU runs. Tests change it
@@ -27,19 +27,19 @@ func bestKernel() int {
 }
 
 // tile is the selected kernel's tile: rows of C, and the most 16-column B
-// panels one call covers.
-func tile() (rows, panels int) {
+// panels one call covers; tall is the rows of the tallest tile, which
+// covers that many panels (whole tiles only: edges use the rows-high one).
+func tile() (rows, panels, tall int) {
 	if kern == kernAVX512 {
-		return 8, 2
+		return 8, 2, 12
 	}
-	return 6, 1
+	return 6, 1, 6
 }
 
-// micro runs the selected micro-kernel on tiles ≥ 1 full tiles stacked
-// down A and C, each of panels panels (at most tile's), with the contract
-// of kernelGo.
-func micro(panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
-	rows, _ := tile()
+// micro runs the selected micro-kernel on tiles ≥ 1 full tiles of rows
+// rows (tile's rows, or its tall with its panels) stacked down A and C,
+// each of panels panels (at most tile's), with the contract of kernelGo.
+func micro(rows, panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
 	if kern == kernGo {
 		kernelGoTiles(kcb, a, lda, b, c, ldc, acc, tiles)
 		return
@@ -47,6 +47,8 @@ func micro(panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc b
 	// Bounds checks the assembly cannot make.
 	_, _, _ = a[(tiles*rows-1)*lda+kcb-1], b[panels*kcb*nr-1], c[(tiles*rows-1)*ldc+panels*nr-1]
 	switch {
+	case kern == kernAVX512 && rows == 12:
+		kernel12x32(kcb, &a[0], lda, &b[0], &c[0], ldc, acc, tiles)
 	case kern == kernAVX512 && panels == 2:
 		kernel8x32(kcb, &a[0], lda, &b[0], &c[0], ldc, acc, tiles)
 	case kern == kernAVX512:
@@ -64,6 +66,9 @@ func kernel8x32(kcb int, a *float32, lda int, b, c *float32, ldc int, acc bool, 
 
 //go:noescape
 func kernel8x16(kcb int, a *float32, lda int, b, c *float32, ldc int, acc bool, tiles int)
+
+//go:noescape
+func kernel12x32(kcb int, a *float32, lda int, b, c *float32, ldc int, acc bool, tiles int)
 
 // packTrans fills one full panel of a transposed pack (see packTransGo)
 // with gathers when the CPU has them.

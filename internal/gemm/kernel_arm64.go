@@ -20,12 +20,12 @@ func bestKernel() int {
 	return kernGo
 }
 
-// tile is the kernels' tile: 6 rows of C, one 16-column panel.
-func tile() (rows, panels int) { return 6, 1 }
+// tile is the kernels' tile: 6 rows of C, one 16-column panel (no taller one).
+func tile() (rows, panels, tall int) { return 6, 1, 6 }
 
-// micro runs the selected micro-kernel on tiles ≥ 1 full tiles stacked
+// micro runs the selected micro-kernel on tiles ≥ 1 full 6-row tiles stacked
 // down A and C, with the contract of kernelGo.
-func micro(panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
+func micro(_, panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
 	if kern == kernGo {
 		kernelGoTiles(kcb, a, lda, b, c, ldc, acc, tiles)
 		return

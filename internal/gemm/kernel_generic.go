@@ -8,11 +8,11 @@ const kernGo = 0
 // kern selects the micro-kernel; off amd64 only the portable one exists.
 var kern = kernGo
 
-// tile is the portable kernel's tile: 6 rows of C, one 16-column panel.
-func tile() (rows, panels int) { return 6, 1 }
+// tile is the portable kernel's tile: 6 rows of C, one 16-column panel (no taller one).
+func tile() (rows, panels, tall int) { return 6, 1, 6 }
 
-// micro runs the portable micro-kernel on tiles full tiles.
-func micro(panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
+// micro runs the portable micro-kernel on tiles full 6-row tiles.
+func micro(_, panels, kcb int, a []float32, lda int, b, c []float32, ldc int, acc bool, tiles int) {
 	kernelGoTiles(kcb, a, lda, b, c, ldc, acc, tiles)
 }
 

@@ -137,9 +137,7 @@ func AddLayerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 	if bias != nil && len(bias) != n {
 		panicLen("AddLayerNorm", "len(bias)", len(bias), "len(gamma)", n)
 	}
-	for r := 0; r < len(x); r += n {
-		layerNorm(x[r:r+n], delta[r:r+n], bias, gamma, beta, eps)
-	}
+	addLayerNorm(x, delta, bias, gamma, beta, n, eps)
 }
 
 // Dot returns Σ a[i]·b[i]. It panics if len(a) != len(b).

@@ -143,6 +143,23 @@ func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 	layerNormAVX2(&x[0], dp, bp, &gamma[0], &beta[0], n, eps)
 }
 
+// addLayerNorm is AddLayerNorm's loop over its rows of n floats: two rows
+// at a time (addLayerNorm2AVX2) where it can, each row as layerNorm does
+// it, to the bit.
+func addLayerNorm(x, delta, bias, gamma, beta []float32, n int, eps float32) {
+	r := 0
+	if useAVX2 && bias != nil && n%16 == 0 {
+		_, _, _ = gamma[n-1], beta[n-1], bias[n-1]
+		for ; r+2*n <= len(x); r += 2 * n {
+			_, _ = x[r+2*n-1], delta[r+2*n-1]
+			addLayerNorm2AVX2(&x[r], &delta[r], &bias[0], &gamma[0], &beta[0], n, eps)
+		}
+	}
+	for ; r < len(x); r += n {
+		layerNorm(x[r:r+n], delta[r:r+n], bias, gamma, beta, eps)
+	}
+}
+
 // biasPtr returns &bias[0] for a bias of n values, or nil for no bias.
 func biasPtr(bias []float32, n int) *float32 {
 	if bias == nil {
@@ -222,6 +239,12 @@ func softmaxExpAVX512(x *float32, mask *int32, n int, scale, max float32) float6
 //
 //go:noescape
 func layerNormAVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
+
+// addLayerNorm2AVX2 is layerNormAVX2 with delta and bias on the two rows
+// of n floats at x (and delta), n a positive multiple of 16, bit for bit.
+//
+//go:noescape
+func addLayerNorm2AVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
 
 // prefetchRows runs PREFETCHT1 on lines cache lines from each of rows
 // rows of x, ld floats apart.

@@ -874,6 +874,150 @@ lnDone:
 	VZEROUPPER
 	RET
 
+// func addLayerNorm2AVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
+//
+// layerNormAVX2 with delta and bias on two consecutive rows of n floats
+// (n a positive multiple of 16) at once, interleaved so that one row's
+// dependency chains (the sums, the statistics) run while the other's do:
+// each row gets exactly layerNormAVX2's operations in its order.
+// Registers: DI, SI the rows of x, R8, AX the rows of delta, BX the
+// element index, R12 = n, X15 = n as a float; row A (DI) uses Y0–Y5 and
+// Y12–Y14 as layerNormAVX2 does, row B (SI) the same plan on Y6–Y11.
+TEXT ·addLayerNorm2AVX2(SB), NOSPLIT, $0-52
+	MOVQ       x+0(FP), DI
+	MOVQ       delta+8(FP), R8
+	MOVQ       bias+16(FP), R9
+	MOVQ       gamma+24(FP), R10
+	MOVQ       beta+32(FP), R11
+	MOVQ       n+40(FP), R12
+	LEAQ       (DI)(R12*4), SI
+	LEAQ       (R8)(R12*4), AX
+	VCVTSI2SSQ R12, X15, X15
+	XORQ       BX, BX
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+
+ln2Add:
+	VMOVUPS (DI)(BX*4), Y4
+	VMOVUPS (SI)(BX*4), Y5
+	VADDPS  (R8)(BX*4), Y4, Y4
+	VADDPS  (AX)(BX*4), Y5, Y5
+	VADDPS  (R9)(BX*4), Y4, Y4
+	VADDPS  (R9)(BX*4), Y5, Y5
+	VMOVUPS Y4, (DI)(BX*4)
+	VMOVUPS Y5, (SI)(BX*4)
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y6, Y6
+	VMOVUPS 32(DI)(BX*4), Y4
+	VMOVUPS 32(SI)(BX*4), Y5
+	VADDPS  32(R8)(BX*4), Y4, Y4
+	VADDPS  32(AX)(BX*4), Y5, Y5
+	VADDPS  32(R9)(BX*4), Y4, Y4
+	VADDPS  32(R9)(BX*4), Y5, Y5
+	VMOVUPS Y4, 32(DI)(BX*4)
+	VMOVUPS Y5, 32(SI)(BX*4)
+	VADDPS  Y4, Y1, Y1
+	VADDPS  Y5, Y7, Y7
+	ADDQ    $16, BX
+	CMPQ    BX, R12
+	JB      ln2Add
+
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y7, Y6, Y6
+	HSUM(Y0, X0, X1)
+	HSUM(Y6, X6, X7)
+	VDIVSS       X15, X0, X0
+	VDIVSS       X15, X6, X6
+	VBROADCASTSS X0, Y12
+	VBROADCASTSS X6, Y10
+	XORQ         BX, BX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+
+ln2Dev:
+	VMOVUPS     (DI)(BX*4), Y4
+	VMOVUPS     (SI)(BX*4), Y5
+	VSUBPS      Y12, Y4, Y4
+	VSUBPS      Y10, Y5, Y5
+	VADDPS      Y4, Y0, Y0
+	VADDPS      Y5, Y6, Y6
+	VFMADD231PS Y4, Y4, Y2
+	VFMADD231PS Y5, Y5, Y8
+	VMOVUPS     32(DI)(BX*4), Y4
+	VMOVUPS     32(SI)(BX*4), Y5
+	VSUBPS      Y12, Y4, Y4
+	VSUBPS      Y10, Y5, Y5
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y7, Y7
+	VFMADD231PS Y4, Y4, Y3
+	VFMADD231PS Y5, Y5, Y9
+	ADDQ        $16, BX
+	CMPQ        BX, R12
+	JB          ln2Dev
+
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y7, Y6, Y6
+	HSUM(Y0, X0, X1)
+	HSUM(Y6, X6, X7)
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y9, Y8, Y8
+	HSUM(Y2, X2, X3)
+	HSUM(Y8, X8, X9)
+	VDIVSS       X15, X0, X0
+	VDIVSS       X15, X6, X6
+	VDIVSS       X15, X2, X2
+	VDIVSS       X15, X8, X8
+	VMULSS       X0, X0, X3
+	VMULSS       X6, X6, X9
+	VSUBSS       X3, X2, X2
+	VSUBSS       X9, X8, X8
+	VXORPS       X3, X3, X3
+	VXORPS       X9, X9, X9
+	VMAXSS       X3, X2, X2
+	VMAXSS       X9, X8, X8
+	VADDSS       eps+48(FP), X2, X2
+	VADDSS       eps+48(FP), X8, X8
+	VSQRTSS      X2, X2, X2
+	VSQRTSS      X8, X8, X8
+	VMOVSS       one<>(SB), X3
+	VMOVSS       one<>(SB), X9
+	VDIVSS       X2, X3, X3
+	VDIVSS       X8, X9, X9
+	VBROADCASTSS X0, Y13
+	VBROADCASTSS X3, Y14
+	VBROADCASTSS X6, Y7
+	VBROADCASTSS X9, Y8
+	XORQ         BX, BX
+
+ln2Norm:
+	VMOVUPS     (DI)(BX*4), Y4
+	VMOVUPS     (SI)(BX*4), Y0
+	VSUBPS      Y12, Y4, Y4
+	VSUBPS      Y10, Y0, Y0
+	VSUBPS      Y13, Y4, Y4
+	VSUBPS      Y7, Y0, Y0
+	VMULPS      Y14, Y4, Y4
+	VMULPS      Y8, Y0, Y0
+	VMOVUPS     (R10)(BX*4), Y5
+	VMOVUPS     (R10)(BX*4), Y1
+	VFMADD213PS (R11)(BX*4), Y5, Y4
+	VFMADD213PS (R11)(BX*4), Y1, Y0
+	VMOVUPS     Y4, (DI)(BX*4)
+	VMOVUPS     Y0, (SI)(BX*4)
+	ADDQ        $8, BX
+	CMPQ        BX, R12
+	JB          ln2Norm
+	VZEROUPPER
+	RET
+
 // AVX-512F GELU. On CPUs that split 512-bit operations in two (Zen 4) it
 // does the same arithmetic per element as geluAVX2 but in half the
 // instructions, which lets more of its long dependency chains overlap.

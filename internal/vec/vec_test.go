@@ -877,3 +877,61 @@ func TestPrefetch(t *testing.T) {
 		})
 	}
 }
+
+// TestAddLayerNormRowsIndependent checks that AddLayerNorm over many rows
+// gives every row the same bits as AddLayerNorm on that row alone, on
+// every path: kernels that normalize several rows at once (two at a time
+// on AVX2 when the row length is a multiple of 16) must not change a
+// row's arithmetic. Rows of very different scales make any mix-up show.
+func TestAddLayerNormRowsIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	rnd := func(scale float64) func(int) float32 {
+		return func(int) float32 { return float32(r.NormFloat64() * scale) }
+	}
+	eachPath(t, func(t *testing.T) {
+		for _, c := range []struct {
+			name    string
+			n, rows int
+			bias    bool
+		}{
+			{"n16/rows2", 16, 2, true}, {"n256/rows5", 256, 5, true}, {"n272/rows4", 272, 4, true},
+			{"n768/rows3", 768, 3, true}, {"n20/rows3", 20, 3, true}, {"n256/rows4/nobias", 256, 4, false},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				x := make([]float32, c.rows*c.n)
+				for row := range c.rows {
+					fill := rnd(math.Pow(10, float64(row%3)-1))
+					for i := range c.n {
+						x[row*c.n+i] = fill(i) + float32(row)
+					}
+				}
+				delta := make([]float32, len(x))
+				for i := range delta {
+					delta[i] = rnd(0.1)(i)
+				}
+				var bias []float32
+				if c.bias {
+					bias = make([]float32, c.n)
+					for i := range bias {
+						bias[i] = rnd(0.1)(i)
+					}
+				}
+				gamma, beta := make([]float32, c.n), make([]float32, c.n)
+				for i := range gamma {
+					gamma[i], beta[i] = 1+rnd(0.1)(i), rnd(0.1)(i)
+				}
+				all := slices.Clone(x)
+				AddLayerNorm(all, delta, bias, gamma, beta, 1e-12)
+				for row := range c.rows {
+					one := slices.Clone(x[row*c.n : (row+1)*c.n])
+					AddLayerNorm(one, delta[row*c.n:(row+1)*c.n], bias, gamma, beta, 1e-12)
+					for i, v := range one {
+						if w := all[row*c.n+i]; math.Float32bits(v) != math.Float32bits(w) {
+							t.Fatalf("row %d [%d]: %v alone, %v among %d rows", row, i, v, w, c.rows)
+						}
+					}
+				}
+			})
+		}
+	})
+}
