@@ -34,15 +34,16 @@ type Workspace struct {
 	// It must not be running another step while Mul runs.
 	Pool *par.Pool
 
-	xu8   []byte    // activations + 128, rows padded to mr, row stride 4·k4
-	xi16  []int16   // signed activations for the AVX2 kernel, same layout
-	sx    []float32 // per-row activation scales, padded to mr rows
-	bias  []float32 // the bias, zero-padded to whole panels
-	panel [][]byte  // per-thread unpacked Int4 panel
-	acc   [][]int32 // per-thread int32 sums of the AMX kernel
-	own   *par.Pool // the Pool of Threads goroutines when Pool is nil
-	j     job       // the current product
-	q     quant     // the current activation quantization
+	xu8   []byte      // activations + 128, rows padded to mr, row stride 4·k4
+	xi16  []int16     // signed activations for the AVX2 kernel, same layout
+	sx    []float32   // per-row activation scales, padded to mr rows
+	bias  []float32   // the bias, zero-padded to whole panels
+	panel [][]byte    // per-thread unpacked Int4 panel
+	acc   [][]int32   // per-thread int32 sums of the AMX kernel
+	f     [][]float32 // per-thread float sums of the AMX kernel's Int4 groups
+	own   *par.Pool   // the Pool of Threads goroutines when Pool is nil
+	j     job         // the current product
+	q     quant       // the current activation quantization
 }
 
 // grow returns s with length n, reusing its memory when large enough.
@@ -71,7 +72,7 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	}
 	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
 	pool := ws.pool()
-	k := kernelFor(p)
+	k := kernelFor(p, m)
 	mp := (m + mr - 1) / mr * mr
 	if k == kernAMX {
 		mp = (m + amxRows - 1) / amxRows * amxRows // whole tiles of rows
@@ -97,8 +98,14 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		for len(ws.acc) < threads {
 			ws.acc = append(ws.acc, nil)
 		}
+		for len(ws.f) < threads {
+			ws.f = append(ws.f, nil)
+		}
 		for t := range threads {
 			ws.acc[t] = grow(ws.acc[t], mp*nr)
+			if p.int4 {
+				ws.f[t] = grow(ws.f[t], amxRows*nr)
+			}
 		}
 	}
 	sb := chunk // bytes per K step of the panels the kernel reads
@@ -410,10 +417,10 @@ func quantRowI16Go(x []float32, inv float32, dst []int16) {
 	}
 }
 
-// unpack4 expands an Int4 panel (64 bytes per K step) to the int8 layout
+// unpack4Go expands an Int4 panel (64 bytes per K step) to the int8 layout
 // (128 bytes per step): low nibbles to the first half, high to the second,
 // sign-extended, eight bytes at a time.
-func unpack4(dst, src []byte) {
+func unpack4Go(dst, src []byte) {
 	const lo4, bit3 = 0x0f0f0f0f0f0f0f0f, 0x0808080808080808
 	for c := 0; c+chunk/2 <= len(src); c += chunk / 2 {
 		s, d := src[c:c+chunk/2], dst[2*c:2*c+chunk]
