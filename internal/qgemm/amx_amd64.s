@@ -186,28 +186,39 @@ amxRow:
 // kernelAMX4: the contract of kernelGo (several groups, flagFinal) for
 // every row of one 32-column panel of Int4 weights unpacked to the int8
 // layout, on the tiles of kernelAMX (same configuration). Row blocks of
-// 32 go in turn; within one, each group's K chunks (kg64 of 64 values,
-// fewer for a short last group) are summed on tmm0..tmm3 from zero and
-// stored to acc (32×32 int32), then turned into floats row by row:
-// t = float32(acc+corr)·sw, added to f (32×32 float32) after the first
-// group; after the last group C = t·sx + bias instead.
+// 32 go in turn; within one, K goes in runs of up to amx4Groups groups.
+// Each group's K chunks (kg64 of 64 values, fewer for a short last group)
+// are summed on tmm0..tmm3, which start from the group's corrections
+// (loaded with stride 0), and stored to the group's 32×32 int32 block of
+// acc. After a run, row by row, the float sum is kept in registers across
+// its groups: t = float32(sum)·sw of the product's first group, else t =
+// f (32×32 float32, the sum of the runs before), then t = t +
+// float32(sum)·sw for each next group; t goes back to f, or after the
+// last run C = t·sx + bias.
 //
 // Registers: SI the row block's activations, R10/R11 the activations and
 // weights at the current K chunk, R8 lda, R12 the row block's first row,
-// R13 m, BX acc, CX 128, Z14/Z15 the bias, K1/K2 the column masks; in the
-// chunk loop R9 chunks left, AX and DX scratch; in the float epilogue R9
-// rows left, DI the acc row, DX the f row, R10 the sx row, R11 the C row,
-// AX 4·ldc, R14 flags (bit 0: add to f, bit 1: last group), Z10–Z13 the
-// group's corr and sw. Locals: chunks done (kdone), the group's corr and
-// sw (gcorr, gsw), the row block's first C row (crow), R10/R11 saved
-// during the epilogue (sa, sb).
+// R13 m, DI the group's acc block, BX acc, CX 128, Z14/Z15 the bias, K1/K2
+// the column masks; in the chunk loop R9 chunks left, AX and DX scratch.
+// In the float epilogue R9 rows left, DX the row in the run's first acc
+// block, DI the row in the group's block, R14 the group's sw, R8 groups
+// left, SI the f row, R10 the sx row, R11 the C row, AX the run's flags
+// (bit 0: start from f, bit 1: the last run). Locals: chunks (kdone) and
+// groups (gdone) done before the run, the group's corr (gcorr), the row
+// block's first C row (crow), R10/R11/SI saved during the epilogue (sa,
+// sb, ssi), the run's groups (nsb) and flags, 4·ldc (ldc4).
 
-// func kernelAMX4(a *byte, lda int, b *byte, k64, kg64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, f *float32, cfg *byte)
-TEXT ·kernelAMX4(SB), NOSPLIT, $48-128
-	MOVQ cfg+120(FP), AX
+#define amx4Groups 4
+
+// func kernelAMX4(a *byte, lda int, b *byte, k64, kg64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, f *float32, w *byte, cfg *byte)
+TEXT ·kernelAMX4(SB), NOSPLIT, $80-136
+	MOVQ cfg+128(FP), AX
 	// ldtilecfg [rax]
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0x00
-	MOVQ    lda+8(FP), R8
+	MOVL         $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z4
+	MOVL         $0x08080808, AX
+	VPBROADCASTD AX, Z5
 	MOVQ    m+40(FP), R13
 	MOVQ    acc+104(FP), BX
 	MOVQ    $128, CX
@@ -218,20 +229,64 @@ TEXT ·kernelAMX4(SB), NOSPLIT, $48-128
 	KMOVW   AX, K1
 	SHRL    $16, AX
 	KMOVW   AX, K2
-	MOVQ    a+0(FP), SI
-	MOVQ    c+80(FP), AX
-	MOVQ    AX, crow-32(SP)
-	XORQ    R12, R12
+	MOVQ    ldc+88(FP), AX
+	SHLQ    $2, AX
+	MOVQ    AX, ldc4-80(SP)
+	MOVQ    $0, kdone-8(SP)
+	MOVQ    $0, gdone-56(SP)
+
+amx4Run:
+	MOVQ kdone-8(SP), AX
+	MOVQ AX, k0-24(SP)
+	// Unpack the run's weights (up to amx4Groups·kg64 chunks) into w.
+	MOVQ kg64+32(FP), R9
+	SHLQ $2, R9
+	MOVQ k64+24(FP), DX
+	SUBQ AX, DX
+	CMPQ R9, DX
+	JLE  amx4Unpack
+	MOVQ DX, R9
+
+amx4Unpack:
+	SHLQ $4, R9
+	MOVQ AX, DX
+	SHLQ $10, DX
+	ADDQ b+16(FP), DX
+	MOVQ w+120(FP), DI
+
+amx4UnpackStep:
+	VMOVDQU64 (DX), Z0
+	VPSRLW    $4, Z0, Z1
+	VPANDQ    Z4, Z0, Z0
+	VPANDQ    Z4, Z1, Z1
+	VPXORQ    Z5, Z0, Z0
+	VPXORQ    Z5, Z1, Z1
+	VPSUBB    Z5, Z0, Z0
+	VPSUBB    Z5, Z1, Z1
+	VMOVDQU64 Z0, (DI)
+	VMOVDQU64 Z1, 64(DI)
+	ADDQ      $64, DX
+	ADDQ      $128, DI
+	DECQ      R9
+	JNZ       amx4UnpackStep
+
+	SHLQ $6, AX
+	MOVQ a+0(FP), SI
+	ADDQ AX, SI
+	XORQ R12, R12
 
 amx4RowBlock:
-	MOVQ $0, kdone-8(SP)
-	MOVQ corr+48(FP), AX
+	MOVQ k0-24(SP), AX
+	MOVQ AX, kdone-8(SP)
+	MOVQ w+120(FP), R11
+	MOVQ gdone-56(SP), AX
+	SHLQ $7, AX
+	ADDQ corr+48(FP), AX
 	MOVQ AX, gcorr-16(SP)
-	MOVQ sw+56(FP), AX
-	MOVQ AX, gsw-24(SP)
 	MOVQ SI, R10
-	MOVQ b+16(FP), R11
-	XORQ R14, R14
+	MOVQ lda+8(FP), R8
+	MOVQ BX, DI
+	MOVQ $0, nsb-64(SP)
 
 amx4Group:
 	MOVQ k64+24(FP), R9
@@ -242,11 +297,18 @@ amx4Group:
 
 amx4NK:
 	ADDQ R9, kdone-8(SP)
-	// tilezero tmm0..tmm3
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xC0
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xC8
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xD0
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $0xD8
+	MOVQ gcorr-16(SP), AX
+	LEAQ 64(AX), DX
+	ADDQ $128, gcorr-16(SP)
+	XORQ R14, R14
+	// tileloadd tmm0, [rax+r14]
+	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x04; BYTE $0x30
+	// tileloadd tmm1, [rdx+r14]
+	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x0C; BYTE $0x32
+	// tileloadd tmm2, [rax+r14]
+	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x14; BYTE $0x30
+	// tileloadd tmm3, [rdx+r14]
+	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x1C; BYTE $0x32
 
 amx4Chunk:
 	MOVQ R8, DX
@@ -274,37 +336,40 @@ amx4Chunk:
 	DECQ R9
 	JNZ  amx4Chunk
 
-	// tilestored [rbx+rcx], tmm0
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x04; BYTE $0x0B
-	LEAQ 64(BX), AX
+	LEAQ 64(DI), AX
+	// tilestored [rdi+rcx], tmm0
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x04; BYTE $0x0F
 	// tilestored [rax+rcx], tmm1
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x0C; BYTE $0x08
-	LEAQ 2048(BX), AX
+	LEAQ 2048(DI), AX
 	// tilestored [rax+rcx], tmm2
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x14; BYTE $0x08
-	LEAQ 2112(BX), AX
+	LEAQ 2112(DI), AX
 	// tilestored [rax+rcx], tmm3
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $0x1C; BYTE $0x08
+	ADDQ $4096, DI
+	ADDQ $1, nsb-64(SP)
+	MOVQ kdone-8(SP), AX
+	CMPQ AX, k64+24(FP)
+	JGE  amx4RunDone
+	CMPQ nsb-64(SP), $amx4Groups
+	JLT  amx4Group
 
-	// Float epilogue of the group for the block's rows below m.
-	MOVQ      R10, sa-40(SP)
-	MOVQ      R11, sb-48(SP)
-	MOVQ      gcorr-16(SP), AX
-	VMOVDQU32 (AX), Z10
-	VMOVDQU32 64(AX), Z11
-	ADDQ      $128, AX
-	MOVQ      AX, gcorr-16(SP)
-	MOVQ      gsw-24(SP), AX
-	VMOVUPS   (AX), Z12
-	VMOVUPS   64(AX), Z13
-	ADDQ      $128, AX
-	MOVQ      AX, gsw-24(SP)
-	MOVQ      kdone-8(SP), AX
-	CMPQ      AX, k64+24(FP)
-	JLT       amx4Rows
-	ORQ       $2, R14
+amx4RunDone:
+	// Flags: bit 0 when groups came before the run, bit 1 for the last run.
+	XORQ  AX, AX
+	XORQ  DX, DX
+	CMPQ  gdone-56(SP), $0
+	SETNE AL
+	MOVQ  kdone-8(SP), R9
+	CMPQ  R9, k64+24(FP)
+	SETGE DL
+	SHLQ  $1, DX
+	ORQ   DX, AX
+	MOVQ  AX, flags-72(SP)
+	MOVQ  SI, ssi-48(SP)
 
-amx4Rows:
+	// Float epilogue of the run for the block's rows below m.
 	MOVQ R13, R9
 	SUBQ R12, R9
 	CMPQ R9, $32
@@ -312,68 +377,88 @@ amx4Rows:
 	MOVQ $32, R9
 
 amx4RowsN:
-	MOVQ BX, DI
-	MOVQ f+112(FP), DX
+	MOVQ BX, DX
+	MOVQ R12, SI
+	SHLQ $7, SI
+	ADDQ f+112(FP), SI
 	MOVQ sx+64(FP), R10
 	LEAQ (R10)(R12*4), R10
-	MOVQ crow-32(SP), R11
-	MOVQ ldc+88(FP), AX
-	SHLQ $2, AX
+	MOVQ ldc4-80(SP), R11
+	IMULQ R12, R11
+	ADDQ c+80(FP), R11
 
 amx4Row:
-	VMOVDQU32 (DI), Z0
-	VMOVDQU32 64(DI), Z1
-	VPADDD    Z10, Z0, Z0
-	VPADDD    Z11, Z1, Z1
-	VCVTDQ2PS Z0, Z0
-	VCVTDQ2PS Z1, Z1
-	VMULPS    Z12, Z0, Z0
-	VMULPS    Z13, Z1, Z1
-	BTQ       $0, R14
-	JCC       amx4NoAcc
-	VADDPS    (DX), Z0, Z0
-	VADDPS    64(DX), Z1, Z1
+	MOVQ gdone-56(SP), R14
+	SHLQ $7, R14
+	ADDQ sw+56(FP), R14
+	MOVQ DX, DI
+	MOVQ nsb-64(SP), R8
+	MOVQ flags-72(SP), AX
+	BTQ  $0, AX
+	JCC  amx4RowFirst
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	JMP     amx4RowGroup
 
-amx4NoAcc:
-	BTQ     $1, R14
-	JCS     amx4Final
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	JMP     amx4Next
+amx4RowFirst:
+	VCVTDQ2PS (DI), Z2
+	VCVTDQ2PS 64(DI), Z3
+	VMULPS    (R14), Z2, Z2
+	VMULPS    64(R14), Z3, Z3
+	ADDQ      $4096, DI
+	ADDQ      $128, R14
+	DECQ      R8
+	JZ        amx4RowEnd
 
-amx4Final:
-	VBROADCASTSS (R10), Z2
-	VMULPS       Z2, Z0, Z0
-	VMULPS       Z2, Z1, Z1
-	VADDPS       Z14, Z0, Z0
-	VADDPS       Z15, Z1, Z1
-	VMOVUPS      Z0, K1, (R11)
-	VMOVUPS      Z1, K2, 64(R11)
+amx4RowGroup:
+	VCVTDQ2PS (DI), Z0
+	VCVTDQ2PS 64(DI), Z1
+	VMULPS    (R14), Z0, Z0
+	VMULPS    64(R14), Z1, Z1
+	VADDPS    Z0, Z2, Z2
+	VADDPS    Z1, Z3, Z3
+	ADDQ      $4096, DI
+	ADDQ      $128, R14
+	DECQ      R8
+	JNZ       amx4RowGroup
 
-amx4Next:
-	ADDQ $128, DI
+amx4RowEnd:
+	BTQ     $1, AX
+	JCS     amx4RowFinal
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	JMP     amx4RowNext
+
+amx4RowFinal:
+	VBROADCASTSS (R10), Z0
+	VMULPS       Z0, Z2, Z2
+	VMULPS       Z0, Z3, Z3
+	VADDPS       Z14, Z2, Z2
+	VADDPS       Z15, Z3, Z3
+	VMOVUPS      Z2, K1, (R11)
+	VMOVUPS      Z3, K2, 64(R11)
+
+amx4RowNext:
 	ADDQ $128, DX
+	ADDQ $128, SI
 	ADDQ $4, R10
-	ADDQ AX, R11
+	ADDQ ldc4-80(SP), R11
 	DECQ R9
 	JNZ  amx4Row
 
-	MOVQ sa-40(SP), R10
-	MOVQ sb-48(SP), R11
-	ORQ  $1, R14
-	BTQ  $1, R14
-	JCC  amx4Group
-
-	// Next row block.
-	MOVQ R8, AX
+	// Next row block, then the next run.
+	MOVQ ssi-48(SP), SI
+	MOVQ lda+8(FP), AX
 	SHLQ $5, AX
 	ADDQ AX, SI
-	MOVQ ldc+88(FP), AX
-	SHLQ $7, AX
-	ADDQ AX, crow-32(SP)
 	ADDQ $32, R12
 	CMPQ R12, R13
 	JLT  amx4RowBlock
+	MOVQ nsb-64(SP), AX
+	ADDQ AX, gdone-56(SP)
+	MOVQ kdone-8(SP), AX
+	CMPQ AX, k64+24(FP)
+	JLT  amx4Run
 
 	// tilerelease
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0xC0

@@ -92,13 +92,13 @@ func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 				&ws.bias[pn*nr], &c[pn*nr], j.ldc, mask, &acc[0], &amxConfig[0])
 			continue
 		}
-		b := ws.panel[t][:p.k4*chunk]
-		unpack4(b, p.data[pn*p.k4*chunk/2:(pn+1)*p.k4*chunk/2])
-		acc, f := ws.acc[t][:amxRows*nr], ws.f[t][:amxRows*nr]
+		b := p.data[pn*p.k4*chunk/2 : (pn+1)*p.k4*chunk/2]
+		acc, f := ws.acc[t][:min(p.groups, amx4Groups)*amxRows*nr], ws.f[t][:mp*nr]
+		w := ws.panel[t][:min(p.k4, amx4Groups*p.group/4)*chunk]
 		meta := pn * p.groups * nr
 		_, _ = p.corr[meta+p.groups*nr-1], p.scale[meta+p.groups*nr-1]
 		kernelAMX4(&a[0], j.lda, &b[0], p.k4/16, p.group/64, m, &p.corr[meta], &p.scale[meta], &sx[0],
-			&ws.bias[pn*nr], &c[pn*nr], j.ldc, mask, &acc[0], &f[0], &amxConfig[0])
+			&ws.bias[pn*nr], &c[pn*nr], j.ldc, mask, &acc[0], &f[0], &w[0], &amxConfig[0])
 	}
 	return true
 }
@@ -115,11 +115,12 @@ func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias,
 // kernelAMX4 is kernelAMX for an Int4 panel unpacked to the int8 layout,
 // in groups of kg64 chunks of 64 K values (the last group possibly
 // shorter): kernelGo's contract with every group and flagFinal. corr and
-// sw hold 32 values per group; acc (int32) and f (float32) hold one
-// 32-row block's sums, 32×32 each.
+// sw hold 32 values per group; acc holds one 32-row block's int32 sums
+// of up to amx4Groups groups, 32×32 per group, and f its float sums
+// (32×32).
 //
 //go:noescape
-func kernelAMX4(a *byte, lda int, b *byte, k64, kg64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, f *float32, cfg *byte)
+func kernelAMX4(a *byte, lda int, b *byte, k64, kg64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, f *float32, w *byte, cfg *byte)
 
 // unpack4 expands an Int4 panel (64 bytes per K step) to the int8 layout
 // (128 bytes per step), with AVX-512 where the selected kernel implies it.

@@ -18,6 +18,11 @@ const maxRows = 12
 // rows 32 at a time (the activations padded to whole blocks).
 const amxRows = 32
 
+// amx4Groups is the number of Int4 groups the AMX kernel sums on tiles
+// before scaling them (amx_amd64.s): their int32 sums, 4 KB per group,
+// and their unpacked weights stay in L1.
+const amx4Groups = 4
+
 // Workspace holds the scratch memory of quantized products: the quantized
 // activations and their scales, the padded bias and, per thread, the
 // int32 sums of the AMX kernel and, for Int4 weights the kernel cannot
@@ -102,9 +107,11 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 			ws.f = append(ws.f, nil)
 		}
 		for t := range threads {
-			ws.acc[t] = grow(ws.acc[t], mp*nr)
-			if p.int4 {
-				ws.f[t] = grow(ws.f[t], amxRows*nr)
+			if p.int4 { // one row block's sums of amx4Groups groups, and their float sums
+				ws.acc[t] = grow(ws.acc[t], min(p.groups, amx4Groups)*amxRows*nr)
+				ws.f[t] = grow(ws.f[t], mp*nr)
+			} else {
+				ws.acc[t] = grow(ws.acc[t], mp*nr)
 			}
 		}
 	}
