@@ -240,7 +240,7 @@ amx4Run:
 	MOVQ AX, k0-24(SP)
 	// Unpack the run's weights (up to amx4Groups·kg64 chunks) into w.
 	MOVQ kg64+32(FP), R9
-	SHLQ $2, R9
+	IMULQ $amx4Groups, R9
 	MOVQ k64+24(FP), DX
 	SUBQ AX, DX
 	CMPQ R9, DX
