@@ -70,8 +70,9 @@ var amxConfig = func() (c [64]byte) {
 
 // runPanels computes rows [r0, r1) of the output panels [lo, hi) on
 // thread t with the AMX kernel (r0 a multiple of its 32-row block),
-// reporting false (nothing done) for any other kernel. Int4 panels are
-// unpacked, one at a time, into the thread's panel scratch.
+// reporting false (nothing done) for any other kernel. kernelAMX4
+// unpacks Int4 panels, a run of groups at a time, into the thread's panel
+// scratch.
 func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 	if j.k != kernAMX {
 		return false

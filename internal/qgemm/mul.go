@@ -25,8 +25,9 @@ const amx4Groups = 4
 
 // Workspace holds the scratch memory of quantized products: the quantized
 // activations and their scales, the padded bias and, per thread, the
-// int32 sums of the AMX kernel and, for Int4 weights the kernel cannot
-// read as stored, one unpacked panel. The zero value is ready to use; it
+// int32 sums of the AMX kernel (and its float sums for Int4) and, for
+// Int4 weights the kernel cannot read as stored, one unpacked panel (for
+// AMX, up to amx4Groups groups of it). The zero value is ready to use; it
 // grows to the largest shape seen and then allocates nothing, whatever
 // Threads is (helper goroutines are started once and stop when the
 // Workspace is garbage). A Workspace must not be copied after first use.
@@ -122,8 +123,12 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		for len(ws.panel) < threads {
 			ws.panel = append(ws.panel, nil)
 		}
+		steps := p.k4 // K steps unpacked at a time
+		if k == kernAMX {
+			steps = min(steps, amx4Groups*p.group/4)
+		}
 		for t := range threads {
-			ws.panel[t] = grow(ws.panel[t], p.k4*chunk)
+			ws.panel[t] = grow(ws.panel[t], steps*chunk)
 		}
 	}
 	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
