@@ -113,12 +113,13 @@ func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 //go:noescape
 func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
 
-// kernelAMX4 is kernelAMX for an Int4 panel unpacked to the int8 layout,
-// in groups of kg64 chunks of 64 K values (the last group possibly
-// shorter): kernelGo's contract with every group and flagFinal. corr and
-// sw hold 32 values per group; acc holds one 32-row block's int32 sums
-// of up to amx4Groups groups, 32×32 per group, and f its float sums
-// (32×32).
+// kernelAMX4 is kernelAMX for an Int4 panel b as stored, in groups of
+// kg64 chunks of 64 K values (the last group possibly shorter):
+// kernelGo's contract with every group and flagFinal. It unpacks up to
+// amx4Groups groups at a time to the int8 layout into w. corr and sw hold
+// 32 values per group; acc holds one 32-row block's int32 sums of up to
+// amx4Groups groups, 32×32 per group, and f the float sums of every row
+// (32 per row, rows padded like the activations).
 //
 //go:noescape
 func kernelAMX4(a *byte, lda int, b *byte, k64, kg64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, f *float32, w *byte, cfg *byte)

@@ -44,7 +44,7 @@ type Workspace struct {
 	xi16  []int16     // signed activations for the AVX2 kernel, same layout
 	sx    []float32   // per-row activation scales, padded to mr rows
 	bias  []float32   // the bias, zero-padded to whole panels
-	panel [][]byte    // per-thread unpacked Int4 panel
+	panel [][]byte    // per-thread unpacked Int4 panel, or one run of its groups for AMX
 	acc   [][]int32   // per-thread int32 sums of the AMX kernel
 	f     [][]float32 // per-thread float sums of the AMX kernel's Int4 groups
 	own   *par.Pool   // the Pool of Threads goroutines when Pool is nil
