@@ -109,3 +109,36 @@ func benchKernels(b *testing.B, mk mkWeights) {
 		})
 	}
 }
+
+// BenchmarkInt4Rows times Int4 products (groups of 64) of the BERT-mini
+// shapes at few to many rows on every kernel: where AMX (unpacking each
+// panel once per product) overtakes VNNI, amx4Rows. Below amx4Rows the
+// amx runs are VNNI's.
+func BenchmarkInt4Rows(b *testing.B) {
+	for _, sh := range [][2]int{{256, 1024}, {1024, 256}} {
+		k, n := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(1, 2))
+		wf := randSlice(rng, n*k, 0.05)
+		w, err := QuantizeInt4(wf, n, k, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []int{4, 8, 12, 16, 24, 32, 64} {
+			x, c := randSlice(rng, m*k, 1), make([]float32, m*n)
+			for name, kn := range kernels() {
+				if name != "vnni-gfni" && name != "amx" {
+					continue
+				}
+				b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, name), func(b *testing.B) {
+					withKernel(kn, func() {
+						var ws Workspace
+						for b.Loop() {
+							ws.Mul(m, x, k, w, nil, c, n)
+						}
+					})
+					gflops(b, m, k, n)
+				})
+			}
+		}
+	}
+}

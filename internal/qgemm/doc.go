@@ -33,7 +33,10 @@
 // multiple of 64, a kernel computing each panel's rows 32 at a time with
 // TDPBUSD on tiles, K in blocks of 256 with the int32 sums kept between
 // blocks (same activations and correction as VNNI's; hand-written,
-// amx_amd64.s); otherwise on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
+// amx_amd64.s), and for Int4 weights of such an In in groups of 64 or 128,
+// from 24 rows on (amx4Rows, measured), one that unpacks each panel's
+// weights four groups at a time into scratch and sums every group on the
+// tiles separately, then scales them in vector registers; otherwise on amd64 with AVX512-VNNI a 12×32 VPDPBUSD
 // kernel, with 4×32 and 1×32 variants for a product's last 8 rows or
 // fewer, so that one token (batch 1, sequence 1) is not computed as 12
 // (activations stored as unsigned x+128; its integer sums start from
@@ -52,10 +55,13 @@
 // (two's complement). Where the CPU also has GFNI (Ice Lake, Zen 4 and
 // later) the kernel expands them in registers, one GF2P8AFFINEQB per
 // nibble half, so a product reads half the bytes of an int8 one; the other
-// kernels get each panel unpacked to the int8 layout on every call. A
-// product still does as many multiply-adds as with int8, plus one float
-// scaling per group (see above), so int4 is faster than int8 only where
-// weight bytes, not arithmetic, bound the time: a few tokens per pass.
+// kernels get each panel unpacked to the int8 layout on every call (AMX:
+// once for all rows). A product still does as many multiply-adds as with
+// int8, plus one float scaling per group (see above), so int4 is faster
+// than int8 only where weight bytes, not arithmetic, bound the time: a few
+// tokens per pass. On AMX that scaling (a conversion, a multiply and an
+// add per output and group of 64) costs more than the tile products
+// themselves, so many-row Int4 products stay slower than Int8 ones.
 //
 // Threads: Workspace.Threads, or a shared Workspace.Pool (package
 // internal/par), split the activation quantization by rows and the

@@ -10,7 +10,7 @@ const (
 	kernAVX2            // AVX2 assembly, 6×8 (int16 VPMADDWD)
 	kernVNNI            // AVX512-VNNI assembly, 12×32 (VPDPBUSD); Int4 panels unpacked per call
 	kernVNNIGFNI        // kernVNNI, reading Int4 panels as stored (GF2P8AFFINEQB)
-	kernAMX             // Intel AMX assembly, 32×32 blocks (TDPBUSD), Int8 with In a multiple of 64; vnniKernel otherwise
+	kernAMX             // Intel AMX assembly, 32×32 blocks (TDPBUSD), In a multiple of 64 (Int4: groups of 64 or 128, amx4Rows rows or more); vnniKernel otherwise
 )
 
 // kern selects the kernel: the fastest the CPU runs. Tests change it to run
@@ -40,15 +40,22 @@ func vnniKernel() int {
 	return kernVNNI
 }
 
-// kernelFor is the kernel that runs a product by p: the selected one, but
-// VNNI (vnniKernel) instead of AMX for Int4 weights and for In not a
-// multiple of 64 (one AMX tile row). Both read the same activations.
-func kernelFor(p *packing) int {
-	if kern == kernAMX && (p.int4 || p.in%64 != 0) {
+// kernelFor is the kernel that runs a product of m rows by p: the selected
+// one, but VNNI (vnniKernel) instead of AMX for In not a multiple of 64
+// (one AMX tile row) and for Int4 weights in groups of 32 (half a tile
+// row) or with fewer than amx4Rows rows. Both read the same activations.
+func kernelFor(p *packing, m int) int {
+	if kern == kernAMX && (p.in%64 != 0 || p.int4 && (p.group%64 != 0 || m < amx4Rows)) {
 		return vnniKernel()
 	}
 	return kern
 }
+
+// amx4Rows is the fewest rows from which an Int4 product runs on AMX,
+// unpacking each panel once for all its rows: with fewer, VNNI with GFNI,
+// reading the nibbles in place, is faster (measured on Sapphire Rapids
+// with BenchmarkInt4Rows).
+const amx4Rows = 24
 
 // amxConfig is the AMX tile configuration kernelAMX loads: palette 1,
 // tiles 0–7 all 16 rows of 64 bytes.
@@ -63,7 +70,9 @@ var amxConfig = func() (c [64]byte) {
 
 // runPanels computes rows [r0, r1) of the output panels [lo, hi) on
 // thread t with the AMX kernel (r0 a multiple of its 32-row block),
-// reporting false (nothing done) for any other kernel.
+// reporting false (nothing done) for any other kernel. kernelAMX4
+// unpacks Int4 panels, a run of groups at a time, into the thread's panel
+// scratch.
 func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 	if j.k != kernAMX {
 		return false
@@ -71,15 +80,26 @@ func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 	p, ws := j.p, j.ws
 	m := r1 - r0
 	mp := (m + amxRows - 1) / amxRows * amxRows
-	acc := ws.acc[t][:mp*nr]
 	a, sx := ws.xu8[r0*j.lda:(r0+mp)*j.lda], ws.sx[r0:r1]
 	c := j.c[r0*j.ldc:]
 	for pn := lo; pn < hi; pn++ {
-		b := p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
 		cols := min(nr, p.out-pn*nr)
+		mask := uint32(1)<<cols - 1
 		_ = c[(m-1)*j.ldc+pn*nr+cols-1]
-		kernelAMX(&a[0], j.lda, &b[0], p.k4/16, m, &p.corr[pn*nr], &p.scale[pn*nr], &sx[0],
-			&ws.bias[pn*nr], &c[pn*nr], j.ldc, uint32(1)<<cols-1, &acc[0], &amxConfig[0])
+		if !p.int4 {
+			acc := ws.acc[t][:mp*nr]
+			b := p.data[pn*p.k4*chunk : (pn+1)*p.k4*chunk]
+			kernelAMX(&a[0], j.lda, &b[0], p.k4/16, m, &p.corr[pn*nr], &p.scale[pn*nr], &sx[0],
+				&ws.bias[pn*nr], &c[pn*nr], j.ldc, mask, &acc[0], &amxConfig[0])
+			continue
+		}
+		b := p.data[pn*p.k4*chunk/2 : (pn+1)*p.k4*chunk/2]
+		acc, f := ws.acc[t][:min(p.groups, amx4Groups)*amxRows*nr], ws.f[t][:mp*nr]
+		w := ws.panel[t][:min(p.k4, amx4Groups*p.group/4)*chunk]
+		meta := pn * p.groups * nr
+		_, _ = p.corr[meta+p.groups*nr-1], p.scale[meta+p.groups*nr-1]
+		kernelAMX4(&a[0], j.lda, &b[0], p.k4/16, p.group/64, m, &p.corr[meta], &p.scale[meta], &sx[0],
+			&ws.bias[pn*nr], &c[pn*nr], j.ldc, mask, &acc[0], &f[0], &w[0], &amxConfig[0])
 	}
 	return true
 }
@@ -92,6 +112,34 @@ func (j *job) runPanels(t, lo, hi, r0, r1 int) bool {
 //
 //go:noescape
 func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
+
+// kernelAMX4 is kernelAMX for an Int4 panel b as stored, in groups of
+// kg64 chunks of 64 K values (the last group possibly shorter):
+// kernelGo's contract with every group and flagFinal. It unpacks up to
+// amx4Groups groups at a time to the int8 layout into w. corr and sw hold
+// 32 values per group; acc holds one 32-row block's int32 sums of up to
+// amx4Groups groups, 32×32 per group, and f the float sums of every row
+// (32 per row, rows padded like the activations).
+//
+//go:noescape
+func kernelAMX4(a *byte, lda int, b *byte, k64, kg64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, f *float32, w *byte, cfg *byte)
+
+// unpack4 expands an Int4 panel (64 bytes per K step) to the int8 layout
+// (128 bytes per step), with AVX-512 where the selected kernel implies it.
+func unpack4(dst, src []byte) {
+	n := len(src) / (chunk / 2)
+	if !avx512() || n == 0 {
+		unpack4Go(dst, src)
+		return
+	}
+	_ = dst[n*chunk-1]
+	unpack4AVX512(&dst[0], &src[0], n)
+}
+
+// unpack4AVX512 is unpack4Go for n > 0 whole K steps.
+//
+//go:noescape
+func unpack4AVX512(dst, src *byte, n int)
 
 // avx512 reports whether the selected kernel implies AVX-512 (VNNI, with
 // or without GFNI, or AMX, which runs on CPUs that have it), so the

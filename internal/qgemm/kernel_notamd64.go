@@ -18,7 +18,10 @@ func quantCols(p *packing, out, in int, x []float32, ldx int, inv []float32, sum
 func quantRows(*packing, int, int, []float32, int) bool { return false }
 
 // kernelFor is the kernel that runs a product by p: the selected one.
-func kernelFor(*packing) int { return kern }
+func kernelFor(*packing, int) int { return kern }
+
+// unpack4 expands an Int4 panel to the int8 layout: unpack4Go.
+func unpack4(dst, src []byte) { unpack4Go(dst, src) }
 
 // runPanels reports false: off amd64 every kernel runs by row tiles.
 func (j *job) runPanels(t, lo, hi, r0, r1 int) bool { return false }

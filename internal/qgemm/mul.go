@@ -18,10 +18,16 @@ const maxRows = 12
 // rows 32 at a time (the activations padded to whole blocks).
 const amxRows = 32
 
+// amx4Groups is the number of Int4 groups the AMX kernel sums on tiles
+// before scaling them (amx_amd64.s): their int32 sums, 4 KB per group,
+// and their unpacked weights stay in L1.
+const amx4Groups = 4
+
 // Workspace holds the scratch memory of quantized products: the quantized
 // activations and their scales, the padded bias and, per thread, the
-// int32 sums of the AMX kernel and, for Int4 weights the kernel cannot
-// read as stored, one unpacked panel. The zero value is ready to use; it
+// int32 sums of the AMX kernel (and its float sums for Int4) and, for
+// Int4 weights the kernel cannot read as stored, one unpacked panel (for
+// AMX, up to amx4Groups groups of it). The zero value is ready to use; it
 // grows to the largest shape seen and then allocates nothing, whatever
 // Threads is (helper goroutines are started once and stop when the
 // Workspace is garbage). A Workspace must not be copied after first use.
@@ -34,15 +40,16 @@ type Workspace struct {
 	// It must not be running another step while Mul runs.
 	Pool *par.Pool
 
-	xu8   []byte    // activations + 128, rows padded to mr, row stride 4·k4
-	xi16  []int16   // signed activations for the AVX2 kernel, same layout
-	sx    []float32 // per-row activation scales, padded to mr rows
-	bias  []float32 // the bias, zero-padded to whole panels
-	panel [][]byte  // per-thread unpacked Int4 panel
-	acc   [][]int32 // per-thread int32 sums of the AMX kernel
-	own   *par.Pool // the Pool of Threads goroutines when Pool is nil
-	j     job       // the current product
-	q     quant     // the current activation quantization
+	xu8   []byte      // activations + 128, rows padded to mr, row stride 4·k4
+	xi16  []int16     // signed activations for the AVX2 kernel, same layout
+	sx    []float32   // per-row activation scales, padded to mr rows
+	bias  []float32   // the bias, zero-padded to whole panels
+	panel [][]byte    // per-thread unpacked Int4 panel, or one run of its groups for AMX
+	acc   [][]int32   // per-thread int32 sums of the AMX kernel
+	f     [][]float32 // per-thread float sums of the AMX kernel's Int4 groups
+	own   *par.Pool   // the Pool of Threads goroutines when Pool is nil
+	j     job         // the current product
+	q     quant       // the current activation quantization
 }
 
 // grow returns s with length n, reusing its memory when large enough.
@@ -71,7 +78,7 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	}
 	_, _ = x[(m-1)*ldx+p.in-1], c[(m-1)*ldc+p.out-1]
 	pool := ws.pool()
-	k := kernelFor(p)
+	k := kernelFor(p, m)
 	mp := (m + mr - 1) / mr * mr
 	if k == kernAMX {
 		mp = (m + amxRows - 1) / amxRows * amxRows // whole tiles of rows
@@ -97,8 +104,16 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		for len(ws.acc) < threads {
 			ws.acc = append(ws.acc, nil)
 		}
+		for len(ws.f) < threads {
+			ws.f = append(ws.f, nil)
+		}
 		for t := range threads {
-			ws.acc[t] = grow(ws.acc[t], mp*nr)
+			if p.int4 { // one row block's sums of amx4Groups groups, and their float sums
+				ws.acc[t] = grow(ws.acc[t], min(p.groups, amx4Groups)*amxRows*nr)
+				ws.f[t] = grow(ws.f[t], mp*nr)
+			} else {
+				ws.acc[t] = grow(ws.acc[t], mp*nr)
+			}
 		}
 	}
 	sb := chunk // bytes per K step of the panels the kernel reads
@@ -108,8 +123,12 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 		for len(ws.panel) < threads {
 			ws.panel = append(ws.panel, nil)
 		}
+		steps := p.k4 // K steps unpacked at a time
+		if k == kernAMX {
+			steps = min(steps, amx4Groups*p.group/4)
+		}
 		for t := range threads {
-			ws.panel[t] = grow(ws.panel[t], p.k4*chunk)
+			ws.panel[t] = grow(ws.panel[t], steps*chunk)
 		}
 	}
 	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
@@ -410,10 +429,10 @@ func quantRowI16Go(x []float32, inv float32, dst []int16) {
 	}
 }
 
-// unpack4 expands an Int4 panel (64 bytes per K step) to the int8 layout
+// unpack4Go expands an Int4 panel (64 bytes per K step) to the int8 layout
 // (128 bytes per step): low nibbles to the first half, high to the second,
 // sign-extended, eight bytes at a time.
-func unpack4(dst, src []byte) {
+func unpack4Go(dst, src []byte) {
 	const lo4, bit3 = 0x0f0f0f0f0f0f0f0f, 0x0808080808080808
 	for c := 0; c+chunk/2 <= len(src); c += chunk / 2 {
 		s, d := src[c:c+chunk/2], dst[2*c:2*c+chunk]

@@ -124,6 +124,10 @@ func TestMulMatchesReference(t *testing.T) {
 		// the last block partial, and by panels on 3.
 		{100, 40, 256}, {130, 96, 128},
 		{16, 40, 100}, {14, 64, 70}, // a full tile, then the last rows in a 4-row tile
+		// Int4 on AMX (amx4Rows rows or more): runs of amx4Groups groups
+		// with a short last group or run, odd row and column tails, and
+		// one row fewer than amx4Rows (VNNI).
+		{24, 33, 576}, {23, 31, 64}, {70, 97, 1088}, {97, 65, 320},
 	}
 	pool := par.New(2) // shared, as a Session shares it
 	workspaces := []struct {
@@ -458,25 +462,29 @@ func TestErrors(t *testing.T) {
 }
 
 func TestMulAllocs(t *testing.T) {
-	const m, out, in = 100, 100, 200 // enough activations to quantize on two threads
-	rng := rand.New(rand.NewPCG(5, 6))
-	x := randSlice(rng, m*in, 1)
-	wf := randSlice(rng, out*in, 1)
-	c := make([]float32, m*out)
-	for fname, mk := range formats() {
-		w, err := mk(wf, out, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for kname, k := range kernels() {
-			for _, threads := range []int{1, 2} {
-				withKernel(k, func() {
-					ws := Workspace{Threads: threads}
-					ws.Mul(m, x, in, w, nil, c, out)
-					if a := testing.AllocsPerRun(10, func() { ws.Mul(m, x, in, w, nil, c, out) }); a != 0 {
-						t.Errorf("%s/%s/threads=%d: %v allocs per Mul", fname, kname, threads, a)
-					}
-				})
+	// Enough activations to quantize on two threads; In 256 runs Int4 on
+	// AMX where the machine has it.
+	for _, sh := range [][3]int{{100, 100, 200}, {64, 70, 256}} {
+		m, out, in := sh[0], sh[1], sh[2]
+		rng := rand.New(rand.NewPCG(5, 6))
+		x := randSlice(rng, m*in, 1)
+		wf := randSlice(rng, out*in, 1)
+		c := make([]float32, m*out)
+		for fname, mk := range formats() {
+			w, err := mk(wf, out, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for kname, k := range kernels() {
+				for _, threads := range []int{1, 2} {
+					withKernel(k, func() {
+						ws := Workspace{Threads: threads}
+						ws.Mul(m, x, in, w, nil, c, out)
+						if a := testing.AllocsPerRun(10, func() { ws.Mul(m, x, in, w, nil, c, out) }); a != 0 {
+							t.Errorf("%dx%dx%d/%s/%s/threads=%d: %v allocs per Mul", m, out, in, fname, kname, threads, a)
+						}
+					})
+				}
 			}
 		}
 	}
