@@ -171,10 +171,12 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		}
 		R := attentionBlock(T, B*l.Heads, s.threads)
 		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
-		// The tail by row blocks when every thread gets a block: with fewer
-		// rows the products split over the threads instead.
+		// The tail by row blocks when every thread gets a block (with fewer
+		// rows the products split over the threads instead); on one
+		// thread only for quantized layers, whose products gain from the
+		// row blocks, while float products are faster on all rows at once.
 		units := (rows + tailRows - 1) / tailRows
-		if pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized() && (s.threads == 1 || units >= s.threads) {
+		if units >= s.threads && (s.threads > 1 || pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized()) {
 			var next *preparedLayer
 			if li+1 < len(m.Layers) && s.prep.layers[li+1].qkv.single() != nil {
 				next = &s.prep.layers[li+1]
@@ -271,9 +273,12 @@ const tailRows = 32
 // nil, the next layer's Q|K|V product (single and quantized, with its
 // bias) into s.qkv. Every step works row by
 // row, so rows split over threads need no hand-off between steps, and
-// their activations stay in the cache of the thread that made them. Run
-// uses it for layers whose products are all quantized, which give the
-// same rows whichever rows are multiplied together.
+// their activations stay in the cache of the thread that made them
+// (split by columns instead, the element-wise steps and LayerNorm read
+// rows half written by another core). Every product gives a row the same
+// bits whichever rows are multiplied with it (gemm: the same K blocks and
+// kernel operations for every row; qgemm: activations quantized per row),
+// so results do not depend on how rows are split.
 func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int) {
 	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
 	pr := products{q: &wk.qws, g: &wk.gemm, mid: s.mid[r0*s.prep.maxMid:]}

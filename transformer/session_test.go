@@ -71,14 +71,14 @@ func sessionCases(t *testing.T) []struct {
 			}{fmt.Sprintf("%s/bits%d", c.name, bits), m, c.rows(rng, m.Config.VocabSize)})
 		}
 	}
-	// Quantized layers whose steps after attention run by row blocks
-	// (Session.tail): low-rank, then full rank, each computing the next
-	// layer's Q|K|V when that is one quantized product; a float layer
-	// between them.
+	// Layers whose steps after attention run by row blocks (Session.tail;
+	// on one thread quantized ones only): quantized low-rank, then full
+	// rank, each computing the next layer's Q|K|V when that is one
+	// quantized product; float full-rank and low-rank layers between them.
 	mixed := tiny
-	mixed.NumHiddenLayers = 4
+	mixed.NumHiddenLayers = 5
 	mixed.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: tiny.HeadSize()}
-	for _, l := range []LayerConfig{{AttentionRank: 16, FFNRank: 24, Bits: 8}, {Bits: 8}, {Bits: 32}, {Bits: 4}} {
+	for _, l := range []LayerConfig{{AttentionRank: 16, FFNRank: 24, Bits: 8}, {Bits: 8}, {Bits: 32}, {AttentionRank: 16, FFNRank: 24, Bits: 32}, {Bits: 4}} {
 		l.NumAttentionHeads, l.IntermediateSize = tiny.NumAttentionHeads, tiny.IntermediateSize
 		mixed.Edgenas.Layers = append(mixed.Edgenas.Layers, l)
 	}
