@@ -14,7 +14,10 @@
 // the same results whoever runs which range. Ranges are claimed: the
 // caller and the helpers take the next unclaimed range until none is
 // left, so a helper that the operating system does not schedule in time
-// delays nobody.
+// delays nobody. Each first tries its own range, though (the caller range
+// 0, helper i range i+1), so that when all keep up, range r of every Run
+// is done by the same goroutine: steps that split the same rows the same
+// way then find them in the cache of the core that wrote them.
 //
 // Concurrency: a Pool runs one Run at a time: Run must not be called
 // concurrently, nor from inside a Task of the same Pool. Helpers start with
@@ -54,7 +57,10 @@ type state struct {
 	// below are written by Run before it publishes a new number and read
 	// only by whoever holds a claimed range of that number, which Run
 	// waits for.
-	claim   atomic.Uint64
+	claim atomic.Uint64
+	// taken[r] is free(gen) until range r of Run number gen is claimed,
+	// then claimed(gen) (Run sets it before it publishes gen).
+	taken   []atomic.Uint64
 	task    Task
 	n       int
 	done    atomic.Int32  // ranges of the current Run finished
@@ -90,6 +96,7 @@ func Use(p *Pool, own **Pool, threads int) *Pool {
 // and at most 65535 are used).
 func New(threads int) *Pool {
 	p := &Pool{threads: min(maxThreads, max(1, threads)), s: &state{wake: make(chan struct{}, 1)}}
+	p.s.taken = make([]atomic.Uint64, p.threads)
 	runtime.AddCleanup(p, func(s *state) {
 		for _, h := range s.helpers {
 			close(h.wake)
@@ -117,11 +124,14 @@ func (p *Pool) Run(task Task, n int) {
 	for len(s.helpers) < p.threads-1 {
 		h := &helper{wake: make(chan struct{}, 1)}
 		s.helpers = append(s.helpers, h)
-		go s.serve(h)
+		go s.serve(h, len(s.helpers))
 	}
 	s.task, s.n = task, n
 	s.done.Store(0)
 	gen := (s.claim.Load()>>32 + 1) & (1<<32 - 1) // wraps after 2³² Runs
+	for r := range k {
+		s.taken[r].Store(free(gen))
+	}
 	s.claim.Store(gen<<32 | uint64(k)<<16)
 	for _, h := range s.helpers[:k-1] {
 		if h.sleeping.Load() && h.sleeping.CompareAndSwap(true, false) {
@@ -131,29 +141,45 @@ func (p *Pool) Run(task Task, n int) {
 			}
 		}
 	}
-	s.work(gen)
+	s.work(gen, 0)
 	s.wait(k)
 	s.task = nil
 }
 
-// work runs ranges of Run number gen until none is left unclaimed.
-func (s *state) work(gen uint64) {
+// work runs ranges of Run number gen until none is left unclaimed: first
+// range own, then those the claim counter hands out that nobody took yet.
+func (s *state) work(gen uint64, own int) {
+	if c := s.claim.Load(); c>>32 == gen && own < int(c>>16&0xffff) {
+		s.take(gen, own)
+	}
 	for {
 		c := s.claim.Load()
 		r, k := int(c&0xffff), int(c>>16&0xffff)
 		if c>>32 != gen || r >= k {
 			return
 		}
-		if !s.claim.CompareAndSwap(c, c+1) {
-			continue
-		}
-		n := s.n
-		s.task.Range(r, r*n/k, (r+1)*n/k)
-		if int(s.done.Add(1)) == k && s.waiting.CompareAndSwap(true, false) {
-			s.wake <- struct{}{}
+		if s.claim.CompareAndSwap(c, c+1) {
+			s.take(gen, r)
 		}
 	}
 }
+
+// take runs range r of Run number gen unless it is claimed already.
+func (s *state) take(gen uint64, r int) {
+	if !s.taken[r].CompareAndSwap(free(gen), claimed(gen)) {
+		return
+	}
+	n, k := s.n, int(s.claim.Load()>>16&0xffff)
+	s.task.Range(r, r*n/k, (r+1)*n/k)
+	if int(s.done.Add(1)) == k && s.waiting.CompareAndSwap(true, false) {
+		s.wake <- struct{}{}
+	}
+}
+
+// free and claimed are the values of state.taken for a range of Run
+// number gen before and after it is claimed.
+func free(gen uint64) uint64    { return gen << 1 }
+func claimed(gen uint64) uint64 { return gen<<1 | 1 }
 
 // wait returns when every range of the current Run is done.
 func (s *state) wait(ranges int) {
@@ -175,8 +201,9 @@ func (s *state) wait(ranges int) {
 	<-s.wake // whoever finished the last range claimed waiting and signals
 }
 
-// serve is helper h's loop: it joins every Run until the Pool is gone.
-func (s *state) serve(h *helper) {
+// serve is helper h's loop: it joins every Run until the Pool is gone,
+// its own range being own.
+func (s *state) serve(h *helper, own int) {
 	var seen uint64
 	for {
 		spin := runtime.GOMAXPROCS(0) > 1
@@ -196,6 +223,6 @@ func (s *state) serve(h *helper) {
 			i, start = 0, time.Now()
 		}
 		seen = s.claim.Load() >> 32
-		s.work(seen)
+		s.work(seen, own)
 	}
 }

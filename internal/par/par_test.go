@@ -150,3 +150,45 @@ func TestUse(t *testing.T) {
 		t.Error("a thread count above the bound made a Pool on every call")
 	}
 }
+
+// order notes the ranges a Task ran, in order (one goroutine only).
+type order struct{ ranges []int }
+
+func (o *order) Range(r, _, _ int) { o.ranges = append(o.ranges, r) }
+
+// TestWorkTakesOwnRangeFirst drives one participant of a Run by hand: it
+// runs its own range first (so that the same goroutine runs range r of
+// every Run when all keep up), then the others in counter order; one
+// whose own range is past the Run's ranges, or that joins a finished
+// Run, takes what is left or nothing.
+func TestWorkTakesOwnRangeFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		own, gen int // gen 0: the Run's number; 1: an earlier Run's
+		want     []int
+	}{
+		{"caller", 0, 0, []int{0, 1, 2}},
+		{"first helper", 1, 0, []int{1, 0, 2}},
+		{"last helper", 2, 0, []int{2, 0, 1}},
+		{"own range past the Run's", 3, 0, []int{0, 1, 2}},
+		{"earlier Run", 1, 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, o := New(4), &order{}
+			s := p.s // no Run yet: no helper joins
+			const gen, k = 7, 3
+			s.task, s.n = o, 30
+			for r := range k {
+				s.taken[r].Store(free(gen))
+			}
+			s.claim.Store(gen<<32 | k<<16)
+			s.work(uint64(gen-tc.gen), tc.own)
+			if fmt.Sprint(o.ranges) != fmt.Sprint(tc.want) {
+				t.Fatalf("ranges run %v, want %v", o.ranges, tc.want)
+			}
+			if got, want := int(s.done.Load()), len(tc.want); got != want {
+				t.Fatalf("%d ranges done, want %d", got, want)
+			}
+		})
+	}
+}
