@@ -3,6 +3,7 @@ package transformer
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -70,6 +71,64 @@ func TestInt8Attention(t *testing.T) {
 							t.Fatalf("sequence %d, query %d, feature %d: context %v, want %v", bi, i, c, got, want)
 						}
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestAttentionRowsMatchesHeads checks that attention by row ranges over
+// every head (attentionRows, with keys and values packed beforehand by
+// packHeads, as several threads run int8 layers) gives the context bits
+// of attention by (sequence, head) pairs, whatever the ranges: within a
+// sequence, across the boundary between two, over a partial query block.
+func TestAttentionRowsMatchesHeads(t *testing.T) {
+	const T = 300 // queryBlock(300) = 104: partial blocks
+	for _, tc := range []struct {
+		name   string
+		bits   int
+		splits []int // range boundaries within [0, 2T)
+	}{
+		{"int8, all rows", 8, []int{0, 2 * T}},
+		{"int8, inside and across sequences", 8, []int{0, 40, 290, 310, 2 * T}},
+		{"int8, at the sequence boundary", 8, []int{0, T, 2 * T}},
+		{"float, inside and across sequences", 32, []int{0, 150, 450, 2 * T}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tinyConfig()
+			cfg.MaxPositionEmbeddings = T
+			cfg.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
+			for range cfg.NumHiddenLayers {
+				cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
+					IntermediateSize: cfg.IntermediateSize, Bits: tc.bits})
+			}
+			m, err := NewRandom(cfg, rand.New(rand.NewPCG(5, 6)), 0.2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(7, 8))
+			b := testBatch(randomRows(rng, m.Config.VocabSize, T, 211))
+			s := m.NewSession(1)
+			if _, err := s.Run(b); err != nil { // sizes the buffers
+				t.Fatal(err)
+			}
+			l := &m.Layers[0]
+			qkv := make([]float32, b.Size*T*3*l.Heads*l.HeadSize)
+			for i := range qkv {
+				qkv[i] = float32(rng.NormFloat64())
+			}
+			R := queryBlock(T)
+			s.attention(&s.workers[0], b, l, qkv, R, 0, b.Size*l.Heads*((T+R-1)/R))
+			want := slices.Clone(s.ctx)
+			clear(s.ctx)
+			s.packs = make([]headPack, b.Size*l.Heads)
+			s.packHeads(b, l, qkv, 0, b.Size*l.Heads)
+			for i := 0; i+1 < len(tc.splits); i++ {
+				s.attentionRows(&s.workers[0], b, l, qkv, tc.splits[i], tc.splits[i+1])
+			}
+			for i := range want {
+				if math.Float32bits(s.ctx[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("context[%d] = %v by rows, %v by heads", i, s.ctx[i], want[i])
 				}
 			}
 		})

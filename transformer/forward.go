@@ -57,8 +57,9 @@ type Session struct {
 	qws                   qgemm.Workspace
 	out                   Output
 	workers               []worker
-	pool                  *par.Pool // the session's threads, shared by every step and product
-	step                  step      // the step pool runs
+	packs                 []headPack // every (sequence, head) pair's keys and values, for attentionRows
+	pool                  *par.Pool  // the session's threads, shared by every step and product
+	step                  step       // the step pool runs
 }
 
 // step is a job of the session, as the pool runs it.
@@ -72,15 +73,19 @@ func (st *step) Range(w, lo, hi int) { st.s.do(st.j, w, lo, hi) }
 
 // worker is the scratch of one thread.
 type worker struct {
-	gemm   gemm.Workspace // single-threaded: it runs inside a step
-	keys   gemm.Packed    // one head's Kᵀ, packed once for every query block
-	values gemm.Packed    // one head's V
-	scores []float32      // one block of query rows × every key
-	norms  []float32      // the softmax factor of each row of the block
-	// int8 attention (layers with int8 weights): one head's keys and
-	// values quantized, and the products' scratch (single-threaded too).
-	qkeys, qvalues qgemm.Int8
-	qws            qgemm.Workspace
+	gemm   gemm.Workspace  // single-threaded: it runs inside a step
+	pack   headPack        // one head's keys and values, packed once for every query block
+	scores []float32       // one block of query rows × every key
+	norms  []float32       // the softmax factor of each row of the block
+	qws    qgemm.Workspace // int8 attention's products (single-threaded too)
+}
+
+// headPack is one (sequence, head) pair's keys and values packed for the
+// attention products: for gemm in float layers, quantized to int8 for
+// qgemm in layers with int8 weights.
+type headPack struct {
+	keys, values   gemm.Packed // Kᵀ and V
+	qkeys, qvalues qgemm.Int8  // K per key, V per feature
 }
 
 // scoreBytes bounds one block of attention scores so that it stays in L2
@@ -169,14 +174,28 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 			s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
 			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
 		}
-		R := attentionBlock(T, B*l.Heads, s.threads)
-		s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
 		// The tail by row blocks when every thread gets a block (with fewer
 		// rows the products split over the threads instead); on one
 		// thread only for quantized layers, whose products gain from the
 		// row blocks, while float products are faster on all rows at once.
 		units := (rows + tailRows - 1) / tailRows
-		if units >= s.threads && (s.threads > 1 || pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized()) {
+		tailed := units >= s.threads && (s.threads > 1 || pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized())
+		if tailed && s.threads > 1 && l.Query.WeightBits() == 8 {
+			// Attention by the tail's row blocks: each thread reads the
+			// queries its tail wrote and writes the context its tail
+			// reads; keys and values are packed first, by heads (int8:
+			// the packed ones are a quarter of the bytes; float layers
+			// are faster by heads).
+			if n := B * l.Heads; len(s.packs) < n {
+				s.packs = make([]headPack, n)
+			}
+			s.run(job{op: opPack, batch: b, layer: l, buf: qkv}, B*l.Heads)
+			s.run(job{op: opAttentionRows, batch: b, layer: l, buf: qkv, width: rows}, units)
+		} else {
+			R := attentionBlock(T, B*l.Heads, s.threads)
+			s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
+		}
+		if tailed {
 			var next *preparedLayer
 			if li+1 < len(m.Layers) && s.prep.layers[li+1].qkv.single() != nil {
 				next = &s.prep.layers[li+1]
@@ -313,12 +332,14 @@ func (s *Session) activate(x, bias []float32) {
 
 // The element-wise and attention steps that a session splits over threads.
 const (
-	opBias      = iota // buf rows += bias
-	opActivate         // buf rows = act(buf rows + bias)
-	opAddNorm          // x rows = LayerNorm(x + tmp + bias)
-	opAttention        // ctx from the Q|K|V rows in buf, one unit per (sequence, head, block of width query rows)
-	opEmbed            // x rows = the embeddings of the batch's tokens (embedTokens)
-	opTail             // a layer's steps after attention, one unit per tailRows of width rows (tail)
+	opBias          = iota // buf rows += bias
+	opActivate             // buf rows = act(buf rows + bias)
+	opAddNorm              // x rows = LayerNorm(x + tmp + bias)
+	opAttention            // ctx from the Q|K|V rows in buf, one unit per (sequence, head, block of width query rows)
+	opEmbed                // x rows = the embeddings of the batch's tokens (embedTokens)
+	opTail                 // a layer's steps after attention, one unit per tailRows of width rows (tail)
+	opAttentionRows        // ctx from the Q|K|V rows in buf, one unit per tailRows of width rows, every head (attentionRows)
+	opPack                 // s.packs from the keys and values in buf, one unit per (sequence, head) pair (packHeads)
 )
 
 // job describes one step over units [0, n): rows, or blocks of query rows
@@ -348,6 +369,10 @@ func (s *Session) run(j job, n int) {
 		work = n * j.width * j.batch.SeqLen * j.layer.HeadSize / 8
 	case opTail: // the FFN activations; a unit is hundreds of thousands of multiply-adds
 		work = j.width * j.layer.FFN
+	case opAttentionRows: // as opAttention
+		work = j.width * j.batch.SeqLen * j.layer.Heads * j.layer.HeadSize / 8
+	case opPack: // keys and values
+		work = n * 2 * j.batch.SeqLen * j.layer.HeadSize
 	}
 	if work < parallelWork {
 		s.do(j, 0, 0, n)
@@ -378,31 +403,28 @@ func (s *Session) do(j job, w, lo, hi int) {
 		s.embedTokens(j.batch, lo, hi)
 	case opTail:
 		s.tail(&s.workers[w], j.layer, j.pl, j.next, lo*tailRows, min(hi*tailRows, j.width))
+	case opAttentionRows:
+		s.attentionRows(&s.workers[w], j.batch, j.layer, j.buf, lo*tailRows, min(hi*tailRows, j.width))
+	case opPack:
+		s.packHeads(j.batch, j.layer, j.buf, lo, hi)
 	}
 }
 
 // attention computes the context of units [lo, hi) from the Q|K|V rows,
 // reading each head in place through row strides: unit u is query rows
 // [blk·R, (blk+1)·R) of (sequence, head) pair u/nb, blk = u mod nb, nb
-// blocks per pair. Keys and values are packed once for consecutive units
-// of one pair (in a layer with int8 weights, quantized to int8: keys per
-// key, values per feature, and the products run on qgemm); the softmax is
-// divided out of P·V (hs columns) instead of P (T).
+// blocks per pair. Keys and values are packed into wk once for
+// consecutive units of one pair (packHead).
 func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, R, lo, hi int) {
-	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
-	ld := 3 * inner
-	scale := float32(1 / math.Sqrt(float64(hs)))
+	T := b.SeqLen
 	nb := (T + R - 1) / R
 	packed := -1                    // the pair whose keys and values wk holds
 	q8 := l.Query.WeightBits() == 8 // int8 scores and context
 	for unit := lo; unit < hi; unit++ {
 		pair, i0 := unit/nb, unit%nb*R
-		bi, h := pair/l.Heads, pair%l.Heads
-		mask := b.Mask[bi*T : (bi+1)*T]
-		base := bi * T * ld
 		if pair != packed {
 			// With several threads, the rows of Q, K and V were mostly
-			// written by others (int8 layers: by rows, in tail): ask for
+			// written by others: ask for
 			// this pair's and the next one's at once rather than wait for
 			// each line as it is read.
 			if q8 && s.threads > 1 {
@@ -413,36 +435,91 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 					s.prefetchHead(b, l, qkv, next)
 				}
 			}
-			if q8 {
-				wk.qkeys.SetRows(T, hs, qkv[base+inner+h*hs:], ld)
-				wk.qvalues.SetCols(hs, T, qkv[base+2*inner+h*hs:], ld)
-			} else {
-				wk.keys.Repack(qkv[base+inner+h*hs:], ld, hs, T, true)
-				wk.values.Repack(qkv[base+2*inner+h*hs:], ld, T, hs, false)
-			}
+			packHead(&wk.pack, b, l, qkv, pair)
 			packed = pair
 		}
-		rows := min(R, T-i0)
-		scores := wk.scores[:rows*T]
-		if q8 {
-			wk.qws.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.qkeys, nil, scores, T)
-		} else {
-			wk.gemm.Mul(rows, qkv[base+i0*ld+h*hs:], ld, &wk.keys, scores, T)
+		s.attendBlock(wk, &wk.pack, b, l, qkv, pair, i0, min(R, T-i0))
+	}
+}
+
+// packHeads packs the keys and values of (sequence, head) pairs [lo, hi)
+// into s.packs, for attentionRows.
+func (s *Session) packHeads(b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi int) {
+	for pair := lo; pair < hi; pair++ {
+		packHead(&s.packs[pair], b, l, qkv, pair)
+	}
+}
+
+// attentionRows computes the context of rows [r0, r1) of the batch (row
+// r is query r mod T of sequence r/T) for every head, by blocks of at
+// most queryBlock(T) query rows, with the keys and values packHeads put
+// in s.packs. On several threads, each one reads the queries its tail
+// wrote and writes the context its tail reads (opTail with the same
+// rows, and par.Pool runs a range on the same thread from one step to
+// the next), so that neither crosses cores; only the packed keys and
+// values do, a quarter of the bytes in int8 layers.
+func (s *Session) attentionRows(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, r0, r1 int) {
+	T := b.SeqLen
+	R := queryBlock(T)
+	for r := r0; r < r1; {
+		bi := r / T
+		i0, i1 := r-bi*T, min(r1-bi*T, T) // the sequence's query rows in range
+		for h := range l.Heads {
+			pair := bi*l.Heads + h
+			for i := i0; i < i1; i += R {
+				s.attendBlock(wk, &s.packs[pair], b, l, qkv, pair, i, min(R, i1-i))
+			}
 		}
-		for i := 0; i < rows; i++ {
-			wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
-		}
-		ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
-		if q8 {
-			wk.qws.Mul(rows, scores, T, &wk.qvalues, nil, ctx, inner)
-		} else {
-			wk.gemm.Mul(rows, scores, T, &wk.values, ctx, inner)
-		}
-		// The softmax division, on the hs-wide rows of P·V rather than
-		// the T-wide rows of P.
-		for i := 0; i < rows; i++ {
-			vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
-		}
+		r = bi*T + i1
+	}
+}
+
+// packHead packs the keys and values of (sequence, head) pair into p: in a
+// layer with int8 weights quantized to int8, keys per key and values per
+// feature (the products then run on qgemm), else packed for gemm.
+func packHead(p *headPack, b *tokenizer.Batch, l *Layer, qkv []float32, pair int) {
+	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
+	ld := 3 * inner
+	base := pair/l.Heads*T*ld + pair%l.Heads*hs
+	if l.Query.WeightBits() == 8 {
+		p.qkeys.SetRows(T, hs, qkv[base+inner:], ld)
+		p.qvalues.SetCols(hs, T, qkv[base+2*inner:], ld)
+		return
+	}
+	p.keys.Repack(qkv[base+inner:], ld, hs, T, true)
+	p.values.Repack(qkv[base+2*inner:], ld, T, hs, false)
+}
+
+// attendBlock computes the context of query rows [i0, i0+rows) (rows at
+// most queryBlock) of (sequence, head) pair, from its keys and values
+// packed in p, with wk's scratch; the softmax is divided out of P·V (hs
+// columns) instead of P (T).
+func (s *Session) attendBlock(wk *worker, p *headPack, b *tokenizer.Batch, l *Layer, qkv []float32, pair, i0, rows int) {
+	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
+	ld := 3 * inner
+	bi, h := pair/l.Heads, pair%l.Heads
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	mask := b.Mask[bi*T : (bi+1)*T]
+	q := qkv[(bi*T+i0)*ld+h*hs:]
+	scores := wk.scores[:rows*T]
+	if l.Query.WeightBits() == 8 {
+		wk.qws.Mul(rows, q, ld, &p.qkeys, nil, scores, T)
+	} else {
+		wk.gemm.Mul(rows, q, ld, &p.keys, scores, T)
+	}
+	for i := 0; i < rows; i++ {
+		wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
+	}
+	ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
+	if l.Query.WeightBits() == 8 {
+		wk.qws.Mul(rows, scores, T, &p.qvalues, nil, ctx, inner)
+	} else {
+		wk.gemm.Mul(rows, scores, T, &p.values, ctx, inner)
+	}
+	// The softmax division, on the hs-wide rows of P·V rather than
+	// the T-wide rows of P.
+	for i := 0; i < rows; i++ {
+		vec.Scale(wk.norms[i], ctx[i*inner:i*inner+hs])
 	}
 }
 
