@@ -24,6 +24,31 @@
 
 #define amxBlock 4
 
+// AMX_CHUNK is one chunk of 64 K steps of a 32×32 block, shared by both
+// kernels: the activations of rows 0–15 (tmm4, at R10) and 16–31 (tmm5,
+// at R10 + 16·R8) and the weights of columns 0–15 (tmm6, at R11) and
+// 16–31 (tmm7, at R11 + 64), rows of CX bytes, multiplied into
+// tmm0..tmm3; R10 and R11 then move to the next chunk. In Intel syntax:
+// tileloadd tmm4, [r10+r8]; tileloadd tmm5, [rdx+r8]; tileloadd tmm6,
+// [r11+rcx]; tileloadd tmm7, [rax+rcx]; tdpbusd tmm0, tmm4, tmm6;
+// tdpbusd tmm1, tmm4, tmm7; tdpbusd tmm2, tmm5, tmm6; tdpbusd tmm3,
+// tmm5, tmm7.
+#define AMX_CHUNK \
+	MOVQ R8, DX; \
+	SHLQ $4, DX; \
+	ADDQ R10, DX; \
+	LEAQ 64(R11), AX; \
+	BYTE $0xC4; BYTE $0x82; BYTE $0x7B; BYTE $0x4B; BYTE $0x24; BYTE $0x02; \
+	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x2C; BYTE $0x02; \
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x7B; BYTE $0x4B; BYTE $0x34; BYTE $0x0B; \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x3C; BYTE $0x08; \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x49; BYTE $0x5E; BYTE $0xC4; \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x41; BYTE $0x5E; BYTE $0xCC; \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x49; BYTE $0x5E; BYTE $0xD5; \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x41; BYTE $0x5E; BYTE $0xDD; \
+	ADDQ $64, R10; \
+	ADDQ $2048, R11
+
 // func kernelAMX(a *byte, lda int, b *byte, k64, m int, corr *int32, sw, sx, bias, c *float32, ldc int, mask uint32, acc *int32, cfg *byte)
 TEXT ·kernelAMX(SB), NOSPLIT, $16-112
 	MOVQ cfg+104(FP), AX
@@ -84,28 +109,7 @@ amxChunks:
 	MOVQ nk-16(SP), R9
 
 amxChunk:
-	MOVQ R8, DX
-	SHLQ $4, DX
-	ADDQ R10, DX
-	LEAQ 64(R11), AX
-	// tileloadd tmm4, [r10+r8]
-	BYTE $0xC4; BYTE $0x82; BYTE $0x7B; BYTE $0x4B; BYTE $0x24; BYTE $0x02
-	// tileloadd tmm5, [rdx+r8]
-	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x2C; BYTE $0x02
-	// tileloadd tmm6, [r11+rcx]
-	BYTE $0xC4; BYTE $0xC2; BYTE $0x7B; BYTE $0x4B; BYTE $0x34; BYTE $0x0B
-	// tileloadd tmm7, [rax+rcx]
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x3C; BYTE $0x08
-	// tdpbusd tmm0, tmm4, tmm6
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x49; BYTE $0x5E; BYTE $0xC4
-	// tdpbusd tmm1, tmm4, tmm7
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x41; BYTE $0x5E; BYTE $0xCC
-	// tdpbusd tmm2, tmm5, tmm6
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x49; BYTE $0x5E; BYTE $0xD5
-	// tdpbusd tmm3, tmm5, tmm7
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x41; BYTE $0x5E; BYTE $0xDD
-	ADDQ $64, R10
-	ADDQ $2048, R11
+	AMX_CHUNK
 	DECQ R9
 	JNZ  amxChunk
 
@@ -311,28 +315,7 @@ amx4NK:
 	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x1C; BYTE $0x32
 
 amx4Chunk:
-	MOVQ R8, DX
-	SHLQ $4, DX
-	ADDQ R10, DX
-	LEAQ 64(R11), AX
-	// tileloadd tmm4, [r10+r8]
-	BYTE $0xC4; BYTE $0x82; BYTE $0x7B; BYTE $0x4B; BYTE $0x24; BYTE $0x02
-	// tileloadd tmm5, [rdx+r8]
-	BYTE $0xC4; BYTE $0xA2; BYTE $0x7B; BYTE $0x4B; BYTE $0x2C; BYTE $0x02
-	// tileloadd tmm6, [r11+rcx]
-	BYTE $0xC4; BYTE $0xC2; BYTE $0x7B; BYTE $0x4B; BYTE $0x34; BYTE $0x0B
-	// tileloadd tmm7, [rax+rcx]
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x3C; BYTE $0x08
-	// tdpbusd tmm0, tmm4, tmm6
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x49; BYTE $0x5E; BYTE $0xC4
-	// tdpbusd tmm1, tmm4, tmm7
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x41; BYTE $0x5E; BYTE $0xCC
-	// tdpbusd tmm2, tmm5, tmm6
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x49; BYTE $0x5E; BYTE $0xD5
-	// tdpbusd tmm3, tmm5, tmm7
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x41; BYTE $0x5E; BYTE $0xDD
-	ADDQ $64, R10
-	ADDQ $2048, R11
+	AMX_CHUNK
 	DECQ R9
 	JNZ  amx4Chunk
 
