@@ -139,6 +139,11 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 	if err := m.CheckInput(b); err != nil {
 		return nil, err
 	}
+	// The threads wait for the next step without parking while the pass
+	// lasts: a step whose ranges finish far apart would otherwise leave
+	// a helper parked, and waking it delays every step after.
+	s.pool.Hold()
+	defer s.pool.Release()
 	cfg := &m.Config
 	H, T, B := cfg.HiddenSize, b.SeqLen, b.Size
 	rows := B * T

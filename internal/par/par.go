@@ -8,6 +8,9 @@
 // microseconds. A Pool's helpers therefore wait for the next step by
 // spinning for a short while (Spin) before they park, and the caller does
 // the same while it waits for them; with one P (GOMAXPROCS 1) nobody spins.
+// A burst of Runs whose gaps may be longer (a step whose ranges finish far
+// apart, one thread then idle until the next step) is bracketed by Hold and
+// Release: in between, nobody parks.
 //
 // The split of a Run into ranges is fixed by its size and the Pool's
 // thread count, so a Task that writes each range's results in place gives
@@ -65,6 +68,7 @@ type state struct {
 	n       int
 	done    atomic.Int32  // ranges of the current Run finished
 	waiting atomic.Bool   // the caller sleeps on wake
+	held    atomic.Int32  // Holds not yet Released: nobody parks
 	wake    chan struct{} // buffered 1: whoever finishes the last range wakes a sleeping caller
 	helpers []*helper
 }
@@ -98,12 +102,24 @@ func New(threads int) *Pool {
 	p := &Pool{threads: min(maxThreads, max(1, threads)), s: &state{wake: make(chan struct{}, 1)}}
 	p.s.taken = make([]atomic.Uint64, p.threads)
 	runtime.AddCleanup(p, func(s *state) {
+		s.held.Store(0) // a Hold never Released: the helpers park and stop
 		for _, h := range s.helpers {
 			close(h.wake)
 		}
 	}, p.s)
 	return p
 }
+
+// Hold keeps the Pool's idle helpers, and its caller waiting for them,
+// polling instead of parking until the matching Release, for a burst of
+// Runs such as one forward pass: waking a parked helper costs tens of
+// microseconds at the start of the next Run. They poll on other cores
+// only while the burst lasts. Holds nest; Hold and Release are called by
+// the goroutine that calls Run.
+func (p *Pool) Hold() { p.s.held.Add(1) }
+
+// Release ends a Hold.
+func (p *Pool) Release() { p.s.held.Add(-1) }
 
 // Threads is the number of goroutines a Run may use, the caller's included.
 func (p *Pool) Threads() int { return p.threads }
@@ -186,7 +202,7 @@ func (s *state) wait(ranges int) {
 	k := int32(ranges)
 	if runtime.GOMAXPROCS(0) > 1 {
 		for i, start := 0, time.Now(); s.done.Load() != k; i++ {
-			if i%256 == 255 && time.Since(start) > Spin {
+			if i%256 == 255 && time.Since(start) > Spin && s.held.Load() == 0 {
 				break
 			}
 		}
@@ -208,7 +224,7 @@ func (s *state) serve(h *helper, own int) {
 	for {
 		spin := runtime.GOMAXPROCS(0) > 1
 		for i, start := 0, time.Now(); s.claim.Load()>>32 == seen; i++ {
-			if spin && (i%256 != 255 || time.Since(start) <= Spin) {
+			if spin && (i%256 != 255 || time.Since(start) <= Spin || s.held.Load() > 0) {
 				continue
 			}
 			h.sleeping.Store(true)

@@ -192,3 +192,48 @@ func TestWorkTakesOwnRangeFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldKeepsHelpersAwake: between Runs, an idle helper parks after
+// Spin, except while the Pool is held; after Release it parks again, and
+// a Pool dropped while held still stops its helpers.
+func TestHoldKeepsHelpersAwake(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("helpers never spin with GOMAXPROCS 1")
+	}
+	parked := func(p *Pool) bool { return p.s.helpers[0].sleeping.Load() }
+	// eventually polls cond for up to a second.
+	eventually := func(cond func() bool) bool {
+		for range 200 {
+			if cond() {
+				return true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
+	}
+	p := New(2)
+	p.Run(&count{}, 2)
+	if !eventually(func() bool { return parked(p) }) {
+		t.Fatal("an idle helper of a Pool not held did not park")
+	}
+	p.Hold()
+	p.Run(&count{}, 2) // wakes it
+	time.Sleep(20 * Spin)
+	if parked(p) {
+		t.Fatalf("the helper parked within %v while the Pool was held", 20*Spin)
+	}
+	p.Release()
+	if !eventually(func() bool { return parked(p) }) {
+		t.Fatal("the helper did not park after Release")
+	}
+
+	before := runtime.NumGoroutine()
+	func() {
+		q := New(2)
+		q.Hold()
+		q.Run(&count{}, 2)
+	}()
+	if !eventually(func() bool { runtime.GC(); return runtime.NumGoroutine() < before+1 }) {
+		t.Fatalf("%d goroutines after a held Pool became unreachable, want %d", runtime.NumGoroutine(), before)
+	}
+}
