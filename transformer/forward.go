@@ -181,10 +181,9 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		}
 		// The tail by row blocks when every thread gets a block (with fewer
 		// rows the products split over the threads instead); on one
-		// thread only for quantized layers, whose products gain from the
-		// row blocks, while float products are faster on all rows at once.
+		// thread, the tail's one range is every row.
 		units := (rows + tailRows - 1) / tailRows
-		tailed := units >= s.threads && (s.threads > 1 || pl.attnOut.quantized() && pl.inter.quantized() && pl.out.quantized())
+		tailed := units >= s.threads
 		if tailed && s.threads > 1 && l.Query.WeightBits() == 8 {
 			// Attention by the tail's row blocks: each thread reads the
 			// queries its tail wrote and writes the context its tail

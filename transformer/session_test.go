@@ -71,8 +71,8 @@ func sessionCases(t *testing.T) []struct {
 			}{fmt.Sprintf("%s/bits%d", c.name, bits), m, c.rows(rng, m.Config.VocabSize)})
 		}
 	}
-	// Layers whose steps after attention run by row blocks (Session.tail;
-	// on one thread quantized ones only): quantized low-rank, then full
+	// Layers whose steps after attention run by row blocks
+	// (Session.tail): quantized low-rank, then full
 	// rank, each computing the next layer's Q|K|V when that is one
 	// quantized product; float full-rank and low-rank layers between them.
 	mixed := tiny
