@@ -60,6 +60,18 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// growEach returns s with at least threads entries, the first threads
+// each grown to length n (grow): per-thread scratch.
+func growEach[T any](s [][]T, threads, n int) [][]T {
+	for len(s) < threads {
+		s = append(s, nil)
+	}
+	for t := range threads {
+		s[t] = grow(s[t], n)
+	}
+	return s
+}
+
 // Mul computes C = dequant(Xq·Wqᵀ) + bias for the m×In matrix x (row
 // stride ldx) and the quantized weight w, overwriting the m×Out matrix C
 // (row stride ldc); the exact operations are in the package comment. bias
@@ -100,36 +112,22 @@ func (ws *Workspace) Mul(m int, x []float32, ldx int, w Weights, bias []float32,
 	if byBlocks {
 		threads = min(pool.Threads(), blocks)
 	}
-	if k == kernAMX {
-		for len(ws.acc) < threads {
-			ws.acc = append(ws.acc, nil)
-		}
-		for len(ws.f) < threads {
-			ws.f = append(ws.f, nil)
-		}
-		for t := range threads {
-			if p.int4 { // one row block's sums of amx4Groups groups, and their float sums
-				ws.acc[t] = grow(ws.acc[t], min(p.groups, amx4Groups)*amxRows*nr)
-				ws.f[t] = grow(ws.f[t], mp*nr)
-			} else {
-				ws.acc[t] = grow(ws.acc[t], mp*nr)
-			}
-		}
+	switch {
+	case k == kernAMX && p.int4: // one row block's sums of amx4Groups groups, and their float sums
+		ws.acc = growEach(ws.acc, threads, min(p.groups, amx4Groups)*amxRows*nr)
+		ws.f = growEach(ws.f, threads, mp*nr)
+	case k == kernAMX:
+		ws.acc = growEach(ws.acc, threads, mp*nr)
 	}
 	sb := chunk // bytes per K step of the panels the kernel reads
 	if p.int4 && direct4(k) {
 		sb = chunk / 2
 	} else if p.int4 {
-		for len(ws.panel) < threads {
-			ws.panel = append(ws.panel, nil)
-		}
 		steps := p.k4 // K steps unpacked at a time
 		if k == kernAMX {
 			steps = min(steps, amx4Groups*p.group/4)
 		}
-		for t := range threads {
-			ws.panel[t] = grow(ws.panel[t], steps*chunk)
-		}
+		ws.panel = growEach(ws.panel, threads, steps*chunk)
 	}
 	ws.j = job{ws: ws, p: p, k: k, sb: sb, m: m, lda: lda, c: c, ldc: ldc}
 	switch {
