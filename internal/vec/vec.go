@@ -137,7 +137,9 @@ func AddLayerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 	if bias != nil && len(bias) != n {
 		panicLen("AddLayerNorm", "len(bias)", len(bias), "len(gamma)", n)
 	}
-	addLayerNorm(x, delta, bias, gamma, beta, n, eps)
+	for r := addLayerNormPairs(x, delta, bias, gamma, beta, n, eps); r < len(x); r += n {
+		layerNorm(x[r:r+n], delta[r:r+n], bias, gamma, beta, eps)
+	}
 }
 
 // Dot returns Σ a[i]·b[i]. It panics if len(a) != len(b).

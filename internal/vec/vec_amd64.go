@@ -143,10 +143,10 @@ func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 	layerNormAVX2(&x[0], dp, bp, &gamma[0], &beta[0], n, eps)
 }
 
-// addLayerNorm is AddLayerNorm's loop over its rows of n floats: two rows
-// at a time (addLayerNorm2AVX2) where it can, each row as layerNorm does
-// it, to the bit.
-func addLayerNorm(x, delta, bias, gamma, beta []float32, n int, eps float32) {
+// addLayerNormPairs does AddLayerNorm's rows of n floats two at a time
+// (addLayerNorm2AVX2, each row as layerNorm does it, to the bit) where it
+// can, and returns where the rows it left start.
+func addLayerNormPairs(x, delta, bias, gamma, beta []float32, n int, eps float32) int {
 	r := 0
 	if useAVX2 && bias != nil && n%16 == 0 {
 		_, _, _ = gamma[n-1], beta[n-1], bias[n-1]
@@ -155,9 +155,7 @@ func addLayerNorm(x, delta, bias, gamma, beta []float32, n int, eps float32) {
 			addLayerNorm2AVX2(&x[r], &delta[r], &bias[0], &gamma[0], &beta[0], n, eps)
 		}
 	}
-	for ; r < len(x); r += n {
-		layerNorm(x[r:r+n], delta[r:r+n], bias, gamma, beta, eps)
-	}
+	return r
 }
 
 // biasPtr returns &bias[0] for a bias of n values, or nil for no bias.
