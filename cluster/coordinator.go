@@ -273,13 +273,19 @@ func (c *Coordinator) holdMeasured(key evaluator.CacheKey, a space.Arch, fp stri
 	m.Stages = evaluator.Stages{} // no work done for this evaluation
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	held := c.parts[key]
-	if held == nil {
-		held = map[string]*part{}
-		c.parts[key] = held
-	}
-	held[KindLatency] = &part{rep: Reply{Key: hex.EncodeToString(key[:]), Kind: KindLatency, Full: true, Result: &m}}
+	c.held(key)[KindLatency] = &part{rep: Reply{Key: hex.EncodeToString(key[:]), Kind: KindLatency, Full: true, Result: &m}}
 	return true
+}
+
+// held returns the replies held for key by kind, made empty if there are
+// none; c.mu is held.
+func (c *Coordinator) held(key evaluator.CacheKey) map[string]*part {
+	h := c.parts[key]
+	if h == nil {
+		h = map[string]*part{}
+		c.parts[key] = h
+	}
+	return h
 }
 
 // wait registers a caller waiting for key; first says it must publish.
@@ -434,11 +440,7 @@ func (c *Coordinator) handle(m jetstream.Msg) {
 		seq = md.Sequence.Stream
 	}
 	c.mu.Lock()
-	held := c.parts[key]
-	if held == nil {
-		held = map[string]*part{}
-		c.parts[key] = held
-	}
+	held := c.held(key)
 	if old := held[rep.Kind]; old != nil {
 		if old.seq == seq {
 			old.msg = m // the held reply delivered again: still held
