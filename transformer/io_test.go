@@ -40,17 +40,7 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, pair := range map[string][2][]float32{
-				"last_hidden": {o1.LastHidden, o2.LastHidden},
-				"pooled":      {o1.Pooled, o2.Pooled},
-				"logits":      {o1.Logits, o2.Logits},
-			} {
-				for i := range pair[0] {
-					if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
-						t.Fatalf("%s[%d]: %v != %v after save/load", name, i, pair[0][i], pair[1][i])
-					}
-				}
-			}
+			sameBits(t, "after save/load", o1, o2)
 			if back.Config.Edgenas == nil || back.Config.Layer(cfg.cfg.NumHiddenLayers-1) != cfg.cfg.Layer(cfg.cfg.NumHiddenLayers-1) {
 				t.Fatal("per-layer shapes not preserved")
 			}

@@ -108,17 +108,7 @@ func TestSessionThreadsIdentical(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for name, pair := range map[string][2][]float32{
-						"last_hidden": {ref.LastHidden, out.LastHidden},
-						"pooled":      {ref.Pooled, out.Pooled},
-						"logits":      {ref.Logits, out.Logits},
-					} {
-						for i := range pair[0] {
-							if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
-								t.Fatalf("threads=%d run %d: %s[%d] = %v, single thread %v", threads, run, name, i, pair[1][i], pair[0][i])
-							}
-						}
-					}
+					sameBits(t, fmt.Sprintf("threads=%d run %d against a single thread", threads, run), ref, out)
 				}
 			}
 		})
