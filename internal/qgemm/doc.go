@@ -68,9 +68,10 @@
 // product by 32-column panels; each output is computed by one goroutine
 // in the same order whatever the split.
 //
-// ConcatInt8 joins Int8 weights of the same In into one (query, key and
-// value): rows are per-channel, so one product by it is bit for bit the
-// separate products, with the activations quantized once.
+// ConcatInt8 and ConcatInt4 join weights of the same In (and group size)
+// into one (query, key and value): rows are quantized per channel (and
+// group), so one product by it is bit for bit the separate products, with
+// the activations quantized once.
 //
 // # Weights made at run time
 //

@@ -386,37 +386,72 @@ func Int4FromRaw(in, group int, packed []uint8, packedShape []int, scales []floa
 // weight side by side, bit for bit as separate Muls over the same
 // activations would, quantizing the activations once. ws are not changed.
 func ConcatInt8(ws ...*Int8) (*Int8, error) {
-	if len(ws) == 0 {
-		return nil, fmt.Errorf("%w: no weights to concatenate", ErrShape)
-	}
-	in, out := ws[0].p.in, 0
-	for i, w := range ws {
-		if w.p.in != in {
-			return nil, fmt.Errorf("%w: weight %d has In %d, weight 0 has %d", ErrShape, i, w.p.in, in)
-		}
-		out += w.p.out
-	}
-	if err := checkDims(out, in, out*in); err != nil {
+	p, err := concat(packingsOf(ws))
+	if err != nil {
 		return nil, err
 	}
-	c := &Int8{p: newPacking(out, in, 0, false)}
-	step := c.p.k4 * chunk // bytes of one panel
+	return &Int8{p: p}, nil
+}
+
+// ConcatInt4 is ConcatInt8 for Int4 weights, which must also share their
+// group size.
+func ConcatInt4(ws ...*Int4) (*Int4, error) {
+	p, err := concat(packingsOf(ws))
+	if err != nil {
+		return nil, err
+	}
+	return &Int4{p: p}, nil
+}
+
+// packingsOf returns the packed forms of ws.
+func packingsOf[W Weights](ws []W) []*packing {
+	ps := make([]*packing, len(ws))
+	for i, w := range ws {
+		ps[i] = w.pack()
+	}
+	return ps
+}
+
+// concat returns a packing holding the rows of ps in order, all of one
+// storage (the callers' types see to it), In and group size. A part that
+// starts on a panel boundary is copied whole (its padding columns are
+// zero, and a part after it that does not start on one is set value by
+// value over them).
+func concat(ps []*packing) (packing, error) {
+	if len(ps) == 0 {
+		return packing{}, fmt.Errorf("%w: no weights to concatenate", ErrShape)
+	}
+	p0 := ps[0]
+	out := 0
+	for i, p := range ps {
+		if p.in != p0.in {
+			return packing{}, fmt.Errorf("%w: weight %d has In %d, weight 0 has %d", ErrShape, i, p.in, p0.in)
+		}
+		if p.group != p0.group {
+			return packing{}, fmt.Errorf("%w: weight %d has group %d, weight 0 has %d", ErrGroup, i, p.group, p0.group)
+		}
+		out += p.out
+	}
+	if err := checkDims(out, p0.in, out*p0.in); err != nil {
+		return packing{}, err
+	}
+	c := newPacking(out, p0.in, p0.group, p0.int4)
+	data := len(c.data) / c.panels // bytes of one panel
 	n0 := 0
-	for _, w := range ws {
-		src := &w.p
+	for _, src := range ps {
 		if n0%nr == 0 {
-			// Whole panels: the packed bytes, corrections and scales as they
-			// are (padding columns are zero in both).
-			p0 := n0 / nr
-			copy(c.p.data[p0*step:], src.data)
-			copy(c.p.corr[p0*nr:], src.corr[:src.out])
-			copy(c.p.scale[p0*nr:], src.scale[:src.out])
+			pn := n0 / nr
+			copy(c.data[pn*data:], src.data)
+			copy(c.corr[pn*c.groups*nr:], src.corr)
+			copy(c.scale[pn*c.groups*nr:], src.scale)
 		} else {
 			for n := 0; n < src.out; n++ {
-				for k := 0; k < in; k++ {
-					c.p.set(n0+n, k, src.get(n, k))
+				for k := 0; k < src.in; k++ {
+					c.set(n0+n, k, src.get(n, k))
 				}
-				*c.p.scaleAt(n0+n, 0) = *src.scaleAt(n, 0)
+				for g := 0; g < src.groups; g++ {
+					*c.scaleAt(n0+n, g) = *src.scaleAt(n, g)
+				}
 			}
 		}
 		n0 += src.out
