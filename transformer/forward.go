@@ -82,7 +82,7 @@ type worker struct {
 
 // headPack is one (sequence, head) pair's keys and values packed for the
 // attention products: for gemm in float layers, quantized to int8 for
-// qgemm in layers with int8 weights.
+// qgemm in layers with int8 or int4 weights (Layer.int8Attention).
 type headPack struct {
 	keys, values   gemm.Packed // Kᵀ and V
 	qkeys, qvalues qgemm.Int8  // K per key, V per feature
@@ -461,7 +461,7 @@ func (s *Session) packHeads(b *tokenizer.Batch, l *Layer, qkv []float32, lo, hi 
 // wrote and writes the context its tail reads (opTail with the same
 // rows, and par.Pool runs a range on the same thread from one step to
 // the next), so that neither crosses cores; only the packed keys and
-// values do, a quarter of the bytes in int8 layers.
+// values do, a quarter of the bytes of float ones.
 func (s *Session) attentionRows(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, r0, r1 int) {
 	T := b.SeqLen
 	R := queryBlock(T)
@@ -479,11 +479,11 @@ func (s *Session) attentionRows(wk *worker, b *tokenizer.Batch, l *Layer, qkv []
 }
 
 // int8Attention says whether l's attention score and context products run
-// in int8 (on qgemm): in layers with int8 weights.
-func (l *Layer) int8Attention() bool { return l.Query.WeightBits() == 8 }
+// in int8 (on qgemm): in layers with int8 or int4 weights.
+func (l *Layer) int8Attention() bool { b := l.Query.WeightBits(); return b == 8 || b == 4 }
 
 // packHead packs the keys and values of (sequence, head) pair into p: in a
-// layer with int8 weights quantized to int8, keys per key and values per
+// layer with int8 attention quantized to int8, keys per key and values per
 // feature (the products then run on qgemm), else packed for gemm.
 func packHead(p *headPack, b *tokenizer.Batch, l *Layer, qkv []float32, pair int) {
 	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
