@@ -76,9 +76,8 @@ func (p *prepared) packFloat(w []float32, in, out int) pmat {
 
 // fuse prepares Linears of one input, shape and storage (query, key and
 // value, or one Linear alone) as one product writing their outputs side by
-// side. Float weights are packed into one matrix, and so are int8 ones
-// (a copy, so that the activations are quantized once); int4 ones run as
-// separate products over the same input, without a copy.
+// side. Float weights are packed into one matrix, and so are int8 and int4
+// ones (a copy, so that the activations are quantized once).
 func (p *prepared) fuse(ls ...*Linear) plinear {
 	l0 := ls[0]
 	in, out, r := l0.In, l0.Out, l0.Rank
@@ -94,7 +93,7 @@ func (p *prepared) fuse(ls ...*Linear) plinear {
 		}
 		pl.a.mats = []pmat{p.packFloat(w, in, len(ls)*out)}
 	case r == 0:
-		if q := p.concatInt8(ls); q != nil {
+		if q := p.concatQuantized(ls); q != nil {
 			pl.a.mats = []pmat{{q: q}}
 			break
 		}
@@ -136,26 +135,43 @@ func (pl *plinear) quantized() bool {
 	return true
 }
 
-// concatInt8 returns the int8 weights of several full-rank Linears as one
-// (see qgemm.ConcatInt8), or nil when there is one Linear or any is not
-// int8. Its memory is counted in p.bytes.
-func (p *prepared) concatInt8(ls []*Linear) *qgemm.Int8 {
+// concatQuantized returns the int8 or int4 weights of several full-rank
+// Linears as one (see qgemm.ConcatInt8 and ConcatInt4), or nil when there
+// is one Linear or they do not concatenate. Its memory is counted in
+// p.bytes.
+func (p *prepared) concatQuantized(ls []*Linear) qgemm.Weights {
 	if len(ls) < 2 {
 		return nil
 	}
-	ws := make([]*qgemm.Int8, len(ls))
+	var c qgemm.Weights
+	switch ls[0].QW.(type) {
+	case *qgemm.Int8:
+		c = concatAs(ls, qgemm.ConcatInt8)
+	case *qgemm.Int4:
+		c = concatAs(ls, qgemm.ConcatInt4)
+	}
+	if c != nil {
+		p.bytes += int64(c.Bytes())
+	}
+	return c
+}
+
+// concatAs joins the weights of ls with cat when every one is a W, else
+// (or when cat refuses their shapes: they run as separate products)
+// returns nil.
+func concatAs[W qgemm.Weights](ls []*Linear, cat func(...W) (W, error)) qgemm.Weights {
+	ws := make([]W, len(ls))
 	for i, l := range ls {
-		w, ok := l.QW.(*qgemm.Int8)
+		w, ok := l.QW.(W)
 		if !ok {
 			return nil
 		}
 		ws[i] = w
 	}
-	c, err := qgemm.ConcatInt8(ws...)
+	c, err := cat(ws...)
 	if err != nil {
-		return nil // shapes that do not concatenate run as separate products
+		return nil
 	}
-	p.bytes += int64(c.Bytes())
 	return c
 }
 
