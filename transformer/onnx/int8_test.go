@@ -45,30 +45,96 @@ func engineAttention(q, k, v []float32, mask []int32, batch, seq, heads, hs int)
 	return ctx
 }
 
-// attentionGraph builds the graph of builder.attention alone for layer l,
-// with inputs q, k and v [batch, seq, heads·hs] and the additive mask
-// [batch, 1, 1, seq], and returns it decoded with its output's name.
-func attentionGraph(t *testing.T, l *transformer.Layer) (*pGraph, string) {
+// attentionModel returns a model whose graph is builder.attention alone
+// for layer l, with float inputs q, k and v [batch, seq, heads·hs] and the
+// additive mask [batch, 1, 1, seq], and the name of its output, the
+// context [batch, seq, heads·hs].
+func attentionModel(t *testing.T, l *transformer.Layer) ([]byte, string) {
 	t.Helper()
 	b := &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}}
+	batch, seq := dim{param: DimBatch}, dim{param: DimSequence}
+	inner := dim{value: int64(l.Heads * l.HeadSize)}
 	for _, in := range []string{"q", "k", "v", "mask"} {
 		b.values[in] = true
 	}
-	out := b.attention("/attention", l, "q", "k", "v", "mask")
 	g := &message{}
+	out := b.attention("/attention", l, "q", "k", "v", "mask")
 	for _, n := range b.nodes {
 		g.embed(1, n)
 	}
-	g.embed(12, valueInfo(out, typeFloat))
+	g.string(2, "attention")
+	for _, in := range []string{"q", "k", "v"} {
+		g.embed(11, valueInfo(in, typeFloat, batch, seq, inner))
+	}
+	g.embed(11, valueInfo("mask", typeFloat, batch, dim{value: 1}, dim{value: 1}, seq))
+	g.embed(12, valueInfo(out, typeFloat, batch, seq, inner))
+	model := &message{}
+	model.int64(1, IRVersion)
+	model.embed(7, g)
+	opset := &message{}
+	opset.string(1, "")
+	opset.int64(2, Opset)
+	model.embed(8, opset)
 	var buf bytes.Buffer
-	if err := g.writeTo(&buf); err != nil {
+	if err := model.writeTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	pg, err := parseGraph(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
+	return buf.Bytes(), out
+}
+
+// attentionCase is an input of the attention graph: random queries, keys
+// and values of unit variance, with rows the engine gives scale 0.
+type attentionCase struct {
+	name    string
+	lengths []int // real tokens per sequence, padded to the longest
+}
+
+// attentionCases are the inputs the int8 attention is checked on.
+var attentionCases = []attentionCase{
+	{"one sequence", []int{7}},
+	{"padded batch", []int{17, 9, 1}},
+	{"long", []int{64, 50}},
+}
+
+// attentionHeads and attentionHeadSize shape the layer of attentionCases.
+const attentionHeads, attentionHeadSize = 3, 16
+
+// inputs returns the case's batch and sequence length, q, k and v
+// [batch·seq, heads·hs], the 0/1 mask and the graph's additive mask.
+func (tc attentionCase) inputs() (batch, seq int, q, k, v []float32, mask []int32, additive []float32) {
+	batch = len(tc.lengths)
+	for _, n := range tc.lengths {
+		seq = max(seq, n)
 	}
-	return &pg, out
+	const inner, hs = attentionHeads * attentionHeadSize, attentionHeadSize
+	rng := rand.New(rand.NewPCG(uint64(seq), 3))
+	rows := batch * seq
+	q, k, v = make([]float32, rows*inner), make([]float32, rows*inner), make([]float32, rows*inner)
+	for _, x := range [][]float32{q, k, v} {
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+	}
+	// Rows the engine gives scale 0 must give 0, not NaN: an all-zero
+	// value feature, query row (head 0 of row 0) and key row (head 1 of
+	// the last row).
+	for r := 0; r < rows; r++ {
+		v[r*inner+5] = 0
+	}
+	clear(q[:hs])
+	clear(k[(rows-1)*inner+hs : (rows-1)*inner+2*hs])
+	mask = make([]int32, rows)
+	additive = make([]float32, rows)
+	for bi, n := range tc.lengths {
+		for j := 0; j < seq; j++ {
+			if j < n {
+				mask[bi*seq+j] = 1
+			} else {
+				additive[bi*seq+j] = maskBias
+			}
+		}
+	}
+	return batch, seq, q, k, v, mask, additive
 }
 
 // int8AttentionTol bounds the difference between the exported int8
@@ -89,61 +155,27 @@ const int8AttentionTol = 1e-5
 // layers too before) does not, since the engine's int8 quantization of the
 // queries, keys, values and probabilities moves the context by about 1e-2.
 func TestInt8AttentionMatchesEngine(t *testing.T) {
-	const heads, hs = 3, 16
-	inner := heads * hs
-	for _, tc := range []struct {
-		name    string
-		lengths []int
-	}{
-		{"one sequence", []int{7}},
-		{"padded batch", []int{17, 9, 1}},
-		{"long", []int{64, 50}},
-	} {
+	for _, tc := range attentionCases {
 		t.Run(tc.name, func(t *testing.T) {
-			batch, seq := len(tc.lengths), 0
-			for _, n := range tc.lengths {
-				seq = max(seq, n)
-			}
-			rng := rand.New(rand.NewPCG(uint64(seq), 3))
-			rows := batch * seq
-			q, k, v := make([]float32, rows*inner), make([]float32, rows*inner), make([]float32, rows*inner)
-			for _, x := range [][]float32{q, k, v} {
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
-			}
-			// Rows the engine gives scale 0 must give 0, not NaN: an
-			// all-zero value feature, query row (head 0 of row 0) and key
-			// row (head 1 of the last row).
-			for r := 0; r < rows; r++ {
-				v[r*inner+5] = 0
-			}
-			clear(q[:hs])
-			clear(k[(rows-1)*inner+hs : (rows-1)*inner+2*hs])
-			mask := make([]int32, rows)
-			additive := make([]float64, rows)
-			for bi, n := range tc.lengths {
-				for j := 0; j < seq; j++ {
-					if j < n {
-						mask[bi*seq+j] = 1
-					} else {
-						additive[bi*seq+j] = maskBias
-					}
-				}
-			}
-			want := engineAttention(q, k, v, mask, batch, seq, heads, hs)
-			f64 := func(x []float32) *value {
+			batch, seq, q, k, v, mask, additive := tc.inputs()
+			want := engineAttention(q, k, v, mask, batch, seq, attentionHeads, attentionHeadSize)
+			shape := []int{batch, seq, attentionHeads * attentionHeadSize}
+			f64 := func(shape []int, x []float32) *value {
 				f := make([]float64, len(x))
 				for i, v := range x {
 					f[i] = float64(v)
 				}
-				return floatValue([]int{batch, seq, inner}, f)
+				return floatValue(shape, f)
 			}
-			inputs := map[string]*value{"q": f64(q), "k": f64(k), "v": f64(v), "mask": floatValue([]int{batch, 1, 1, seq}, additive)}
+			inputs := map[string]*value{"q": f64(shape, q), "k": f64(shape, k), "v": f64(shape, v), "mask": f64([]int{batch, 1, 1, seq}, additive)}
 			for _, bits := range []int{8, 32} {
-				l := &transformer.Layer{Heads: heads, HeadSize: hs, Query: transformer.Linear{Bits: bits}}
-				g, out := attentionGraph(t, l)
-				got, err := run(g, inputs)
+				l := &transformer.Layer{Heads: attentionHeads, HeadSize: attentionHeadSize, Query: transformer.Linear{Bits: bits}}
+				data, out := attentionModel(t, l)
+				pm, err := parseModel(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := run(&pm.Graph, inputs)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -151,16 +183,24 @@ func TestInt8AttentionMatchesEngine(t *testing.T) {
 				if ctx == nil || len(ctx.f) != len(want) {
 					t.Fatalf("%d-bit layer: context %v, want %d values", bits, ctx, len(want))
 				}
-				d := maxDiff(want, ctx.f)
-				t.Logf("%d-bit layer's attention: max abs diff to the engine's int8 attention %.3g", bits, d)
-				if bits == 8 && d > int8AttentionTol {
-					t.Errorf("int8 attention differs from the engine's by %.3g > %g", d, int8AttentionTol)
-				}
-				if bits == 32 && d <= 100*int8AttentionTol {
-					t.Errorf("float attention within %.3g of the engine's int8 attention: the test cannot tell them apart", d)
-				}
+				checkAttention(t, bits, maxDiff(want, ctx.f))
 			}
 		})
+	}
+}
+
+// checkAttention checks the largest difference d between the attention
+// exported for a layer of the given weight bits and the engine's int8
+// attention: within int8AttentionTol for int8 layers, and far outside it for
+// float attention, so that the tolerance tells the two apart.
+func checkAttention(t *testing.T, bits int, d float64) {
+	t.Helper()
+	t.Logf("%d-bit layer's attention: max abs diff to the engine's int8 attention %.3g", bits, d)
+	if bits == 8 && d > int8AttentionTol {
+		t.Errorf("int8 attention differs from the engine's by %.3g > %g", d, int8AttentionTol)
+	}
+	if bits != 8 && d <= 100*int8AttentionTol {
+		t.Errorf("float attention within %.3g of the engine's int8 attention: the tolerance cannot tell them apart", d)
 	}
 }
 
