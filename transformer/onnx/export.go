@@ -664,9 +664,11 @@ func (b *builder) attention(as string, l *transformer.Layer, q, k, v, mask strin
 // [batch, heads, hs, seq] and v [batch, heads, seq, hs], the scalar score
 // scale and the additive mask, returning the context [batch, heads, seq,
 // hs]. Queries are quantized per row, keys per key, values per feature
-// (quantizeRows); the integer-valued products are exact in float32
-// (|q| ≤ 127 and at most qgemm.MaxIn terms keep every partial sum below
-// 2²⁴) and are scaled back as qgemm does, (Σ·s_right)·s_left. The softmax
+// (quantizeRows); the products of the integer-valued matrices are exact
+// in float32 as in the engine's int32 (|q| ≤ 127, so up to 1040 terms, the
+// head size and any sequence of at most 1040 tokens, keep every partial
+// sum below 2²⁴; longer ones round large partial sums by at most 2⁻²⁴
+// relative) and are scaled back as qgemm does, (Σ·s_right)·s_left. The softmax
 // is left unnormalized, e^(scale·s − max) with masked keys exactly 0
 // (e^(−1e9) underflows), quantized per row, multiplied by the values, and
 // only then multiplied by the norm 1/Σe, summed in float64 as

@@ -45,12 +45,6 @@ func tensorValue(t *pTensor) (*value, error) {
 		return floatValue(shape, f), nil
 	case typeInt64:
 		return intValue(shape, t.int64s()), nil
-	case typeInt8:
-		i := make([]int64, len(t.Raw))
-		for k, x := range t.Raw {
-			i[k] = int64(int8(x))
-		}
-		return intValue(shape, i), nil
 	}
 	return nil, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
 }
@@ -467,31 +461,6 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return out, nil
 	case "Where":
 		return where(in[0], in[1], in[2])
-	case "DequantizeLinear": // no zero point: x·scale, the scale per axis or per tensor
-		x, s := in[0], in[1]
-		if !x.isInt || s.isInt || len(in) != 2 {
-			return nil, fmt.Errorf("want an integer tensor and float scales, no zero point")
-		}
-		out := floatValue(slices.Clone(x.shape), make([]float64, x.size()))
-		if len(s.shape) == 0 {
-			for i, v := range x.i {
-				out.f[i] = float64(v) * s.f[0]
-			}
-			return out, nil
-		}
-		a, err := axis(at["axis"].I, len(x.shape))
-		if err != nil || len(s.shape) != 1 || s.shape[0] != x.shape[a] {
-			return nil, fmt.Errorf("scales of shape %v for axis %d of %v", s.shape, at["axis"].I, x.shape)
-		}
-		inner := strides(x.shape)[a]
-		for i, v := range x.i {
-			out.f[i] = float64(v) * s.f[i/inner%x.shape[a]]
-		}
-		return out, nil
-	case "Tanh":
-		return unary(in[0], math.Tanh)
-	case "Relu":
-		return unary(in[0], func(x float64) float64 { return math.Max(0, x) })
 	case "Cast":
 		x := in[0]
 		switch at["to"].I {
