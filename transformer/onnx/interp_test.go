@@ -461,6 +461,10 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return out, nil
 	case "Where":
 		return where(in[0], in[1], in[2])
+	case "Tanh":
+		return unary(in[0], math.Tanh)
+	case "Relu":
+		return unary(in[0], func(x float64) float64 { return math.Max(0, x) })
 	case "Cast":
 		x := in[0]
 		switch at["to"].I {
