@@ -124,16 +124,6 @@ func weightBits(a space.Arch) int {
 	return bits
 }
 
-// hasInt8Layer says whether some layer of a has int8 weights.
-func hasInt8Layer(a space.Arch) bool {
-	for _, l := range a.Layers {
-		if l.Bits == 8 {
-			return true
-		}
-	}
-	return false
-}
-
 func TestExportMatchesONNXRuntime(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -198,17 +188,14 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	type candidate struct {
-		name string
-		bits int
-		// int8Attention: some layer has int8 weights, so the engine runs
-		// its attention products in int8 and model.onnx in float.
-		int8Attention bool
-		path          string
-		seqLen        int
-		accuracy      float64
-		latencyMS     float64
+		name      string
+		bits      int
+		path      string
+		seqLen    int
+		accuracy  float64
+		latencyMS float64
 	}
-	cands := []candidate{{"teacher", 32, false, teacherONNX, teacher.Arch.SeqLen, teacher.Accuracy, teacher.Latency.Median.Seconds() * 1e3}}
+	cands := []candidate{{"teacher", 32, teacherONNX, teacher.Arch.SeqLen, teacher.Accuracy, teacher.Latency.Median.Seconds() * 1e3}}
 	// So is the smallest fp32 student of the space, evaluated on this
 	// machine like the front's: the front may hold no fp32 student, and
 	// int8 ones are not compared with fp32 ones (weightBits), so the teacher
@@ -231,12 +218,12 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 	if err := onnx.ExportFile(refModel, refONNX); err != nil {
 		t.Fatal(err)
 	}
-	cands = append(cands, candidate{"reference " + ref.Key(), 32, false, refONNX, ref.SeqLen, refRes.Accuracy, refRes.Latency.Median.Seconds() * 1e3})
+	cands = append(cands, candidate{"reference " + ref.Key(), 32, refONNX, ref.SeqLen, refRes.Accuracy, refRes.Latency.Median.Seconds() * 1e3})
 	for _, e := range exported {
 		if e.Row.Metric != "accuracy" {
 			t.Fatalf("%s: metric %s, want accuracy", e.Key, e.Row.Metric)
 		}
-		cands = append(cands, candidate{e.Dir, weightBits(e.Row.Arch), hasInt8Layer(e.Row.Arch), filepath.Join(out, e.Dir, ONNXFile), e.Row.SeqLen, e.Row.Accuracy, e.Row.LatencyMS})
+		cands = append(cands, candidate{e.Dir, weightBits(e.Row.Arch), filepath.Join(out, e.Dir, ONNXFile), e.Row.SeqLen, e.Row.Accuracy, e.Row.LatencyMS})
 	}
 
 	// The dev examples tokenized as the evaluator does (train.NewDataset:
@@ -304,14 +291,8 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 		acc := float64(right) / float64(len(labels))
 		t.Logf("%s (%d-bit weights, 0 = mixed): accuracy edgenas %.4f, ONNX Runtime %.4f; latency edgenas %.3f ms, ONNX Runtime %.3f ms", c.name, c.bits, c.accuracy, acc, c.latencyMS, res.LatencyMS)
 		// int8 rounding may flip an example or two: 0.5 points allowed
-		// (1e-9 absorbs the float error of an exact 0.5). A student with
-		// int8 layers: 1 point, since model.onnx runs their attention in
-		// float while the engine quantizes its scores and context to int8
-		// (one run flipped 3 of the 400 examples, 0.75 points).
-		tol := 0.005
-		if c.int8Attention {
-			tol = 0.01
-		}
+		// (1e-9 absorbs the float error of an exact 0.5).
+		const tol = 0.005
 		if math.Abs(acc-c.accuracy) > tol+1e-9 {
 			t.Errorf("%s: ONNX Runtime accuracy %.4f, edgenas %.4f: more than %.1f points apart", c.name, acc, c.accuracy, 100*tol)
 		}

@@ -82,7 +82,7 @@ type worker struct {
 
 // headPack is one (sequence, head) pair's keys and values packed for the
 // attention products: for gemm in float layers, quantized to int8 for
-// qgemm in layers with int8 or int4 weights (Layer.int8Attention).
+// qgemm in layers with int8 or int4 weights (Layer.Int8Attention).
 type headPack struct {
 	keys, values   gemm.Packed // Kᵀ and V
 	qkeys, qvalues qgemm.Int8  // K per key, V per feature
@@ -184,7 +184,7 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		// thread, the tail's one range is every row.
 		units := (rows + tailRows - 1) / tailRows
 		tailed := units >= s.threads
-		if tailed && s.threads > 1 && l.int8Attention() {
+		if tailed && s.threads > 1 && l.Int8Attention() {
 			// Attention by the tail's row blocks: each thread reads the
 			// queries its tail wrote and writes the context its tail
 			// reads; keys and values are packed first, by heads (int8:
@@ -423,7 +423,7 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 	T := b.SeqLen
 	nb := (T + R - 1) / R
 	packed := -1 // the pair whose keys and values wk holds
-	q8 := l.int8Attention()
+	q8 := l.Int8Attention()
 	for unit := lo; unit < hi; unit++ {
 		pair, i0 := unit/nb, unit%nb*R
 		if pair != packed {
@@ -478,9 +478,9 @@ func (s *Session) attentionRows(wk *worker, b *tokenizer.Batch, l *Layer, qkv []
 	}
 }
 
-// int8Attention says whether l's attention score and context products run
+// Int8Attention says whether l's attention score and context products run
 // in int8 (on qgemm): in layers with int8 or int4 weights.
-func (l *Layer) int8Attention() bool { b := l.Query.WeightBits(); return b == 8 || b == 4 }
+func (l *Layer) Int8Attention() bool { b := l.Query.WeightBits(); return b == 8 || b == 4 }
 
 // packHead packs the keys and values of (sequence, head) pair into p: in a
 // layer with int8 attention quantized to int8, keys per key and values per
@@ -489,7 +489,7 @@ func packHead(p *headPack, b *tokenizer.Batch, l *Layer, qkv []float32, pair int
 	T, inner, hs := b.SeqLen, l.Heads*l.HeadSize, l.HeadSize
 	ld := 3 * inner
 	base := pair/l.Heads*T*ld + pair%l.Heads*hs
-	if l.int8Attention() {
+	if l.Int8Attention() {
 		p.qkeys.SetRows(T, hs, qkv[base+inner:], ld)
 		p.qvalues.SetCols(hs, T, qkv[base+2*inner:], ld)
 		return
@@ -510,7 +510,7 @@ func (s *Session) attendBlock(wk *worker, p *headPack, b *tokenizer.Batch, l *La
 	mask := b.Mask[bi*T : (bi+1)*T]
 	q := qkv[(bi*T+i0)*ld+h*hs:]
 	scores := wk.scores[:rows*T]
-	if l.int8Attention() {
+	if l.Int8Attention() {
 		wk.qws.Mul(rows, q, ld, &p.qkeys, nil, scores, T)
 	} else {
 		wk.gemm.Mul(rows, q, ld, &p.keys, scores, T)
@@ -519,7 +519,7 @@ func (s *Session) attendBlock(wk *worker, p *headPack, b *tokenizer.Batch, l *La
 		wk.norms[i] = vec.SoftmaxMaskedNorm(scores[i*T:(i+1)*T], mask, scale)
 	}
 	ctx := s.ctx[(bi*T+i0)*inner+h*hs:]
-	if l.int8Attention() {
+	if l.Int8Attention() {
 		wk.qws.Mul(rows, scores, T, &p.qvalues, nil, ctx, inner)
 	} else {
 		wk.gemm.Mul(rows, scores, T, &p.values, ctx, inner)

@@ -31,7 +31,17 @@
 //     MatMul + Add projections, Reshape and Transpose into heads, MatMul,
 //     Mul by 1/√head_size, Add of the mask term (1−mask)·(−1e9) broadcast
 //     over [batch, 1, 1, sequence] so that padded keys get probability 0,
-//     Softmax on the last axis, MatMul, Transpose and Reshape back;
+//     Softmax on the last axis, MatMul, Transpose and Reshape back; in
+//     layers with int8 weights, whose attention the engine runs in int8
+//     (transformer.Layer.Int8Attention), the engine's products instead:
+//     queries per row, keys per key, values per feature and the
+//     unnormalized probabilities e^(s−max) per row quantized in float
+//     (Round(x·127/max|x|), scale max|x|/127, zero rows 0, via Abs,
+//     ReduceMax, Div, Equal, Where, Mul and Round), MatMuls of the
+//     integer-valued matrices (exact in float32) multiplied by the scales
+//     in qgemm's order, and the norm 1/Σe (ReduceSum in double,
+//     Reciprocal) applied to P·V, so that ONNX Runtime gives the engine's
+//     attention to within rounding;
 //   - residual Add and LayerNormalization after attention and after the
 //     feed-forward block, whose activation is hidden_act: exact GELU with Erf
 //     ("gelu"), the tanh approximation ("gelu_new", "gelu_pytorch_tanh"), or

@@ -259,10 +259,11 @@ func check(m *transformer.Model) error {
 
 // ONNX TensorProto.DataType values.
 const (
-	typeFloat = 1
-	typeInt8  = 3
-	typeInt64 = 7
-	typeBool  = 9
+	typeFloat  = 1
+	typeInt8   = 3
+	typeInt64  = 7
+	typeBool   = 9
+	typeDouble = 11
 )
 
 // ONNX AttributeProto.AttributeType values.
@@ -624,6 +625,95 @@ func valueInfo(name string, elem int, dims ...dim) *message {
 	return v
 }
 
+// attention adds the self-attention of layer l in scope as: the query,
+// key and value projections q, k and v ([batch, sequence, heads·head_size])
+// split into heads, the scores, the masked softmax with the additive mask
+// ([batch, 1, 1, sequence]) and the context, returned as [batch,
+// sequence, heads·head_size]. In float layers it is MatMul, Mul by
+// 1/√head_size, Add of the mask, Softmax and MatMul; in layers whose
+// attention the engine runs in int8 (transformer.Layer.Int8Attention, not
+// in ExportORTDynamic's graph), int8Attention.
+func (b *builder) attention(as string, l *transformer.Layer, q, k, v, mask string) string {
+	heads, hs := int64(l.Heads), int64(l.HeadSize)
+	split := b.ints(0, 0, heads, hs)
+	// [batch, seq, heads·hs] → [batch, heads, seq, hs] (keys: [batch, heads, hs, seq]).
+	q = b.node("Reshape", as+"/Reshape", []string{q, split}, "")
+	q = b.node("Transpose", as+"/Transpose", []string{q}, "", intsAttr("perm", 0, 2, 1, 3))
+	k = b.node("Reshape", as+"/Reshape", []string{k, split}, "")
+	k = b.node("Transpose", as+"/Transpose", []string{k}, "", intsAttr("perm", 0, 2, 3, 1))
+	v = b.node("Reshape", as+"/Reshape", []string{v, split}, "")
+	v = b.node("Transpose", as+"/Transpose", []string{v}, "", intsAttr("perm", 0, 2, 1, 3))
+	scale := b.scalarFloat(float32(1 / math.Sqrt(float64(l.HeadSize)))) // as the engine computes it
+	var ctx string
+	if l.Int8Attention() && !b.dynamic {
+		ctx = b.int8Attention(as, q, k, v, scale, mask)
+	} else {
+		scores := b.node("MatMul", as+"/MatMul", []string{q, k}, "")
+		scores = b.node("Mul", as+"/Mul", []string{scores, scale}, "")
+		scores = b.node("Add", as+"/Add", []string{scores, mask}, "")
+		probs := b.node("Softmax", as+"/Softmax", []string{scores}, "", intAttr("axis", -1))
+		ctx = b.node("MatMul", as+"/MatMul", []string{probs, v}, "")
+	}
+	ctx = b.node("Transpose", as+"/Transpose", []string{ctx}, "", intsAttr("perm", 0, 2, 1, 3))
+	return b.node("Reshape", as+"/Reshape", []string{ctx, b.ints(0, 0, heads*hs)}, "")
+}
+
+// int8Attention adds the attention of an int8 layer as the engine computes
+// it (transformer's packHead and attendBlock, on qgemm; see the qgemm
+// package documentation), from the heads q [batch, heads, seq, hs], k
+// [batch, heads, hs, seq] and v [batch, heads, seq, hs], the scalar score
+// scale and the additive mask, returning the context [batch, heads, seq,
+// hs]. Queries are quantized per row, keys per key, values per feature
+// (quantizeRows); the products of the integer-valued matrices are exact
+// in float32 as in the engine's int32 (|q| ≤ 127, so up to 1040 terms, the
+// head size and any sequence of at most 1040 tokens, keep every partial
+// sum below 2²⁴; longer ones round large partial sums by at most 2⁻²⁴
+// relative) and are scaled back as qgemm does, (Σ·s_right)·s_left. The softmax
+// is left unnormalized, e^(scale·s − max) with masked keys exactly 0
+// (e^(−1e9) underflows), quantized per row, multiplied by the values, and
+// only then multiplied by the norm 1/Σe, summed in float64 as
+// vec.SoftmaxMaskedNorm does.
+func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
+	qq, sq := b.quantizeRows(as+"/query_quant", q, -1)
+	kq, sk := b.quantizeRows(as+"/key_quant", k, -2)
+	vq, sv := b.quantizeRows(as+"/value_quant", v, -2)
+	scores := b.node("MatMul", as+"/MatMul", []string{qq, kq}, "")
+	scores = b.node("Mul", as+"/Mul", []string{scores, sk}, "")
+	scores = b.node("Mul", as+"/Mul", []string{scores, sq}, "")
+	scores = b.node("Mul", as+"/Mul", []string{scores, scale}, "")
+	scores = b.node("Add", as+"/Add", []string{scores, mask}, "")
+	top := b.node("ReduceMax", as+"/ReduceMax", []string{scores}, "", intsAttr("axes", -1), intAttr("keepdims", 1))
+	e := b.node("Sub", as+"/Sub", []string{scores, top}, "")
+	e = b.node("Exp", as+"/Exp", []string{e}, "")
+	sum := b.node("Cast", as+"/Cast", []string{e}, "", intAttr("to", typeDouble))
+	sum = b.node("ReduceSum", as+"/ReduceSum", []string{sum, b.ints(-1)}, "", intAttr("keepdims", 1))
+	norm := b.node("Reciprocal", as+"/Reciprocal", []string{sum}, "")
+	norm = b.node("Cast", as+"/Cast", []string{norm}, "", intAttr("to", typeFloat))
+	pq, sp := b.quantizeRows(as+"/probs_quant", e, -1)
+	ctx := b.node("MatMul", as+"/MatMul", []string{pq, vq}, "")
+	ctx = b.node("Mul", as+"/Mul", []string{ctx, sv}, "")
+	ctx = b.node("Mul", as+"/Mul", []string{ctx, sp}, "")
+	return b.node("Mul", as+"/Mul", []string{ctx, norm}, "")
+}
+
+// quantizeRows adds the symmetric int8 quantization the engine applies to
+// activations (qgemm's Workspace.Mul, Int8.SetRows and SetCols) to the rows
+// of x along axis, in float: with m = max|x| over the axis, the values
+// Round(x·(127/m)) (round half to even, as the engine; 0 where m = 0, as
+// the engine's scale 0 gives) and the scales m/127, of x's shape with the
+// axis kept as 1, both returned as values.
+func (b *builder) quantizeRows(scope, x string, axis int64) (q, scale string) {
+	m := b.node("Abs", scope+"/Abs", []string{x}, "")
+	m = b.node("ReduceMax", scope+"/ReduceMax", []string{m}, "", intsAttr("axes", axis), intAttr("keepdims", 1))
+	c127 := b.scalarFloat(127)
+	inv := b.node("Div", scope+"/Div", []string{c127, m}, "")
+	zero := b.node("Equal", scope+"/Equal", []string{m, b.scalarFloat(0)}, "")
+	inv = b.node("Where", scope+"/Where", []string{zero, b.scalarFloat(0), inv}, "")
+	q = b.node("Mul", scope+"/Mul", []string{x, inv}, "")
+	q = b.node("Round", scope+"/Round", []string{q}, "")
+	return q, b.node("Div", scope+"/Div", []string{m, c127}, "")
+}
+
 // buildGraph returns the GraphProto of a checked model; dynamic writes its
 // Linears as ExportORTDynamic documents.
 func buildGraph(m *transformer.Model, dynamic bool) *message {
@@ -680,28 +770,10 @@ func buildGraph(m *transformer.Model, dynamic bool) *message {
 		}
 		s := fmt.Sprintf("/bert/encoder/layer.%d", i)
 		p := fmt.Sprintf("bert.encoder.layer.%d.", leader)
-		heads, hs := int64(l.Heads), int64(l.HeadSize)
-		split := b.ints(0, 0, heads, hs)
 		q := b.linear(s+"/attention/self/query", p+"attention.self.query", &l.Query, x, "")
 		k := b.linear(s+"/attention/self/key", p+"attention.self.key", &l.Key, x, "")
 		v := b.linear(s+"/attention/self/value", p+"attention.self.value", &l.Value, x, "")
-		as := s + "/attention/self"
-		// [batch, seq, heads·hs] → [batch, heads, seq, hs] (keys: [batch, heads, hs, seq]).
-		q = b.node("Reshape", as+"/Reshape", []string{q, split}, "")
-		q = b.node("Transpose", as+"/Transpose", []string{q}, "", intsAttr("perm", 0, 2, 1, 3))
-		k = b.node("Reshape", as+"/Reshape", []string{k, split}, "")
-		k = b.node("Transpose", as+"/Transpose", []string{k}, "", intsAttr("perm", 0, 2, 3, 1))
-		v = b.node("Reshape", as+"/Reshape", []string{v, split}, "")
-		v = b.node("Transpose", as+"/Transpose", []string{v}, "", intsAttr("perm", 0, 2, 1, 3))
-		scores := b.node("MatMul", as+"/MatMul", []string{q, k}, "")
-		scale := float32(1 / math.Sqrt(float64(l.HeadSize))) // as the engine computes it
-		scores = b.node("Mul", as+"/Mul", []string{scores, b.scalarFloat(scale)}, "")
-		scores = b.node("Add", as+"/Add", []string{scores, mask}, "")
-		probs := b.node("Softmax", as+"/Softmax", []string{scores}, "", intAttr("axis", -1))
-		ctx := b.node("MatMul", as+"/MatMul", []string{probs, v}, "")
-		ctx = b.node("Transpose", as+"/Transpose", []string{ctx}, "", intsAttr("perm", 0, 2, 1, 3))
-		ctx = b.node("Reshape", as+"/Reshape", []string{ctx, b.ints(0, 0, heads*hs)}, "")
-
+		ctx := b.attention(s+"/attention/self", l, q, k, v, mask)
 		a := b.linear(s+"/attention/output/dense", p+"attention.output.dense", &l.AttnOut, ctx, "")
 		a = b.node("Add", s+"/attention/output/Add", []string{x, a}, "")
 		x = b.layerNorm(s+"/attention/output/LayerNorm", p+"attention.output.LayerNorm", &l.AttnNorm, a, "")

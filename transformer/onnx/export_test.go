@@ -36,6 +36,9 @@ var opset17 = map[string]int{
 	"LayerNormalization": 3, "MatMul": 2, "Mul": 2, "Range": 3, "Relu": 1,
 	"Reshape": 2, "Shape": 1, "Softmax": 1, "Sub": 2, "Tanh": 1,
 	"Transpose": 1, "Unsqueeze": 2,
+	// Those of int8 attention.
+	"Abs": 1, "ReduceMax": 1, "ReduceSum": 2, "Equal": 2,
+	"Where": 3, "Round": 1, "Exp": 1, "Reciprocal": 1,
 }
 
 // sc is a structure case: a config and which head parts the model keeps.
@@ -254,6 +257,10 @@ func checkAttrs(t *testing.T, m *transformer.Model, n *pNode) {
 		}
 	case "Transpose":
 		want["perm"] = attrInts
+	case "ReduceMax":
+		want["axes"], want["keepdims"] = attrInts, attrInt
+	case "ReduceSum":
+		want["keepdims"] = attrInt
 	}
 	if len(n.Attrs) != len(want) {
 		t.Errorf("node %s (%s): attributes %v, want %v", n.Name, n.Op, n.Attrs, want)

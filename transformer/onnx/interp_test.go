@@ -276,6 +276,89 @@ func lastAxisRows(x *value, fn func(row []float64)) *value {
 	return out
 }
 
+// reduce folds x along one axis with fn starting from init, keeping the
+// axis as 1 (keepdims=1; ONNX's default, and what the exporter writes).
+func reduce(x *value, ax int64, init float64, fn func(acc, v float64) float64) (*value, error) {
+	if x.isInt {
+		return nil, fmt.Errorf("reduction of an int tensor")
+	}
+	a, err := axis(ax, len(x.shape))
+	if err != nil {
+		return nil, err
+	}
+	outer, n, inner := 1, x.shape[a], 1
+	for _, d := range x.shape[:a] {
+		outer *= d
+	}
+	for _, d := range x.shape[a+1:] {
+		inner *= d
+	}
+	shape := slices.Clone(x.shape)
+	shape[a] = 1
+	out := floatValue(shape, make([]float64, outer*inner))
+	for o := 0; o < outer; o++ {
+		for j := 0; j < inner; j++ {
+			acc := init
+			for k := 0; k < n; k++ {
+				acc = fn(acc, x.f[(o*n+k)*inner+j])
+			}
+			out.f[o*inner+j] = acc
+		}
+	}
+	return out, nil
+}
+
+// reduceAxes checks a reduction's axes (one) and keepdims (present, 1:
+// the exporter always writes it) and returns the axis.
+func reduceAxes(axes []int64, keep pAttr, ok bool) (int64, error) {
+	if len(axes) != 1 || !ok || keep.I != 1 {
+		return 0, fmt.Errorf("only one axis with keepdims=1 is supported, got axes %v", axes)
+	}
+	return axes[0], nil
+}
+
+// where is Where(cond, x, y) with broadcasting, cond a BOOL (int) tensor:
+// x where cond is true, else y.
+func where(cond, x, y *value) (*value, error) {
+	if !cond.isInt || x.isInt || y.isInt {
+		return nil, fmt.Errorf("Where: want a BOOL condition and float values")
+	}
+	cx, _, _, err := broadcast(cond.shape, x.shape)
+	if err != nil {
+		return nil, err
+	}
+	shape, _, _, err := broadcast(cx, y.shape)
+	if err != nil {
+		return nil, err
+	}
+	// Strides of each input into the output shape (0 on broadcast axes).
+	st := func(in []int) []int {
+		_, s, _, _ := broadcast(in, shape)
+		return s
+	}
+	sc, sx, sy := st(cond.shape), st(x.shape), st(y.shape)
+	out := floatValue(shape, nil)
+	out.f = make([]float64, out.size())
+	idx := make([]int, len(shape))
+	for k := range out.f {
+		oc, ox, oy := 0, 0, 0
+		for i, v := range idx {
+			oc, ox, oy = oc+v*sc[i], ox+v*sx[i], oy+v*sy[i]
+		}
+		out.f[k] = y.f[oy]
+		if cond.i[oc] != 0 {
+			out.f[k] = x.f[ox]
+		}
+		for i := len(idx) - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
 // run evaluates g on the given inputs and returns every graph output.
 func run(g *pGraph, inputs map[string]*value) (map[string]*value, error) {
 	env := map[string]*value{}
@@ -339,6 +422,45 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return elementwise(in[0], in[1], func(x, y float64) float64 { return x / y })
 	case "Erf":
 		return unary(in[0], math.Erf)
+	case "Abs":
+		return unary(in[0], math.Abs)
+	case "Exp":
+		return unary(in[0], math.Exp)
+	case "Round": // half to even
+		return unary(in[0], math.RoundToEven)
+	case "Reciprocal":
+		return unary(in[0], func(x float64) float64 { return 1 / x })
+	case "ReduceMax": // opset 13: axes is an attribute
+		keep, ok := at["keepdims"]
+		ax, err := reduceAxes(at["axes"].Ints, keep, ok)
+		if err != nil {
+			return nil, err
+		}
+		return reduce(in[0], ax, math.Inf(-1), math.Max)
+	case "ReduceSum": // opset 13: axes is an input
+		keep, ok := at["keepdims"]
+		ax, err := reduceAxes(in[1].i, keep, ok)
+		if err != nil {
+			return nil, err
+		}
+		return reduce(in[0], ax, 0, func(acc, v float64) float64 { return acc + v })
+	case "Equal":
+		eq, err := elementwise(in[0], in[1], func(x, y float64) float64 {
+			if x == y {
+				return 1
+			}
+			return 0
+		})
+		if err != nil {
+			return nil, err
+		}
+		out := intValue(eq.shape, make([]int64, len(eq.f)))
+		for i, v := range eq.f {
+			out.i[i] = int64(v)
+		}
+		return out, nil
+	case "Where":
+		return where(in[0], in[1], in[2])
 	case "Tanh":
 		return unary(in[0], math.Tanh)
 	case "Relu":
@@ -354,7 +476,7 @@ func eval(n *pNode, in []*value) (*value, error) {
 				}
 			}
 			return out, nil
-		case typeFloat:
+		case typeFloat, typeDouble: // values are float64 here either way
 			if !x.isInt {
 				return x, nil
 			}

@@ -267,10 +267,12 @@ func TestMatchesONNXRuntimeFile(t *testing.T) {
 // equivalent (Model.ToDense: the stored values multiplied out and
 // dequantized) and with the engine itself. The graph computes with exactly
 // the stored values, so without ORT's rewrites it matches the dense
-// equivalent within ortTolerance; with them, ORT fuses DequantizeLinear and
-// MatMul into its own int8 kernel that quantizes activations, and the
-// engine quantizes activations of int8 and int4 products per token, so
-// those comparisons allow the case's engineTol.
+// equivalent within ortTolerance, but in students with int8 layers, whose
+// attention the graph quantizes as the engine does and the dense
+// equivalent does not; with them, ORT fuses DequantizeLinear and MatMul
+// into its own int8 kernel that quantizes activations, and the engine
+// quantizes activations of int8 and int4 products per token, so those
+// comparisons allow the case's engineTol.
 func TestStudentsMatchONNXRuntime(t *testing.T) {
 	initORT(t)
 	for i, tc := range studentCases() {
@@ -293,12 +295,16 @@ func TestStudentsMatchONNXRuntime(t *testing.T) {
 				t.Run(lv.name, func(t *testing.T) {
 					s := newORTSession(t, buf.Bytes(), "", lv.level, OutputNames(m))
 					got := runORT(t, s, b, OutputNames(m))
+					denseTol := ortTolerance
+					if lv.level == ort.GraphOptimizationLevelEnableAll || int8Attention(m) {
+						denseTol = tc.engineTol
+					}
 					for _, ref := range []struct {
 						name string
 						m    *transformer.Model
 						tol  float64
 					}{
-						{"the dense equivalent", dense, map[bool]float64{true: tc.engineTol, false: ortTolerance}[lv.level == ort.GraphOptimizationLevelEnableAll]},
+						{"the dense equivalent", dense, denseTol},
 						{"the engine", m, tc.engineTol},
 					} {
 						want, err := ref.m.Forward(b)
@@ -318,6 +324,81 @@ func TestStudentsMatchONNXRuntime(t *testing.T) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+// int8Attention says whether some layer of m runs its attention in int8
+// (transformer.Layer.Int8Attention).
+func int8Attention(m *transformer.Model) bool {
+	for i := range m.Layers {
+		if m.Layers[i].Int8Attention() {
+			return true
+		}
+	}
+	return false
+}
+
+// TestInt8AttentionMatchesONNXRuntime runs the attention the exporter
+// writes for an int8 or int4 layer alone (attentionModel) in ONNX Runtime, with
+// and without its rewrites, and compares the context with the engine's
+// kernels (engineAttention) within int8AttentionTol, as
+// TestInt8AttentionMatchesEngine does with the interpreter: ORT's Round,
+// reductions and integer-valued MatMuls give the engine's quantization.
+// Float attention is checked to be far outside that tolerance.
+func TestInt8AttentionMatchesONNXRuntime(t *testing.T) {
+	initORT(t)
+	for _, tc := range attentionCases {
+		t.Run(tc.name, func(t *testing.T) {
+			batch, seq, q, k, v, mask, additive := tc.inputs()
+			want := engineAttention(q, k, v, mask, batch, seq, attentionHeads, attentionHeadSize)
+			shape := ort.NewShape(int64(batch), int64(seq), attentionHeads*attentionHeadSize)
+			var inputs []ort.Value
+			for _, in := range []struct {
+				shape ort.Shape
+				data  []float32
+			}{{shape, q}, {shape, k}, {shape, v}, {ort.NewShape(int64(batch), 1, 1, int64(seq)), additive}} {
+				x, err := ort.NewTensor(in.shape, in.data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer x.Destroy()
+				inputs = append(inputs, x)
+			}
+			for _, bits := range []int{8, 4, 32} {
+				l := &transformer.Layer{Heads: attentionHeads, HeadSize: attentionHeadSize, Query: transformer.Linear{Bits: bits}}
+				data, out := attentionModel(t, l)
+				for _, lv := range ortLevels {
+					t.Run(fmt.Sprintf("%d-bit/%s", bits, lv.name), func(t *testing.T) {
+						opts, err := ort.NewSessionOptions()
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer opts.Destroy()
+						if err := opts.SetIntraOpNumThreads(1); err != nil {
+							t.Fatal(err)
+						}
+						if err := opts.SetGraphOptimizationLevel(lv.level); err != nil {
+							t.Fatal(err)
+						}
+						s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"q", "k", "v", "mask"}, []string{out}, opts)
+						if err != nil {
+							t.Fatalf("ONNX Runtime rejects the attention graph: %v", err)
+						}
+						defer s.Destroy()
+						outputs := []ort.Value{nil}
+						if err := s.Run(inputs, outputs); err != nil {
+							t.Fatalf("ONNX Runtime run: %v", err)
+						}
+						defer outputs[0].Destroy()
+						ctx, ok := outputs[0].(*ort.Tensor[float32])
+						if !ok {
+							t.Fatalf("output is a %T, want a float tensor", outputs[0])
+						}
+						checkAttention(t, l, maxDiff(want, ctx.GetData()))
+					})
+				}
 			}
 		})
 	}
