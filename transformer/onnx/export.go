@@ -115,14 +115,7 @@ func encode(m *transformer.Model, dynamic bool) (*message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	model := &message{}
-	model.int64(1, IRVersion)
-	model.string(2, ProducerName)
-	model.embed(7, g)
-	opset := &message{}
-	opset.string(1, "")
-	opset.int64(2, Opset)
-	model.embed(8, opset)
+	model := modelProto(g)
 	if dynamic {
 		ms := &message{}
 		ms.string(1, DomainMicrosoft)
@@ -137,6 +130,20 @@ func encode(m *transformer.Model, dynamic bool) (*message, error) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, model.size)
 	}
 	return model, nil
+}
+
+// modelProto returns the ModelProto of graph g: IR version, producer and
+// the default domain's opset.
+func modelProto(g *message) *message {
+	model := &message{}
+	model.int64(1, IRVersion)
+	model.string(2, ProducerName)
+	model.embed(7, g)
+	opset := &message{}
+	opset.string(1, "")
+	opset.int64(2, Opset)
+	model.embed(8, opset)
+	return model
 }
 
 // check returns every inconsistency of m that would make the graph wrong,

@@ -68,13 +68,7 @@ func attentionModel(t *testing.T, l *transformer.Layer) ([]byte, string) {
 	}
 	g.embed(11, valueInfo("mask", typeFloat, batch, dim{value: 1}, dim{value: 1}, seq))
 	g.embed(12, valueInfo(out, typeFloat, batch, seq, inner))
-	model := &message{}
-	model.int64(1, IRVersion)
-	model.embed(7, g)
-	opset := &message{}
-	opset.string(1, "")
-	opset.int64(2, Opset)
-	model.embed(8, opset)
+	model := modelProto(g)
 	var buf bytes.Buffer
 	if err := model.writeTo(&buf); err != nil {
 		t.Fatal(err)

@@ -60,14 +60,7 @@ func matMulModel(m, k, n int, w []float32) ([]byte, error) {
 	}
 	g.embed(11, valueInfo("A", typeFloat, dim{value: int64(m)}, dim{value: int64(k)}))
 	g.embed(12, valueInfo("Y", typeFloat, dim{value: int64(m)}, dim{value: int64(n)}))
-	model := &message{}
-	model.int64(1, IRVersion)
-	model.string(2, ProducerName)
-	model.embed(7, g)
-	opset := &message{}
-	opset.string(1, "")
-	opset.int64(2, Opset)
-	model.embed(8, opset)
+	model := modelProto(g)
 	var buf bytes.Buffer
 	if err := model.writeTo(&buf); err != nil {
 		return nil, err
