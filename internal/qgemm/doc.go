@@ -16,7 +16,10 @@
 // # The product
 //
 // Workspace.Mul quantizes each row i of x per token, symmetric int8:
-// sx[i] = max|x[i]|/127 and xq = roundToEven(x·(127/max|x[i]|)), then
+// sx[i] = max|x[i]|/127 and xq = roundToEven(x·(127/max|x[i]|)) (a row
+// whose max|x[i]| is below 2⁻¹²¹, where 127/max|x[i]| could overflow,
+// counts as zero: sx[i] = 0, xq = 0; AVX-512 quantizes every row of a
+// product in one call), then
 // computes with exact int32 accumulation, for output column n,
 //
 //	Int8: t = float32(Σₖ xq[i,k]·wq[n,k]) · sw[n]

@@ -289,6 +289,99 @@ TEXT ·kernelAVX2(SB), NOSPLIT, $0-96
 
 // quant holds the activation quantizers.
 const quant = `
+// func quantRowsU8512(x *float32, ldx, in, rows int, dst *byte, lda int, sx *float32)
+// For each of rows rows (row i at x+4·i·ldx, in ≥ 1 floats, written at
+// dst+i·lda): sx[i] = max|row|/127 and the row's bytes
+// roundToEven(x·(127/max|row|))+128, all 128 for a row that counts as
+// zero (max|row| below minAmax, 2⁻¹²¹: 0x03000000): rowScale and
+// quantRowU8 in one call, the last in mod 16 values by masked steps.
+TEXT ·quantRowsU8512(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ ldx+8(FP), R8
+	SHLQ $2, R8
+	MOVQ in+16(FP), R9
+	MOVQ rows+24(FP), R10
+	MOVQ dst+32(FP), DI
+	MOVQ lda+40(FP), R11
+	MOVQ sx+48(FP), R12
+	MOVQ R9, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ R9, R13
+	SHRQ $4, R13
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z2
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, X3
+	MOVL $0x42fe0000, AX
+	VMOVD AX, X4
+qrows_row:
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, BX
+	MOVQ R13, CX
+	TESTQ CX, CX
+	JZ qrows_maxtail
+qrows_max:
+	VPANDD (BX), Z2, Z1
+	VPMAXUD Z1, Z0, Z0
+	ADDQ $64, BX
+	DECQ CX
+	JNZ qrows_max
+qrows_maxtail:
+	VMOVDQU32.Z (BX), K1, Z1
+	VPANDD Z1, Z2, Z1
+	VPMAXUD Z1, Z0, Z0
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPMAXUD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPMAXUD X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPMAXUD X1, X0, X0
+	VPSHUFD $0xb1, X0, X1
+	VPMAXUD X1, X0, X0
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VMOVD X0, AX
+	CMPL AX, $0x03000000
+	JB qrows_scaled
+	VDIVSS X4, X0, X6
+	VDIVSS X0, X4, X5
+qrows_scaled:
+	VMOVSS X6, (R12)
+	VBROADCASTSS X5, Z5
+	MOVQ SI, BX
+	MOVQ DI, DX
+	MOVQ R13, CX
+	TESTQ CX, CX
+	JZ qrows_quanttail
+qrows_quant:
+	VMULPS (BX), Z5, Z1
+	VCVTPS2DQ Z1, Z1
+	VPMOVSDB Z1, X1
+	VPXORD X3, X1, X1
+	VMOVDQU X1, (DX)
+	ADDQ $64, BX
+	ADDQ $16, DX
+	DECQ CX
+	JNZ qrows_quant
+qrows_quanttail:
+	VMOVUPS.Z (BX), K1, Z1
+	VMULPS Z1, Z5, Z1
+	VCVTPS2DQ Z1, Z1
+	VPMOVSDB Z1, X1
+	VPXORD X3, X1, X1
+	VMOVDQU8 X1, K1, (DX)
+	ADDQ R8, SI
+	ADDQ R11, DI
+	ADDQ $4, R12
+	DECQ R10
+	JNZ qrows_row
+	VZEROUPPER
+	RET
+
 // func maxAbs512(x *float32, n int) float32
 // max|x| over n (a positive multiple of 16) floats, compared as bit
 // patterns with the sign cleared.

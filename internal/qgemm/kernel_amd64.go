@@ -214,6 +214,19 @@ func maxAbs(x []float32) float32 {
 	return maxAbsGo(x)
 }
 
+// quantRowsU8 quantizes rows rows of in values (row i at x[i·ldx:]) into
+// dst (row i at dst[i·lda:]) and their scales into sx, as rowScale and
+// quantRowU8 do row by row, in one AVX-512 call, reporting false (nothing
+// done) without AVX-512.
+func quantRowsU8(x []float32, ldx, in, rows int, dst []byte, lda int, sx []float32) bool {
+	if !avx512() {
+		return false
+	}
+	_, _, _ = x[(rows-1)*ldx+in-1], dst[(rows-1)*lda+in-1], sx[rows-1]
+	quantRowsU8512(&x[0], ldx, in, rows, &dst[0], lda, &sx[0])
+	return true
+}
+
 // quantRowU8 stores roundToEven(x·inv)+128 into dst.
 func quantRowU8(x []float32, inv float32, dst []byte) {
 	if avx512() && len(x) >= 16 {
@@ -344,6 +357,11 @@ func kernelAVX2(a *int16, lda int, b *byte, kg, ng int, sw, f *float32, flags in
 //
 //go:noescape
 func maxAbs512(x *float32, n int) float32
+
+// quantRowsU8512 is quantRowsU8 on AVX-512 (rows ≥ 1, in ≥ 1).
+//
+//go:noescape
+func quantRowsU8512(x *float32, ldx, in, rows int, dst *byte, lda int, sx *float32)
 
 // quantU8512 stores roundToEven(x·inv)+128 for x[0:n], n a positive
 // multiple of 16.

@@ -25,6 +25,9 @@ func kernRows(int) int { return 12 }
 // maxAbs returns max|x|.
 func maxAbs(x []float32) float32 { return maxAbsGo(x) }
 
+// quantRowsU8 reports false: rows are quantized one at a time here.
+func quantRowsU8([]float32, int, int, int, []byte, int, []float32) bool { return false }
+
 // quantRowU8 stores roundToEven(x·inv)+128 into dst.
 func quantRowU8(x []float32, inv float32, dst []byte) { quantRowU8Go(x, inv, dst) }
 

@@ -3,7 +3,9 @@ package qgemm
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -72,6 +74,65 @@ func TestUnpack4(t *testing.T) {
 			withKernel(kernVNNI, func() { unpack4(got, src) })
 			if !bytes.Equal(got, want) {
 				t.Fatalf("unpack4 = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestQuantRowsU8 checks that the one-call row quantizer gives the bits of
+// rowScale and quantRowU8 row by row, scales included, for row lengths
+// around the 16-value step (masked tails), zero rows, rows of one large
+// value, signed zeros and subnormals, that it writes nothing past a row's
+// in values (the padding the caller owns), and that a row whose largest
+// value is below minAmax quantizes as a zero row (127/max|x| overflowed
+// before, and such a row's tail got other bytes than its body).
+func TestQuantRowsU8(t *testing.T) {
+	if !avx512() {
+		t.Skip("no AVX-512 on this machine")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, in := range []int{1, 7, 15, 16, 17, 31, 33, 64, 100, 128, 256, 1000} {
+		t.Run(fmt.Sprint(in), func(t *testing.T) {
+			const rows = 9
+			ldx, lda := in+5, in+3
+			x := randSlice(rng, rows*ldx, 3)
+			clear(x[2*ldx : 2*ldx+in]) // a zero row
+			x[3*ldx] = -1e30           // one value dwarfing the rest
+			x[4*ldx] = float32(math.Copysign(0, -1))
+			x[5*ldx+in-1] = 1e-40 // subnormal
+			clear(x[6*ldx : 6*ldx+in])
+			x[6*ldx+in-1] = float32(math.Copysign(1e-42, -1)) // only a negative subnormal
+			got, want := make([]byte, rows*lda), make([]byte, rows*lda)
+			for i := range got {
+				got[i], want[i] = 0x5a, 0x5a
+			}
+			gotS, wantS := make([]float32, rows), make([]float32, rows)
+			if !quantRowsU8(x, ldx, in, rows, got, lda, gotS) {
+				t.Fatal("quantRowsU8 declined with AVX-512")
+			}
+			for i := range rows {
+				var inv float32
+				wantS[i], inv = rowScale(x[i*ldx : i*ldx+in])
+				quantRowU8(x[i*ldx:i*ldx+in], inv, want[i*lda:i*lda+in])
+			}
+			if !slices.Equal(got, want) {
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("byte %d (row %d, column %d): %#x, want %#x", i, i/lda, i%lda, got[i], want[i])
+					}
+				}
+			}
+			for i := range rows {
+				if math.Float32bits(gotS[i]) != math.Float32bits(wantS[i]) {
+					t.Fatalf("row %d: scale %v, want %v", i, gotS[i], wantS[i])
+				}
+			}
+			// Rows 2 and 6 count as zero (max|x| below minAmax, where
+			// 127/max|x| would overflow): scale 0, every value 128.
+			for _, i := range []int{2, 6} {
+				if gotS[i] != 0 || !bytes.Equal(got[i*lda:i*lda+in], bytes.Repeat([]byte{128}, in)) {
+					t.Fatalf("row %d (max %g): scale %v, values %v; want 0 and 128s", i, maxAbsGo(x[i*ldx:i*ldx+in]), gotS[i], got[i*lda:i*lda+in])
+				}
 			}
 		})
 	}

@@ -340,6 +340,8 @@ func kernelGo(a []byte, lda int, b []byte, kg, ng int, corr []int32, sw, f []flo
 // into sx; the padding (columns in..lda, rows from m) holds 128 (xq = 0),
 // scale 0.
 func quantizeU8(lo, hi, m int, x []float32, ldx, in int, a []byte, lda int, sx []float32) {
+	rows := min(hi, m) - lo
+	fused := rows > 0 && quantRowsU8(x[lo*ldx:], ldx, in, rows, a[lo*lda:], lda, sx[lo:lo+rows])
 	for i := lo; i < hi; i++ {
 		row := a[i*lda : (i+1)*lda]
 		if i >= m {
@@ -349,9 +351,11 @@ func quantizeU8(lo, hi, m int, x []float32, ldx, in int, a []byte, lda int, sx [
 			sx[i] = 0
 			continue
 		}
-		var inv float32
-		sx[i], inv = rowScale(x[i*ldx : i*ldx+in])
-		quantRowU8(x[i*ldx:i*ldx+in], inv, row[:in])
+		if !fused {
+			var inv float32
+			sx[i], inv = rowScale(x[i*ldx : i*ldx+in])
+			quantRowU8(x[i*ldx:i*ldx+in], inv, row[:in])
+		}
 		for q := in; q < lda; q++ {
 			row[q] = 128
 		}
@@ -376,10 +380,20 @@ func quantizeI16(lo, hi, m int, x []float32, ldx, in int, a []int16, lda int, sx
 }
 
 // rowScale returns the scale max|x|/127 of a row and the factor
-// 127/max|x| that quantizes it (0 for an all-zero row).
+// 127/max|x| that quantizes it, both 0 for a row that counts as zero
+// (max|x| < minAmax).
 func rowScale(x []float32) (scale, inv float32) {
-	amax := maxAbs(x)
-	if amax == 0 {
+	return scales(maxAbs(x))
+}
+
+// minAmax is 2⁻¹²¹, the least max|x| of a row that quantizes: below it
+// 127/max|x| could overflow float32, and the row counts as zero (every
+// value below 4e-37 in magnitude).
+const minAmax = 0x1p-121
+
+// scales returns amax/127 and 127/amax, or 0 and 0 when amax < minAmax.
+func scales(amax float32) (scale, inv float32) {
+	if amax < minAmax {
 		return 0, 0
 	}
 	return amax / 127, 127 / amax

@@ -12,8 +12,8 @@ import (
 
 // SetRows makes w the int8 quantization of the out×in matrix x (row stride
 // ldx) per row, by the rule Mul applies to activations: scale
-// s[n] = max|x[n]|/127 and values roundToEven(x·(127/max|x[n]|)) (an
-// all-zero row has scale 0). w's memory is reused when large enough, so a
+// s[n] = max|x[n]|/127 and values roundToEven(x·(127/max|x[n]|)) (a row
+// that counts as zero, max|x[n]| below 2⁻¹²¹, has scale 0). w's memory is reused when large enough, so a
 // weight remade for every input allocates nothing in steady state. x
 // should be finite: a row holding NaN or ±Inf gives unspecified values in
 // its row. Bad shapes panic.
@@ -56,10 +56,7 @@ func (w *Int8) SetCols(out, in int, x []float32, ldx int) {
 	inv, sums := w.inv, w.sums
 	colMaxAbs(out, in, x, ldx, inv)
 	for n, m := range inv {
-		p.scale[n], inv[n] = 0, 0
-		if m != 0 {
-			p.scale[n], inv[n] = m/127, 127/m
-		}
+		p.scale[n], inv[n] = scales(m)
 	}
 	clear(sums)
 	quantCols(p, out, in, x, ldx, inv, sums)

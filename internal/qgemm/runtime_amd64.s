@@ -87,7 +87,7 @@ qcLoop:
 //
 // SetRows for rows consecutive rows of x (row stride ldx, in a positive
 // multiple of 16 values) that share one panel: per row, amax = max|x| (bit
-// patterns), scale amax/127 and inv 127/amax (both 0 when amax is 0),
+// patterns), scale amax/127 and inv 127/amax (both 0 when amax < minAmax),
 // q = roundToEven(x·inv) stored four values per K step at 128-byte
 // intervals from dst (dst advancing 4 bytes a row), the scale at scale[r]
 // and −128·Σq at corr[r].
@@ -126,8 +126,9 @@ qrMax:
 	VPMAXUD       X1, X0, X0
 	VXORPS        X3, X3, X3
 	VXORPS        X4, X4, X4
-	VUCOMISS      X3, X0
-	JEQ           qrZero
+	VMOVD         X0, AX
+	CMPL          AX, $0x03000000 // minAmax: below it the row counts as zero
+	JB            qrZero
 	VDIVSS        X6, X0, X4 // scale = amax/127
 	VDIVSS        X0, X6, X3 // inv = 127/amax
 
