@@ -267,7 +267,9 @@ func check(m *transformer.Model) error {
 // ONNX TensorProto.DataType values.
 const (
 	typeFloat  = 1
+	typeUint8  = 2
 	typeInt8   = 3
+	typeInt32  = 6
 	typeInt64  = 7
 	typeBool   = 9
 	typeDouble = 11
@@ -322,9 +324,15 @@ type builder struct {
 	nodes     []*message
 	inits     []*message
 	nodeNames map[string]bool
-	values    map[string]bool   // every value defined so far
-	consts    map[string]string // constant key → value name
-	dynamic   bool              // Linears as DynamicQuantizeMatMul (ExportORTDynamic)
+	values    map[string]bool      // every value defined so far
+	consts    map[string]string    // constant key → value name
+	inputs    map[string]quantized // activation → its quantization (quantizedInput)
+	dynamic   bool                 // Linears as DynamicQuantizeMatMul (ExportORTDynamic)
+}
+
+// newBuilder returns an empty builder.
+func newBuilder() *builder {
+	return &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}, inputs: map[string]quantized{}}
 }
 
 // node appends a node and returns the name of its single output: out, or
@@ -430,50 +438,59 @@ func (b *builder) constant(dims []int64, ints []int64, floats []float32) string 
 	return out
 }
 
+// uint8Scalar returns the output of a Constant node holding the UINT8
+// scalar v; equal constants share one node.
+func (b *builder) uint8Scalar(v uint8) string {
+	name := "const_uint8_" + strconv.Itoa(int(v)) + "_scalar"
+	if out, ok := b.consts[name]; ok {
+		return out
+	}
+	t := tensor("", typeUint8, nil, []byte{v}, nil, 0, 0)
+	out := b.node("Constant", "/Constant_"+strings.TrimPrefix(name, "const_"), nil, name,
+		attribute{name: "value", typ: attrTensor, t: t})
+	b.consts[name] = out
+	return out
+}
+
 func (b *builder) scalarInt(v int64) string     { return b.constant(nil, []int64{v}, nil) }
 func (b *builder) scalarFloat(v float32) string { return b.constant(nil, nil, []float32{v}) }
 func (b *builder) ints(v ...int64) string       { return b.constant([]int64{int64(len(v))}, v, nil) }
 
-// linear adds MatMul(x, Wᵀ) + b for l, whose Hugging Face name is param: a
-// low-rank Linear as two MatMuls through its factors, each weight in its
-// storage form (see matrix).
+// linear adds x·Wᵀ + b for l, whose Hugging Face name is param: a
+// low-rank Linear as two products through its factors, each weight in its
+// storage form (see product).
 func (b *builder) linear(scope, param string, l *transformer.Linear, x, out string) string {
 	if b.dynamic {
 		return b.dynamicLinear(scope, param, l, x, out)
 	}
 	var y string
 	if l.Rank > 0 {
-		v := b.matrix(scope+"/weight_v", param+".weight_v", l.Rank, l.In, l.V, l.QV)
-		u := b.matrix(scope+"/weight_u", param+".weight_u", l.Out, l.Rank, l.U, l.QU)
-		y = b.node("MatMul", scope+"/MatMul", []string{x, v}, "")
-		y = b.node("MatMul", scope+"/MatMul", []string{y, u}, "")
+		y = b.product(scope, param+".weight_v", l.Rank, l.In, l.V, l.QV, x)
+		y = b.product(scope, param+".weight_u", l.Out, l.Rank, l.U, l.QU, y)
 	} else {
-		w := b.matrix(scope+"/weight", param+".weight", l.Out, l.In, l.W, l.QW)
-		y = b.node("MatMul", scope+"/MatMul", []string{x, w}, "")
+		y = b.product(scope, param+".weight", l.Out, l.In, l.W, l.QW, x)
 	}
 	bias := b.weight(param+".bias", []int64{int64(l.Out)}, l.B, 0, 0)
 	return b.node("Add", scope+"/Add", []string{y, bias}, out)
 }
 
-// matrix returns the value of the float [cols, rows] transpose of a
-// rows×cols weight named param (Hugging Face layout): a float initializer
-// PARAM.T for float32 and half-precision values (the latter exactly the
-// rounded values); for int8, an INT8 initializer PARAM.T.int8 with
-// per-output-channel scales PARAM.T.scale through DequantizeLinear
-// (axis 1); for int4 (which opset 17 has no type for), the values widened
-// to an INT8 initializer PARAM.T.int8 of shape [groups, group, rows],
-// cast to float, multiplied by the scales PARAM.T.scale [groups, 1, rows],
-// reshaped and sliced to [cols, rows]. A weight already added (a shared
-// layer's) is reused.
-func (b *builder) matrix(scope, param string, rows, cols int, f []float32, q qgemm.Weights) string {
+// product adds x·Wᵀ for the rows×cols weight named param (Hugging Face
+// layout), without bias. Float and int4 weights are a MatMul by their
+// float transpose (matrix); int8 weights are multiplied as the engine
+// does (qgemm's Workspace.Mul): x quantized per row (quantizedInput), an
+// exact integer product with the INT8 initializer PARAM.T.int8 ([cols,
+// rows], the transposed values), cast to float (one rounding, as the
+// engine's float32 of its int32 sum), multiplied by the per-column scales
+// PARAM.T.scale and then by the row scales, so that ONNX Runtime gives
+// the engine's products to within its float32 rounding.
+func (b *builder) product(scope, param string, rows, cols int, f []float32, q qgemm.Weights, x string) string {
+	w, ok := q.(*qgemm.Int8)
+	if !ok {
+		return b.node("MatMul", scope+"/MatMul", []string{x, b.matrix(scope, param, rows, cols, f, q)}, "")
+	}
 	name := param + TransposedSuffix
-	switch w := q.(type) {
-	case nil:
-		return b.weight(name, []int64{int64(cols), int64(rows)}, f, rows, cols)
-	case *qgemm.Int8:
-		if b.values[name] {
-			return name
-		}
+	wq, sw := name+".int8", name+".scale"
+	if !b.values[wq] { // a shared layer's weight is added once
 		v, _, sc, _ := w.Raw()
 		raw := make([]byte, rows*cols)
 		for i := 0; i < rows; i++ {
@@ -481,9 +498,28 @@ func (b *builder) matrix(scope, param string, rows, cols int, f []float32, q qge
 				raw[j*rows+i] = byte(v[i*cols+j])
 			}
 		}
-		qv := b.init(name+".int8", typeInt8, []int64{int64(cols), int64(rows)}, raw)
-		s := b.weight(name+".scale", []int64{int64(rows)}, sc, 0, 0)
-		return b.node("DequantizeLinear", scope+"/DequantizeLinear", []string{qv, s}, name, intAttr("axis", 1))
+		b.init(wq, typeInt8, []int64{int64(cols), int64(rows)}, raw)
+		b.weight(sw, []int64{int64(rows)}, sc, 0, 0)
+	}
+	in := b.quantizedInput(scope, x)
+	y := b.integerProduct(scope, in.a, in.zero, wq)
+	y = b.node("Mul", scope+"/Mul", []string{y, sw}, "")
+	return b.node("Mul", scope+"/Mul", []string{y, in.scale}, "")
+}
+
+// matrix returns the value of the float [cols, rows] transpose of a
+// rows×cols float or int4 weight named param (Hugging Face layout): a
+// float initializer PARAM.T for float32 and half-precision values (the
+// latter exactly the rounded values); for int4 (which opset 17 has no type
+// for), the values widened to an INT8 initializer PARAM.T.int8 of shape
+// [groups, group, rows], cast to float, multiplied by the scales
+// PARAM.T.scale [groups, 1, rows], reshaped and sliced to [cols, rows]. A
+// weight already added (a shared layer's) is reused.
+func (b *builder) matrix(scope, param string, rows, cols int, f []float32, q qgemm.Weights) string {
+	name := param + TransposedSuffix
+	switch w := q.(type) {
+	case nil:
+		return b.weight(name, []int64{int64(cols), int64(rows)}, f, rows, cols)
 	case *qgemm.Int4:
 		if b.values[name] {
 			return name
@@ -513,6 +549,50 @@ func (b *builder) matrix(scope, param string, rows, cols int, f []float32, q qge
 		return b.node("Slice", scope+"/Slice", []string{x, b.ints(0), b.ints(int64(cols)), b.ints(0)}, name)
 	}
 	panic(fmt.Sprintf("onnx: weight %s of unknown type %T", param, q))
+}
+
+// quantized is an activation quantized per row for MatMulInteger: the
+// operand a with its zero point (see operand) and the row scales.
+type quantized struct {
+	a, zero, scale string
+}
+
+// quantizedInput returns x quantized per row along its last axis
+// (quantizeRows) as a MatMulInteger operand. Products of the same x (the
+// query, key and value projections) share one quantization, as the
+// engine's fused Q|K|V product quantizes its input once.
+func (b *builder) quantizedInput(scope, x string) quantized {
+	if q, ok := b.inputs[x]; ok {
+		return q
+	}
+	xq, sx := b.quantizeRows(scope+"/input_quant", x, -1)
+	a, zero := b.operand(scope+"/input_quant", xq)
+	q := quantized{a, zero, sx}
+	b.inputs[x] = q
+	return q
+}
+
+// operand returns the integer-valued float q (values in [-127, 127], from
+// quantizeRows) as MatMulInteger's first operand: q+128 as UINT8 with the
+// zero point 128, so that the product Σ(a−128)·w is exactly Σq·w. ONNX
+// Runtime's CPU kernels run uint8 × int8 (what its own
+// DynamicQuantizeMatMul uses) faster than int8 × int8 (see the package
+// documentation for the measurements).
+func (b *builder) operand(scope, q string) (a, zero string) {
+	a = b.node("Add", scope+"/Add", []string{q, b.scalarFloat(128)}, "")
+	a = b.node("Cast", scope+"/Cast", []string{a}, "", intAttr("to", typeUint8))
+	return a, b.uint8Scalar(128)
+}
+
+// integerProduct adds the exact int32 product MatMulInteger(a, w) (zero,
+// when not empty, a's zero point), batched as MatMul, cast to float.
+func (b *builder) integerProduct(scope, a, zero, w string) string {
+	in := []string{a, w}
+	if zero != "" {
+		in = append(in, zero)
+	}
+	y := b.node("MatMulInteger", scope+"/MatMulInteger", in, "")
+	return b.node("Cast", scope+"/Cast", []string{y}, "", intAttr("to", typeFloat))
 }
 
 // init adds an initializer of raw little-endian data and returns its name.
@@ -684,7 +764,10 @@ func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
 	qq, sq := b.quantizeRows(as+"/query_quant", q, -1)
 	kq, sk := b.quantizeRows(as+"/key_quant", k, -2)
 	vq, sv := b.quantizeRows(as+"/value_quant", v, -2)
-	scores := b.node("MatMul", as+"/MatMul", []string{qq, kq}, "")
+	qa, qz := b.operand(as+"/query_quant", qq)
+	kq = b.node("Cast", as+"/key_quant/Cast", []string{kq}, "", intAttr("to", typeInt8))
+	vq = b.node("Cast", as+"/value_quant/Cast", []string{vq}, "", intAttr("to", typeInt8))
+	scores := b.integerProduct(as, qa, qz, kq)
 	scores = b.node("Mul", as+"/Mul", []string{scores, sk}, "")
 	scores = b.node("Mul", as+"/Mul", []string{scores, sq}, "")
 	scores = b.node("Mul", as+"/Mul", []string{scores, scale}, "")
@@ -697,7 +780,9 @@ func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
 	norm := b.node("Reciprocal", as+"/Reciprocal", []string{sum}, "")
 	norm = b.node("Cast", as+"/Cast", []string{norm}, "", intAttr("to", typeFloat))
 	pq, sp := b.quantizeRows(as+"/probs_quant", e, -1)
-	ctx := b.node("MatMul", as+"/MatMul", []string{pq, vq}, "")
+	// e ≥ 0, so its integers are in [0, 127]: UINT8 as they are.
+	pq = b.node("Cast", as+"/probs_quant/Cast", []string{pq}, "", intAttr("to", typeUint8))
+	ctx := b.integerProduct(as, pq, "", vq)
 	ctx = b.node("Mul", as+"/Mul", []string{ctx, sv}, "")
 	ctx = b.node("Mul", as+"/Mul", []string{ctx, sp}, "")
 	return b.node("Mul", as+"/Mul", []string{ctx, norm}, "")
@@ -724,7 +809,8 @@ func (b *builder) quantizeRows(scope, x string, axis int64) (q, scale string) {
 // buildGraph returns the GraphProto of a checked model; dynamic writes its
 // Linears as ExportORTDynamic documents.
 func buildGraph(m *transformer.Model, dynamic bool) *message {
-	b := &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}, dynamic: dynamic}
+	b := newBuilder()
+	b.dynamic = dynamic
 	c := &m.Config
 	H := int64(c.HiddenSize)
 	batch, seq := dim{param: DimBatch}, dim{param: DimSequence}

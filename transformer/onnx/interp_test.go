@@ -6,17 +6,24 @@ import (
 	"slices"
 )
 
-// This file is a small float64 interpreter for the ONNX operators the
-// exporter uses, written from the operator specifications (opset 17). Running
-// a decoded graph with it checks the graph's semantics against the engine
-// without ONNX Runtime.
+// This file is a small interpreter for the ONNX operators the exporter
+// uses, written from the operator specifications (opset 17). Running a
+// decoded graph with it checks the graph's semantics against the engine
+// without ONNX Runtime. Each operator computes in float64; run rounds
+// every FLOAT result to float32, as the tensor type requires (so that the
+// graph's activation quantization sees float32 values, as the engine's
+// and ONNX Runtime's do), and keeps DOUBLE results (from a Cast to DOUBLE,
+// and what is computed from them) in float64.
 
-// value is a tensor: float64 data, or int64 data when isInt (BOOL is int 0/1).
+// value is a tensor: float64 data, or int64 data when isInt (BOOL and the
+// integer types are int). double marks float data of type DOUBLE, not
+// rounded to float32 by run.
 type value struct {
-	shape []int
-	f     []float64
-	i     []int64
-	isInt bool
+	shape  []int
+	f      []float64
+	i      []int64
+	isInt  bool
+	double bool
 }
 
 func (v *value) size() int {
@@ -45,6 +52,8 @@ func tensorValue(t *pTensor) (*value, error) {
 		return floatValue(shape, f), nil
 	case typeInt64:
 		return intValue(shape, t.int64s()), nil
+	case typeInt8, typeUint8, typeInt32:
+		return intValue(shape, t.ints()), nil
 	}
 	return nil, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
 }
@@ -266,6 +275,146 @@ func matmul(a, b *value) (*value, error) {
 	return out, nil
 }
 
+// intRange is the range of the integer types the interpreter casts to.
+var intRange = map[int64][2]int64{
+	typeUint8: {0, math.MaxUint8},
+	typeInt8:  {math.MinInt8, math.MaxInt8},
+	typeInt32: {math.MinInt32, math.MaxInt32},
+	typeInt64: {math.MinInt64, math.MaxInt64},
+}
+
+// cast is Cast(x, to=to). To BOOL: non-zero is 1. To FLOAT: rounded to
+// float32 (to nearest even), kept as float64; to DOUBLE: unchanged. To an
+// integer type: an integer keeps its low bits, two's complement (as C and
+// numpy convert); a float is truncated toward zero, and one whose
+// truncation is out of the type's range (undefined by the specification)
+// or NaN is an error.
+func cast(x *value, to int64) (*value, error) {
+	switch to {
+	case typeBool:
+		out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
+		for i := range out.i {
+			if x.isInt && x.i[i] != 0 || !x.isInt && x.f[i] != 0 {
+				out.i[i] = 1
+			}
+		}
+		return out, nil
+	case typeFloat, typeDouble:
+		out := floatValue(slices.Clone(x.shape), make([]float64, x.size()))
+		for i := range out.f {
+			v := 0.0
+			if x.isInt {
+				v = float64(x.i[i])
+			} else {
+				v = x.f[i]
+			}
+			if to == typeFloat {
+				v = float64(float32(v))
+			}
+			out.f[i] = v
+		}
+		out.double = to == typeDouble
+		return out, nil
+	}
+	r, ok := intRange[to]
+	if !ok {
+		return nil, fmt.Errorf("Cast to %d", to)
+	}
+	bits := map[int64]uint{typeUint8: 8, typeInt8: 8, typeInt32: 32, typeInt64: 64}[to]
+	out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
+	for i := range out.i {
+		if !x.isInt {
+			f := math.Trunc(x.f[i])
+			if !(f >= float64(r[0]) && f <= float64(r[1])) {
+				return nil, fmt.Errorf("Cast to %d: %g out of range [%d, %d]", to, x.f[i], r[0], r[1])
+			}
+			out.i[i] = int64(f)
+			continue
+		}
+		v := x.i[i]
+		if bits < 64 {
+			v &= 1<<bits - 1 // the low bits
+			if r[0] < 0 && v > r[1] {
+				v -= 1 << bits // negative in two's complement
+			}
+		}
+		out.i[i] = v
+	}
+	return out, nil
+}
+
+// matMulInteger is MatMulInteger(A, B[, a_zero_point[, b_zero_point]]):
+// (A − a_zero_point)·(B − b_zero_point) as MatMul broadcasts it, exactly,
+// in int32. A and B hold 8-bit integers; a zero point is a scalar, or a
+// 1-D tensor of one value per row of A (per column of B). Optional inputs
+// are left out from the end only (run does not take empty input names).
+func matMulInteger(in []*value) (*value, error) {
+	if len(in) < 2 || len(in) > 4 {
+		return nil, fmt.Errorf("%d inputs, want 2 to 4", len(in))
+	}
+	for i, v := range in {
+		if !v.isInt {
+			return nil, fmt.Errorf("input %d is float, want an 8-bit integer tensor", i)
+		}
+		for _, x := range v.i {
+			if x < math.MinInt8 || x > math.MaxUint8 {
+				return nil, fmt.Errorf("input %d holds %d, not an 8-bit integer", i, x)
+			}
+		}
+	}
+	// shifted returns x − zero as float64 (exact), the zero point
+	// broadcast along axis (from the end) when it is 1-D.
+	shifted := func(x, zero *value, axis int) (*value, error) {
+		if len(x.shape) < 2 {
+			return nil, fmt.Errorf("shape %v: want a matrix or a batch of them", x.shape)
+		}
+		n, step := x.shape[len(x.shape)-axis], strides(x.shape)[len(x.shape)-axis]
+		if zero != nil && len(zero.shape) != 0 && (len(zero.shape) != 1 || zero.shape[0] != n) {
+			return nil, fmt.Errorf("zero point of shape %v for %v: want a scalar or %d values", zero.shape, x.shape, n)
+		}
+		out := floatValue(x.shape, make([]float64, len(x.i)))
+		for i, v := range x.i {
+			z := int64(0)
+			switch {
+			case zero == nil:
+			case len(zero.shape) == 0:
+				z = zero.i[0]
+			default:
+				z = zero.i[i/step%n]
+			}
+			out.f[i] = float64(v - z)
+		}
+		return out, nil
+	}
+	var za, zb *value
+	if len(in) > 2 {
+		za = in[2]
+	}
+	if len(in) > 3 {
+		zb = in[3]
+	}
+	a, err := shifted(in[0], za, 2)
+	if err != nil {
+		return nil, fmt.Errorf("A: %w", err)
+	}
+	b, err := shifted(in[1], zb, 1)
+	if err != nil {
+		return nil, fmt.Errorf("B: %w", err)
+	}
+	p, err := matmul(a, b) // exact: |terms| < 2¹⁶, far fewer than 2³⁷ of them
+	if err != nil {
+		return nil, err
+	}
+	out := intValue(p.shape, make([]int64, len(p.f)))
+	for i, v := range p.f {
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, fmt.Errorf("sum %g overflows int32", v)
+		}
+		out.i[i] = int64(v)
+	}
+	return out, nil
+}
+
 // lastAxisRows calls fn on every row along the last axis of a copy of x.
 func lastAxisRows(x *value, fn func(row []float64)) *value {
 	out := floatValue(slices.Clone(x.shape), slices.Clone(x.f))
@@ -383,6 +532,16 @@ func run(g *pGraph, inputs map[string]*value) (map[string]*value, error) {
 		if err != nil {
 			return nil, fmt.Errorf("node %s (%s): %w", n.Name, n.Op, err)
 		}
+		if !out.isInt && n.Op != "Cast" { // Cast sets the type it casts to
+			for _, v := range in {
+				out.double = out.double || v.double && !v.isInt
+			}
+		}
+		if !out.isInt && !out.double {
+			for i, x := range out.f {
+				out.f[i] = float64(float32(x))
+			}
+		}
 		env[n.Out[0]] = out
 	}
 	res := map[string]*value{}
@@ -466,27 +625,9 @@ func eval(n *pNode, in []*value) (*value, error) {
 	case "Relu":
 		return unary(in[0], func(x float64) float64 { return math.Max(0, x) })
 	case "Cast":
-		x := in[0]
-		switch at["to"].I {
-		case typeBool:
-			out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
-			for i := range out.i {
-				if x.isInt && x.i[i] != 0 || !x.isInt && x.f[i] != 0 {
-					out.i[i] = 1
-				}
-			}
-			return out, nil
-		case typeFloat, typeDouble: // values are float64 here either way
-			if !x.isInt {
-				return x, nil
-			}
-			out := floatValue(slices.Clone(x.shape), make([]float64, x.size()))
-			for i, v := range x.i {
-				out.f[i] = float64(v)
-			}
-			return out, nil
-		}
-		return nil, fmt.Errorf("Cast to %d", at["to"].I)
+		return cast(in[0], at["to"].I)
+	case "MatMulInteger":
+		return matMulInteger(in)
 	case "Unsqueeze":
 		shape := slices.Clone(in[0].shape)
 		axes := slices.Clone(in[1].i)

@@ -47,7 +47,8 @@ func benchSessionOptions(b *testing.B) *ort.SessionOptions {
 // matMulModel encodes a one-node ONNX model Y = MatMul(A, B): A is an m×k
 // float input and B the k×n row-major initializer w.
 func matMulModel(m, k, n int, w []float32) ([]byte, error) {
-	bld := &builder{nodeNames: map[string]bool{}, values: map[string]bool{"A": true}, consts: map[string]string{}}
+	bld := newBuilder()
+	bld.values["A"] = true
 	wName := bld.weight("B", []int64{int64(k), int64(n)}, w, 0, 0)
 	bld.node("MatMul", "MatMul", []string{"A", wName}, "Y")
 	g := &message{}
