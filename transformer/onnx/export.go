@@ -475,80 +475,91 @@ func (b *builder) linear(scope, param string, l *transformer.Linear, x, out stri
 }
 
 // product adds x·Wᵀ for the rows×cols weight named param (Hugging Face
-// layout), without bias. Float and int4 weights are a MatMul by their
-// float transpose (matrix); int8 weights are multiplied as the engine
-// does (qgemm's Workspace.Mul): x quantized per row (quantizedInput), an
-// exact integer product with the INT8 initializer PARAM.T.int8 ([cols,
-// rows], the transposed values), cast to float (one rounding, as the
-// engine's float32 of its int32 sum), multiplied by the per-column scales
-// PARAM.T.scale and then by the row scales, so that ONNX Runtime gives
-// the engine's products to within its float32 rounding.
+// layout), without bias, x being [batch, sequence, cols]. Float weights
+// (float32, and half precision as the rounded values) are a MatMul by the
+// float initializer PARAM.T ([cols, rows]). Quantized weights are
+// multiplied as the engine does (qgemm's Workspace.Mul): x quantized per
+// row (quantizedInput), exact integer products of it with the weight's
+// integers, each cast to float (one rounding, as the engine's float32 of
+// its int32 sum) and multiplied by the weight scales, then by the row
+// scales, so that ONNX Runtime gives the engine's products to within its
+// float32 rounding. Int8: one MatMulInteger by the INT8 initializer
+// PARAM.T.int8 ([cols, rows]) and the per-column scales PARAM.T.scale
+// ([rows]). Int4 (which opset 17 has no type for): the values widened to
+// the INT8 initializer PARAM.T.int8 of shape [groups, group, rows] (In
+// zero-padded to whole groups) and the scales PARAM.T.scale [groups, 1,
+// rows]; x, padded likewise, is split into groups ([batch, groups,
+// sequence, group]), multiplied group by group in one batched
+// MatMulInteger, and the scaled group products are summed in group order
+// by Adds, as the engine sums them. A weight already added (a shared
+// layer's) is reused.
 func (b *builder) product(scope, param string, rows, cols int, f []float32, q qgemm.Weights, x string) string {
-	w, ok := q.(*qgemm.Int8)
-	if !ok {
-		return b.node("MatMul", scope+"/MatMul", []string{x, b.matrix(scope, param, rows, cols, f, q)}, "")
-	}
 	name := param + TransposedSuffix
 	wq, sw := name+".int8", name+".scale"
-	if !b.values[wq] { // a shared layer's weight is added once
-		v, _, sc, _ := w.Raw()
-		raw := make([]byte, rows*cols)
-		for i := 0; i < rows; i++ {
-			for j := 0; j < cols; j++ {
-				raw[j*rows+i] = byte(v[i*cols+j])
-			}
-		}
-		b.init(wq, typeInt8, []int64{int64(cols), int64(rows)}, raw)
-		b.weight(sw, []int64{int64(rows)}, sc, 0, 0)
-	}
-	in := b.quantizedInput(scope, x)
-	y := b.integerProduct(scope, in.a, in.zero, wq)
-	y = b.node("Mul", scope+"/Mul", []string{y, sw}, "")
-	return b.node("Mul", scope+"/Mul", []string{y, in.scale}, "")
-}
-
-// matrix returns the value of the float [cols, rows] transpose of a
-// rows×cols float or int4 weight named param (Hugging Face layout): a
-// float initializer PARAM.T for float32 and half-precision values (the
-// latter exactly the rounded values); for int4 (which opset 17 has no type
-// for), the values widened to an INT8 initializer PARAM.T.int8 of shape
-// [groups, group, rows], cast to float, multiplied by the scales
-// PARAM.T.scale [groups, 1, rows], reshaped and sliced to [cols, rows]. A
-// weight already added (a shared layer's) is reused.
-func (b *builder) matrix(scope, param string, rows, cols int, f []float32, q qgemm.Weights) string {
-	name := param + TransposedSuffix
+	var y string
 	switch w := q.(type) {
 	case nil:
-		return b.weight(name, []int64{int64(cols), int64(rows)}, f, rows, cols)
-	case *qgemm.Int4:
-		if b.values[name] {
-			return name
+		wf := b.weight(name, []int64{int64(cols), int64(rows)}, f, rows, cols)
+		return b.node("MatMul", scope+"/MatMul", []string{x, wf}, "")
+	case *qgemm.Int8:
+		if !b.values[wq] { // a shared layer's weight is added once
+			v, _, sc, _ := w.Raw()
+			raw := make([]byte, rows*cols)
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					raw[j*rows+i] = byte(v[i*cols+j])
+				}
+			}
+			b.init(wq, typeInt8, []int64{int64(cols), int64(rows)}, raw)
+			b.weight(sw, []int64{int64(rows)}, sc, 0, 0)
 		}
-		packed, _, sc, _ := w.Raw()
+		in := b.quantizedInput(scope, x)
+		y = b.integerProduct(scope, in.a, in.zero, wq)
+		y = b.node("Mul", scope+"/Mul", []string{y, sw}, "")
+	case *qgemm.Int4:
 		g := w.Group()
 		groups := (cols + g - 1) / g
-		rb := (cols + 1) / 2
-		raw := make([]byte, groups*g*rows) // [groups·group, rows], zero-padded
-		for i := 0; i < rows; i++ {
-			for j := 0; j < cols; j++ {
-				nib := packed[i*rb+j/2] >> (4 * (j % 2)) << 4
-				raw[j*rows+i] = byte(int8(nib) >> 4)
+		if !b.values[wq] {
+			packed, _, sc, _ := w.Raw()
+			rb := (cols + 1) / 2
+			raw := make([]byte, groups*g*rows) // [groups·group, rows], zero-padded
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					nib := packed[i*rb+j/2] >> (4 * (j % 2)) << 4
+					raw[j*rows+i] = byte(int8(nib) >> 4)
+				}
+			}
+			scales := make([]float32, groups*rows) // [groups, 1, rows]
+			for i := 0; i < rows; i++ {
+				for k := 0; k < groups; k++ {
+					scales[k*rows+i] = sc[i*groups+k]
+				}
+			}
+			b.init(wq, typeInt8, []int64{int64(groups), int64(g), int64(rows)}, raw)
+			b.weight(sw, []int64{int64(groups), 1, int64(rows)}, scales, 0, 0)
+		}
+		in := b.quantizedInput(scope, x)
+		a := in.a
+		if pad := groups*g - cols; pad > 0 { // with the zero point: xq = 0
+			a = b.node("Pad", scope+"/Pad", []string{a, b.ints(0, 0, 0, 0, 0, int64(pad)), in.zero}, "")
+		}
+		a = b.node("Reshape", scope+"/Reshape", []string{a, b.ints(0, 0, int64(groups), int64(g))}, "")
+		a = b.node("Transpose", scope+"/Transpose", []string{a}, "", intsAttr("perm", 0, 2, 1, 3))
+		t := b.integerProduct(scope, a, in.zero, wq)         // [batch, groups, sequence, rows]
+		t = b.node("Mul", scope+"/Mul", []string{t, sw}, "") // each group's float32(Σ)·s
+		for k := range groups {
+			tk := b.node("Gather", scope+"/Gather", []string{t, b.scalarInt(int64(k))}, "", intAttr("axis", 1))
+			if k == 0 {
+				y = tk
+			} else {
+				y = b.node("Add", scope+"/Add", []string{y, tk}, "")
 			}
 		}
-		scales := make([]float32, groups*rows) // [groups, 1, rows]
-		for i := 0; i < rows; i++ {
-			for k := 0; k < groups; k++ {
-				scales[k*rows+i] = sc[i*groups+k]
-			}
-		}
-		qv := b.init(name+".int8", typeInt8, []int64{int64(groups), int64(g), int64(rows)}, raw)
-		s := b.weight(name+".scale", []int64{int64(groups), 1, int64(rows)}, scales, 0, 0)
-		x := b.node("Cast", scope+"/Cast", []string{qv}, "", intAttr("to", typeFloat))
-		x = b.node("Mul", scope+"/Mul", []string{x, s}, "")
-		x = b.node("Reshape", scope+"/Reshape", []string{x, b.ints(int64(groups*g), int64(rows))}, "")
-		return b.node("Slice", scope+"/Slice", []string{x, b.ints(0), b.ints(int64(cols)), b.ints(0)}, name)
+	default:
+		panic(fmt.Sprintf("onnx: weight %s of unknown type %T", param, q))
 	}
-	panic(fmt.Sprintf("onnx: weight %s of unknown type %T", param, q))
+	in := b.quantizedInput(scope, x)
+	return b.node("Mul", scope+"/Mul", []string{y, in.scale}, "")
 }
 
 // quantized is an activation quantized per row for MatMulInteger: the

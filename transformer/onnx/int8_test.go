@@ -245,13 +245,14 @@ func TestInterpreterQuantOps(t *testing.T) {
 	}
 }
 
-// TestInterpreterIntegerOps checks the interpreter's MatMulInteger and its
-// Casts to and from the 8- and 32-bit integer types against values worked
+// TestInterpreterIntegerOps checks the interpreter's MatMulInteger, Pad
+// and its Casts to and from the 8- and 32-bit integer types against values worked
 // out from the ONNX specification: zero points subtracted per tensor, per
 // row of A and per column of B, batches broadcast; float to integer
 // truncates toward zero and is an error out of the type's range (undefined
 // by the specification), integer to integer keeps the low bits, integer to
-// FLOAT rounds to float32.
+// FLOAT rounds to float32; Pad adds its constant (0 by default) before and
+// after each axis.
 func TestInterpreterIntegerOps(t *testing.T) {
 	a := intValue([]int{2, 3}, []int64{1, 2, 3, 4, 5, 6})             // 2×3
 	b := intValue([]int{3, 2}, []int64{1, -1, 0, 2, -3, 127})         // 3×2
@@ -271,6 +272,9 @@ func TestInterpreterIntegerOps(t *testing.T) {
 			[]*value{a, b, intValue(nil, []int64{0}), intValue([]int{2}, []int64{1, 0})}, []int{2, 2}, "[-14 384 -29 768]"},
 		{"MatMulInteger batched", "MatMulInteger", 0,
 			[]*value{intValue([]int{2, 1, 3}, []int64{1, 2, 3, -1, -2, -3}), b}, []int{2, 1, 2}, "[-8 384 8 -384]"},
+		{"Pad with a constant", "Pad", 0, []*value{intValue([]int{1, 2}, []int64{1, 2}), intValue([]int{4}, []int64{0, 1, 0, 2}), intValue(nil, []int64{128})},
+			[]int{1, 5}, "[128 1 2 128 128]"},
+		{"Pad with zeros", "Pad", 0, []*value{intValue([]int{2, 1}, []int64{1, 2}), intValue([]int{4}, []int64{1, 0, 0, 1})}, []int{3, 2}, "[0 0 1 0 2 0]"},
 		{"Cast float to INT8", "Cast", typeInt8, []*value{floatValue([]int{4}, []float64{-2.7, 127, -128, 0.9})}, []int{4}, "[-2 127 -128 0]"},
 		{"Cast float to UINT8", "Cast", typeUint8, []*value{floatValue([]int{3}, []float64{0, 255, 128.5})}, []int{3}, "[0 255 128]"},
 		{"Cast INT32 to UINT8 keeps the low bits", "Cast", typeUint8, []*value{intValue([]int{2}, []int64{300, -1})}, []int{2}, "[44 255]"},
@@ -311,6 +315,7 @@ func TestInterpreterIntegerOps(t *testing.T) {
 		{"MatMulInteger of a 9-bit value", "MatMulInteger", 0, []*value{intValue([]int{1, 3}, []int64{256, 0, 0}), b}},
 		{"MatMulInteger zero point of 3 for 2 rows", "MatMulInteger", 0, []*value{a, b, intValue([]int{3}, []int64{0, 0, 0})}},
 		{"MatMulInteger of mismatched shapes", "MatMulInteger", 0, []*value{a, a}},
+		{"Pad with pads for another rank", "Pad", 0, []*value{a, intValue([]int{2}, []int64{0, 1})}},
 	} {
 		t.Run("error/"+tc.name, func(t *testing.T) {
 			n := pNode{Op: tc.op, Attrs: map[string]pAttr{"to": {I: tc.to}}}

@@ -207,16 +207,21 @@ func transpose(x *value, perm []int64) (*value, error) {
 	out := &value{shape: shape, isInt: x.isInt}
 	n := x.size()
 	if x.isInt {
-		return nil, fmt.Errorf("Transpose of int tensor")
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float64, n)
 	}
-	out.f = make([]float64, n)
 	idx := make([]int, r)
 	for k := 0; k < n; k++ {
 		off := 0
 		for i, p := range perm {
 			off += idx[i] * in[p]
 		}
-		out.f[k] = x.f[off]
+		if x.isInt {
+			out.i[k] = x.i[off]
+		} else {
+			out.f[k] = x.f[off]
+		}
 		for i := r - 1; i >= 0; i-- {
 			if idx[i]++; idx[i] < shape[i] {
 				break
@@ -411,6 +416,67 @@ func matMulInteger(in []*value) (*value, error) {
 			return nil, fmt.Errorf("sum %g overflows int32", v)
 		}
 		out.i[i] = int64(v)
+	}
+	return out, nil
+}
+
+// pad is Pad(data, pads[, constant_value]) in constant mode: pads holds
+// the values added before each axis, then after each, all non-negative
+// here (negative ones crop, which the exporter never writes); the new
+// values are constant_value, 0 without it.
+func pad(in []*value) (*value, error) {
+	if len(in) < 2 || len(in) > 3 || !in[1].isInt {
+		return nil, fmt.Errorf("want data, int64 pads and an optional constant")
+	}
+	x, pads := in[0], in[1].i
+	r := len(x.shape)
+	if len(pads) != 2*r {
+		return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
+	}
+	shape := make([]int, r)
+	for i := range shape {
+		if pads[i] < 0 || pads[r+i] < 0 {
+			return nil, fmt.Errorf("negative pads %v", pads)
+		}
+		shape[i] = x.shape[i] + int(pads[i]+pads[r+i])
+	}
+	var c *value
+	if len(in) == 3 {
+		if c = in[2]; c.size() != 1 || c.isInt != x.isInt {
+			return nil, fmt.Errorf("constant_value %v for data of integer type %v", c.shape, x.isInt)
+		}
+	}
+	out := &value{shape: shape, isInt: x.isInt}
+	n := out.size()
+	if x.isInt {
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float64, n)
+	}
+	idx := make([]int, r)
+	for k := 0; k < n; k++ {
+		src, inside := 0, true
+		for i, v := range idx {
+			j := v - int(pads[i])
+			inside = inside && j >= 0 && j < x.shape[i]
+			src = src*x.shape[i] + j
+		}
+		switch {
+		case inside && x.isInt:
+			out.i[k] = x.i[src]
+		case inside:
+			out.f[k] = x.f[src]
+		case c != nil && x.isInt:
+			out.i[k] = c.i[0]
+		case c != nil:
+			out.f[k] = c.f[0]
+		}
+		for i := r - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
 	}
 	return out, nil
 }
@@ -628,6 +694,11 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return cast(in[0], at["to"].I)
 	case "MatMulInteger":
 		return matMulInteger(in)
+	case "Pad":
+		if _, ok := at["mode"]; ok {
+			return nil, fmt.Errorf("only the default mode, constant, is supported")
+		}
+		return pad(in)
 	case "Unsqueeze":
 		shape := slices.Clone(in[0].shape)
 		axes := slices.Clone(in[1].i)
