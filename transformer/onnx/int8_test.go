@@ -245,14 +245,14 @@ func TestInterpreterQuantOps(t *testing.T) {
 	}
 }
 
-// TestInterpreterIntegerOps checks the interpreter's MatMulInteger, Pad
-// and its Casts to and from the 8- and 32-bit integer types against values worked
+// TestInterpreterIntegerOps checks the interpreter's MatMulInteger, Pad,
+// Slice and its Casts to and from the 8- and 32-bit integer types against values worked
 // out from the ONNX specification: zero points subtracted per tensor, per
 // row of A and per column of B, batches broadcast; float to integer
 // truncates toward zero and is an error out of the type's range (undefined
 // by the specification), integer to integer keeps the low bits, integer to
 // FLOAT rounds to float32; Pad adds its constant (0 by default) before and
-// after each axis.
+// after each axis; Slice counts negative indices from the end and clamps.
 func TestInterpreterIntegerOps(t *testing.T) {
 	a := intValue([]int{2, 3}, []int64{1, 2, 3, 4, 5, 6})             // 2×3
 	b := intValue([]int{3, 2}, []int64{1, -1, 0, 2, -3, 127})         // 3×2
@@ -275,6 +275,10 @@ func TestInterpreterIntegerOps(t *testing.T) {
 		{"Pad with a constant", "Pad", 0, []*value{intValue([]int{1, 2}, []int64{1, 2}), intValue([]int{4}, []int64{0, 1, 0, 2}), intValue(nil, []int64{128})},
 			[]int{1, 5}, "[128 1 2 128 128]"},
 		{"Pad with zeros", "Pad", 0, []*value{intValue([]int{2, 1}, []int64{1, 2}), intValue([]int{4}, []int64{1, 0, 0, 1})}, []int{3, 2}, "[0 0 1 0 2 0]"},
+		{"Slice of the last axis", "Slice", 0, []*value{a, intValue([]int{1}, []int64{1}), intValue([]int{1}, []int64{3}), intValue([]int{1}, []int64{-1})},
+			[]int{2, 2}, "[2 3 5 6]"},
+		{"Slice clamped, every axis", "Slice", 0, []*value{a, intValue([]int{2}, []int64{-1, -2}), intValue([]int{2}, []int64{5, 99})},
+			[]int{1, 2}, "[5 6]"},
 		{"Cast float to INT8", "Cast", typeInt8, []*value{floatValue([]int{4}, []float64{-2.7, 127, -128, 0.9})}, []int{4}, "[-2 127 -128 0]"},
 		{"Cast float to UINT8", "Cast", typeUint8, []*value{floatValue([]int{3}, []float64{0, 255, 128.5})}, []int{3}, "[0 255 128]"},
 		{"Cast INT32 to UINT8 keeps the low bits", "Cast", typeUint8, []*value{intValue([]int{2}, []int64{300, -1})}, []int{2}, "[44 255]"},
@@ -316,6 +320,7 @@ func TestInterpreterIntegerOps(t *testing.T) {
 		{"MatMulInteger zero point of 3 for 2 rows", "MatMulInteger", 0, []*value{a, b, intValue([]int{3}, []int64{0, 0, 0})}},
 		{"MatMulInteger of mismatched shapes", "MatMulInteger", 0, []*value{a, a}},
 		{"Pad with pads for another rank", "Pad", 0, []*value{a, intValue([]int{2}, []int64{0, 1})}},
+		{"Slice with steps of 2", "Slice", 0, []*value{a, intValue([]int{1}, []int64{0}), intValue([]int{1}, []int64{3}), intValue([]int{1}, []int64{1}), intValue([]int{1}, []int64{2})}},
 	} {
 		t.Run("error/"+tc.name, func(t *testing.T) {
 			n := pNode{Op: tc.op, Attrs: map[string]pAttr{"to": {I: tc.to}}}

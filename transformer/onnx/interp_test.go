@@ -420,6 +420,84 @@ func matMulInteger(in []*value) (*value, error) {
 	return out, nil
 }
 
+// slice is Slice(data, starts, ends[, axes[, steps]]) with steps 1 (the
+// only ones supported): along each axis, the elements [start, end), each
+// negative index counting from the end and both clamped to the axis.
+func slice(in []*value) (*value, error) {
+	if len(in) < 3 || len(in) > 5 {
+		return nil, fmt.Errorf("%d inputs, want 3 to 5", len(in))
+	}
+	for _, v := range in[1:] {
+		if !v.isInt {
+			return nil, fmt.Errorf("float starts, ends, axes or steps")
+		}
+	}
+	x := in[0]
+	r := len(x.shape)
+	starts, ends := in[1].i, in[2].i
+	axes := make([]int64, len(starts))
+	for i := range axes {
+		axes[i] = int64(i)
+	}
+	if len(in) > 3 {
+		axes = in[3].i
+	}
+	if len(ends) != len(starts) || len(axes) != len(starts) {
+		return nil, fmt.Errorf("%d starts, %d ends, %d axes", len(starts), len(ends), len(axes))
+	}
+	if len(in) > 4 {
+		for _, st := range in[4].i {
+			if st != 1 {
+				return nil, fmt.Errorf("steps %v: only 1 is supported", in[4].i)
+			}
+		}
+	}
+	lo, hi := make([]int, r), slices.Clone(x.shape)
+	for i, ax := range axes {
+		a, err := axis(ax, r)
+		if err != nil {
+			return nil, err
+		}
+		clamp := func(v int64) int {
+			if v < 0 {
+				v += int64(x.shape[a])
+			}
+			return int(max(0, min(v, int64(x.shape[a]))))
+		}
+		lo[a], hi[a] = clamp(starts[i]), max(clamp(starts[i]), clamp(ends[i]))
+	}
+	shape := make([]int, r)
+	for i := range shape {
+		shape[i] = hi[i] - lo[i]
+	}
+	out := &value{shape: shape, isInt: x.isInt}
+	n := out.size()
+	if x.isInt {
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float64, n)
+	}
+	idx := make([]int, r)
+	for k := 0; k < n; k++ {
+		src := 0
+		for i, v := range idx {
+			src = src*x.shape[i] + lo[i] + v
+		}
+		if x.isInt {
+			out.i[k] = x.i[src]
+		} else {
+			out.f[k] = x.f[src]
+		}
+		for i := r - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
 // pad is Pad(data, pads[, constant_value]) in constant mode: pads holds
 // the values added before each axis, then after each, all non-negative
 // here (negative ones crop, which the exporter never writes); the new
@@ -694,6 +772,8 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return cast(in[0], at["to"].I)
 	case "MatMulInteger":
 		return matMulInteger(in)
+	case "Slice":
+		return slice(in)
 	case "Pad":
 		if _, ok := at["mode"]; ok {
 			return nil, fmt.Errorf("only the default mode, constant, is supported")
