@@ -438,14 +438,18 @@ func (b *builder) constant(dims []int64, ints []int64, floats []float32) string 
 	return out
 }
 
-// uint8Scalar returns the output of a Constant node holding the UINT8
-// scalar v; equal constants share one node.
-func (b *builder) uint8Scalar(v uint8) string {
-	name := "const_uint8_" + strconv.Itoa(int(v)) + "_scalar"
+// zeroPoint returns the output of a Constant node holding the scalar v of
+// the 8-bit type dtype, typeUint8 (v in [0, 255]) or typeInt8 (v in
+// [-128, 127]); equal constants share one node.
+func (b *builder) zeroPoint(dtype int, v int) string {
+	name := "const_uint8_" + strconv.Itoa(v) + "_scalar"
+	if dtype == typeInt8 {
+		name = "const_int8_" + strconv.Itoa(v) + "_scalar"
+	}
 	if out, ok := b.consts[name]; ok {
 		return out
 	}
-	t := tensor("", typeUint8, nil, []byte{v}, nil, 0, 0)
+	t := tensor("", dtype, nil, []byte{byte(v)}, nil, 0, 0)
 	out := b.node("Constant", "/Constant_"+strings.TrimPrefix(name, "const_"), nil, name,
 		attribute{name: "value", typ: attrTensor, t: t})
 	b.consts[name] = out
@@ -565,36 +569,28 @@ func (b *builder) product(scope, param string, rows, cols int, f []float32, q qg
 }
 
 // quantized is an activation quantized per row for MatMulInteger: the
-// operand a with its zero point (see operand) and the row scales.
+// operand a with its zero point and the row scales.
 type quantized struct {
 	a, zero, scale string
 }
 
 // quantizedInput returns x quantized per row along its last axis
-// (quantizeRows) as a MatMulInteger operand. Products of the same x (the
-// query, key and value projections) share one quantization, as the
-// engine's fused Q|K|V product quantizes its input once.
+// (quantizeRows) as MatMulInteger's first operand: xq+128 as UINT8 with
+// the zero point 128, so that the product Σ(a−128)·w is exactly Σxq·w.
+// ONNX Runtime's CPU kernels run uint8 × int8 (what its own
+// DynamicQuantizeMatMul uses) far faster than int8 × int8 (see the
+// package documentation). Products of the same x (the query, key and
+// value projections) share one quantization, as the engine's fused Q|K|V
+// product quantizes its input once.
 func (b *builder) quantizedInput(scope, x string) quantized {
 	if q, ok := b.inputs[x]; ok {
 		return q
 	}
-	xq, sx := b.quantizeRows(scope+"/input_quant", x, -1)
-	a, zero := b.operand(scope+"/input_quant", xq)
+	zero := b.zeroPoint(typeUint8, 128)
+	a, sx := b.quantizeRows(scope+"/input_quant", x, -1, zero)
 	q := quantized{a, zero, sx}
 	b.inputs[x] = q
 	return q
-}
-
-// operand returns the integer-valued float q (values in [-127, 127], from
-// quantizeRows) as MatMulInteger's first operand: q+128 as UINT8 with the
-// zero point 128, so that the product Σ(a−128)·w is exactly Σq·w. ONNX
-// Runtime's CPU kernels run uint8 × int8 (what its own
-// DynamicQuantizeMatMul uses) faster than int8 × int8 (see the package
-// documentation for the measurements).
-func (b *builder) operand(scope, q string) (a, zero string) {
-	a = b.node("Add", scope+"/Add", []string{q, b.scalarFloat(128)}, "")
-	a = b.node("Cast", scope+"/Cast", []string{a}, "", intAttr("to", typeUint8))
-	return a, b.uint8Scalar(128)
 }
 
 // integerProduct adds the exact int32 product MatMulInteger(a, w) (zero,
@@ -763,24 +759,21 @@ func (b *builder) attention(as string, l *transformer.Layer, q, k, v, mask strin
 // package documentation), from the heads q [batch, heads, seq, hs], k
 // [batch, heads, hs, seq] and v [batch, heads, seq, hs], the scalar score
 // scale and the additive mask, returning the context [batch, heads, seq,
-// hs]. Queries are quantized per row, keys per key, values per feature
-// (quantizeRows); the products of the integer-valued matrices are exact
-// in float32 as in the engine's int32 (|q| ≤ 127, so up to 1040 terms, the
-// head size and any sequence of at most 1040 tokens, keep every partial
-// sum below 2²⁴; longer ones round large partial sums by at most 2⁻²⁴
-// relative) and are scaled back as qgemm does, (Σ·s_right)·s_left. The softmax
+// hs]. Queries are quantized per row (UINT8 with the zero point 128, as
+// quantizedInput), keys per key and values per feature (INT8), and
+// probabilities per row (UINT8, being ≥ 0) by quantizeRows; the products
+// are exact int32 MatMulIntegers cast to float, as the engine's, and are
+// scaled back as qgemm does, (Σ·s_right)·s_left. The softmax
 // is left unnormalized, e^(scale·s − max) with masked keys exactly 0
 // (e^(−1e9) underflows), quantized per row, multiplied by the values, and
 // only then multiplied by the norm 1/Σe, summed in float64 as
 // vec.SoftmaxMaskedNorm does.
 func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
-	qq, sq := b.quantizeRows(as+"/query_quant", q, -1)
-	kq, sk := b.quantizeRows(as+"/key_quant", k, -2)
-	vq, sv := b.quantizeRows(as+"/value_quant", v, -2)
-	qa, qz := b.operand(as+"/query_quant", qq)
-	kq = b.node("Cast", as+"/key_quant/Cast", []string{kq}, "", intAttr("to", typeInt8))
-	vq = b.node("Cast", as+"/value_quant/Cast", []string{vq}, "", intAttr("to", typeInt8))
-	scores := b.integerProduct(as, qa, qz, kq)
+	qz, signed := b.zeroPoint(typeUint8, 128), b.zeroPoint(typeInt8, 0)
+	qq, sq := b.quantizeRows(as+"/query_quant", q, -1, qz)
+	kq, sk := b.quantizeRows(as+"/key_quant", k, -2, signed)
+	vq, sv := b.quantizeRows(as+"/value_quant", v, -2, signed)
+	scores := b.integerProduct(as, qq, qz, kq)
 	scores = b.node("Mul", as+"/Mul", []string{scores, sk}, "")
 	scores = b.node("Mul", as+"/Mul", []string{scores, sq}, "")
 	scores = b.node("Mul", as+"/Mul", []string{scores, scale}, "")
@@ -792,9 +785,8 @@ func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
 	sum = b.node("ReduceSum", as+"/ReduceSum", []string{sum, b.ints(-1)}, "", intAttr("keepdims", 1))
 	norm := b.node("Reciprocal", as+"/Reciprocal", []string{sum}, "")
 	norm = b.node("Cast", as+"/Cast", []string{norm}, "", intAttr("to", typeFloat))
-	pq, sp := b.quantizeRows(as+"/probs_quant", e, -1)
 	// e ≥ 0, so its integers are in [0, 127]: UINT8 as they are.
-	pq = b.node("Cast", as+"/probs_quant/Cast", []string{pq}, "", intAttr("to", typeUint8))
+	pq, sp := b.quantizeRows(as+"/probs_quant", e, -1, b.zeroPoint(typeUint8, 0))
 	ctx := b.integerProduct(as, pq, "", vq)
 	ctx = b.node("Mul", as+"/Mul", []string{ctx, sv}, "")
 	ctx = b.node("Mul", as+"/Mul", []string{ctx, sp}, "")
@@ -803,19 +795,21 @@ func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
 
 // quantizeRows adds the symmetric int8 quantization the engine applies to
 // activations (qgemm's Workspace.Mul, Int8.SetRows and SetCols) to the rows
-// of x along axis, in float: with m = max|x| over the axis, the values
-// Round(x·(127/m)) (round half to even, as the engine; 0 where m = 0, as
-// the engine's scale 0 gives) and the scales m/127, of x's shape with the
-// axis kept as 1, both returned as values.
-func (b *builder) quantizeRows(scope, x string, axis int64) (q, scale string) {
+// of x along axis: with m = max|x| over the axis, the integers
+// xq = Round(x·(127/m)) (round half to even, as the engine; 0 where m = 0,
+// as the engine's scale 0 gives) plus the zero point zero (a zeroPoint,
+// whose type they take), by QuantizeLinear with scale 1 (x·(127/m)/1 is
+// the product itself), and the scales m/127, of x's shape with the axis
+// kept as 1.
+func (b *builder) quantizeRows(scope, x string, axis int64, zero string) (q, scale string) {
 	m := b.node("Abs", scope+"/Abs", []string{x}, "")
 	m = b.node("ReduceMax", scope+"/ReduceMax", []string{m}, "", intsAttr("axes", axis), intAttr("keepdims", 1))
 	c127 := b.scalarFloat(127)
 	inv := b.node("Div", scope+"/Div", []string{c127, m}, "")
-	zero := b.node("Equal", scope+"/Equal", []string{m, b.scalarFloat(0)}, "")
-	inv = b.node("Where", scope+"/Where", []string{zero, b.scalarFloat(0), inv}, "")
+	isZero := b.node("Equal", scope+"/Equal", []string{m, b.scalarFloat(0)}, "")
+	inv = b.node("Where", scope+"/Where", []string{isZero, b.scalarFloat(0), inv}, "")
 	q = b.node("Mul", scope+"/Mul", []string{x, inv}, "")
-	q = b.node("Round", scope+"/Round", []string{q}, "")
+	q = b.node("QuantizeLinear", scope+"/QuantizeLinear", []string{q, b.scalarFloat(1), zero}, "")
 	return q, b.node("Div", scope+"/Div", []string{m, c127}, "")
 }
 

@@ -41,12 +41,12 @@ var opset17 = map[string]int{
 	"Abs": 1, "ReduceMax": 1, "ReduceSum": 2, "Equal": 2,
 	"Where": 3, "Round": 1, "Exp": 1, "Reciprocal": 1,
 	// Those of int8 and int4 products.
-	"MatMulInteger": 4, "Pad": 3, "Slice": 5,
+	"MatMulInteger": 4, "Pad": 3, "Slice": 5, "QuantizeLinear": 3,
 }
 
 // minInputs holds the fewest inputs of the operators of opset17 whose last
 // inputs are optional.
-var minInputs = map[string]int{"MatMulInteger": 2, "Pad": 2, "Slice": 3}
+var minInputs = map[string]int{"MatMulInteger": 2, "Pad": 2, "Slice": 3, "QuantizeLinear": 2}
 
 // inOpset17 reports whether op is an operator of opset17 and n a number
 // of inputs its nodes may have.

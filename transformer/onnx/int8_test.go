@@ -245,14 +245,16 @@ func TestInterpreterQuantOps(t *testing.T) {
 	}
 }
 
-// TestInterpreterIntegerOps checks the interpreter's MatMulInteger, Pad,
-// Slice and its Casts to and from the 8- and 32-bit integer types against values worked
+// TestInterpreterIntegerOps checks the interpreter's MatMulInteger,
+// QuantizeLinear, Pad, Slice and its Casts to and from the 8- and 32-bit integer types against values worked
 // out from the ONNX specification: zero points subtracted per tensor, per
 // row of A and per column of B, batches broadcast; float to integer
 // truncates toward zero and is an error out of the type's range (undefined
 // by the specification), integer to integer keeps the low bits, integer to
 // FLOAT rounds to float32; Pad adds its constant (0 by default) before and
-// after each axis; Slice counts negative indices from the end and clamps.
+// after each axis; Slice counts negative indices from the end and clamps;
+// QuantizeLinear rounds half to even, adds the zero point and saturates to
+// its type.
 func TestInterpreterIntegerOps(t *testing.T) {
 	a := intValue([]int{2, 3}, []int64{1, 2, 3, 4, 5, 6})             // 2×3
 	b := intValue([]int{3, 2}, []int64{1, -1, 0, 2, -3, 127})         // 3×2
@@ -279,6 +281,14 @@ func TestInterpreterIntegerOps(t *testing.T) {
 			[]int{2, 2}, "[2 3 5 6]"},
 		{"Slice clamped, every axis", "Slice", 0, []*value{a, intValue([]int{2}, []int64{-1, -2}), intValue([]int{2}, []int64{5, 99})},
 			[]int{1, 2}, "[5 6]"},
+		{"QuantizeLinear to UINT8 with zero point 128", "QuantizeLinear", 0,
+			[]*value{floatValue([]int{5}, []float64{-127, 0.5, 1.5, -2.5, 200}), floatValue(nil, []float64{1}), zeroPointValue(typeUint8, 128)},
+			[]int{5}, "[1 128 130 126 255]"},
+		{"QuantizeLinear to INT8 saturates", "QuantizeLinear", 0,
+			[]*value{floatValue([]int{3}, []float64{-200, 2.5, -0.75}), floatValue(nil, []float64{0.5}), zeroPointValue(typeInt8, 0)},
+			[]int{3}, "[-128 5 -2]"},
+		{"QuantizeLinear without zero point to UINT8", "QuantizeLinear", 0,
+			[]*value{floatValue([]int{2}, []float64{-3, 3.5}), floatValue(nil, []float64{1})}, []int{2}, "[0 4]"},
 		{"Cast float to INT8", "Cast", typeInt8, []*value{floatValue([]int{4}, []float64{-2.7, 127, -128, 0.9})}, []int{4}, "[-2 127 -128 0]"},
 		{"Cast float to UINT8", "Cast", typeUint8, []*value{floatValue([]int{3}, []float64{0, 255, 128.5})}, []int{3}, "[0 255 128]"},
 		{"Cast INT32 to UINT8 keeps the low bits", "Cast", typeUint8, []*value{intValue([]int{2}, []int64{300, -1})}, []int{2}, "[44 255]"},
@@ -320,6 +330,8 @@ func TestInterpreterIntegerOps(t *testing.T) {
 		{"MatMulInteger zero point of 3 for 2 rows", "MatMulInteger", 0, []*value{a, b, intValue([]int{3}, []int64{0, 0, 0})}},
 		{"MatMulInteger of mismatched shapes", "MatMulInteger", 0, []*value{a, a}},
 		{"Pad with pads for another rank", "Pad", 0, []*value{a, intValue([]int{2}, []int64{0, 1})}},
+		{"QuantizeLinear with an INT64 zero point", "QuantizeLinear", 0, []*value{floatValue([]int{1}, []float64{1}), floatValue(nil, []float64{1}), intValue(nil, []int64{0})}},
+		{"QuantizeLinear per axis", "QuantizeLinear", 0, []*value{floatValue([]int{2}, []float64{1, 2}), floatValue([]int{2}, []float64{1, 1})}},
 		{"Slice with steps of 2", "Slice", 0, []*value{a, intValue([]int{1}, []int64{0}), intValue([]int{1}, []int64{3}), intValue([]int{1}, []int64{1}), intValue([]int{1}, []int64{2})}},
 	} {
 		t.Run("error/"+tc.name, func(t *testing.T) {
@@ -329,4 +341,12 @@ func TestInterpreterIntegerOps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// zeroPointValue is a scalar zero point of the 8-bit type elem, as a Constant
+// node gives it.
+func zeroPointValue(elem int64, v int64) *value {
+	z := intValue(nil, []int64{v})
+	z.elem = elem
+	return z
 }

@@ -17,13 +17,16 @@ import (
 
 // value is a tensor: float64 data, or int64 data when isInt (BOOL and the
 // integer types are int). double marks float data of type DOUBLE, not
-// rounded to float32 by run.
+// rounded to float32 by run; elem is the ONNX type of integer data where
+// an operator needs it (initializers, Constants, Cast and QuantizeLinear
+// outputs), else 0.
 type value struct {
 	shape  []int
 	f      []float64
 	i      []int64
 	isInt  bool
 	double bool
+	elem   int64
 }
 
 func (v *value) size() int {
@@ -51,9 +54,13 @@ func tensorValue(t *pTensor) (*value, error) {
 		}
 		return floatValue(shape, f), nil
 	case typeInt64:
-		return intValue(shape, t.int64s()), nil
+		v := intValue(shape, t.int64s())
+		v.elem = typeInt64
+		return v, nil
 	case typeInt8, typeUint8, typeInt32:
-		return intValue(shape, t.ints()), nil
+		v := intValue(shape, t.ints())
+		v.elem = t.Type
+		return v, nil
 	}
 	return nil, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
 }
@@ -327,6 +334,7 @@ func cast(x *value, to int64) (*value, error) {
 	}
 	bits := map[int64]uint{typeUint8: 8, typeInt8: 8, typeInt32: 32, typeInt64: 64}[to]
 	out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
+	out.elem = to
 	for i := range out.i {
 		if !x.isInt {
 			f := math.Trunc(x.f[i])
@@ -416,6 +424,41 @@ func matMulInteger(in []*value) (*value, error) {
 			return nil, fmt.Errorf("sum %g overflows int32", v)
 		}
 		out.i[i] = int64(v)
+	}
+	return out, nil
+}
+
+// quantizeLinear is QuantizeLinear(x, y_scale[, y_zero_point]) per
+// tensor: saturate(RoundToEven(x / y_scale) + y_zero_point) in the type of
+// the zero point, UINT8 or INT8 (UINT8 and 0 without it).
+func quantizeLinear(in []*value) (*value, error) {
+	if len(in) < 2 || len(in) > 3 {
+		return nil, fmt.Errorf("%d inputs, want 2 or 3", len(in))
+	}
+	x, scale := in[0], in[1]
+	if x.isInt || scale.isInt || scale.size() != 1 || len(scale.shape) > 1 {
+		return nil, fmt.Errorf("want float x and a float scalar scale, got scale %v", scale.shape)
+	}
+	elem, zero := int64(typeUint8), int64(0)
+	if len(in) == 3 {
+		z := in[2]
+		if !z.isInt || z.size() != 1 || len(z.shape) > 1 {
+			return nil, fmt.Errorf("zero point of shape %v: want an integer scalar", z.shape)
+		}
+		elem, zero = z.elem, z.i[0]
+	}
+	if elem != typeUint8 && elem != typeInt8 {
+		return nil, fmt.Errorf("zero point of type %d, want UINT8 or INT8", elem)
+	}
+	r := intRange[elem]
+	out := intValue(slices.Clone(x.shape), make([]int64, len(x.f)))
+	out.elem = elem
+	for i, v := range x.f {
+		if math.IsNaN(v) {
+			return nil, fmt.Errorf("NaN")
+		}
+		q := math.RoundToEven(v/scale.f[0]) + float64(zero)
+		out.i[i] = int64(max(float64(r[0]), min(float64(r[1]), q)))
 	}
 	return out, nil
 }
@@ -774,6 +817,11 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return matMulInteger(in)
 	case "Slice":
 		return slice(in)
+	case "QuantizeLinear":
+		if _, ok := at["axis"]; ok {
+			return nil, fmt.Errorf("per-axis quantization is not supported")
+		}
+		return quantizeLinear(in)
 	case "Pad":
 		if _, ok := at["mode"]; ok {
 			return nil, fmt.Errorf("only the default mode, constant, is supported")
