@@ -39,7 +39,7 @@ var opset17 = map[string]int{
 	"Transpose": 1, "Unsqueeze": 2,
 	// Those of int8 attention.
 	"Abs": 1, "ReduceMax": 1, "ReduceSum": 2, "Equal": 2,
-	"Where": 3, "Round": 1, "Exp": 1, "Reciprocal": 1,
+	"Where": 3, "Exp": 1, "Reciprocal": 1,
 	// Those of int8 and int4 products.
 	"MatMulInteger": 4, "Pad": 3, "Slice": 5, "QuantizeLinear": 3,
 }

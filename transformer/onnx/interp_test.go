@@ -772,8 +772,6 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return unary(in[0], math.Abs)
 	case "Exp":
 		return unary(in[0], math.Exp)
-	case "Round": // half to even
-		return unary(in[0], math.RoundToEven)
 	case "Reciprocal":
 		return unary(in[0], func(x float64) float64 { return 1 / x })
 	case "ReduceMax": // opset 13: axes is an attribute

@@ -314,8 +314,9 @@ func TestStudentsMatchONNXRuntime(t *testing.T) {
 // writes for an int8 or int4 layer alone (attentionModel) in ONNX Runtime, with
 // and without its rewrites, and compares the context with the engine's
 // kernels (engineAttention) within int8AttentionTol, as
-// TestInt8AttentionMatchesEngine does with the interpreter: ORT's Round,
-// reductions and integer-valued MatMuls give the engine's quantization.
+// TestInt8AttentionMatchesEngine does with the interpreter: ORT's
+// QuantizeLinear, reductions and MatMulIntegers give the engine's
+// quantization.
 // Float attention is checked to be far outside that tolerance.
 func TestInt8AttentionMatchesONNXRuntime(t *testing.T) {
 	initORT(t)
