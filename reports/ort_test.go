@@ -107,12 +107,12 @@ const ortSeparation = 2.0
 
 // weightBits returns the bit width shared by every layer's weights of a,
 // or 0 when the layers differ. Only candidates of the same width are
-// compared for latency order: model.onnx stores int8 weights as int8
-// initializers dequantized by DequantizeLinear on every call, so ONNX
-// Runtime runs an int8 student in fp32 plus the dequantization, where
-// the engine runs integer kernels; an int8 student and an fp32 one are not
-// ordered alike by the two (a small int8 student can be slower in ONNX
-// Runtime than the fp32 teacher), whatever either's measurement noise.
+// compared for latency order: model.onnx quantizes an int8 or int4
+// student's activations with a chain of element-wise operators before each
+// MatMulInteger, which ONNX Runtime runs one by one, where the engine
+// quantizes inside its integer kernels; an int8 student and an fp32 one
+// are not ordered alike by the two (a small int8 student can be slower in
+// ONNX Runtime than the fp32 teacher), whatever either's measurement noise.
 func weightBits(a space.Arch) int {
 	bits := 0
 	for i, l := range a.Layers {

@@ -361,7 +361,7 @@ bench_compress() {
 	echo "# ort_dynamic = ONNX Runtime's dynamic quantization of the student's float model, reproduced by"
 	echo "#   onnx.ExportORTDynamic (com.microsoft DynamicQuantizeMatMul, int8 weights per tensor, uint8"
 	echo "#   activations per tensor, attention float: what quantize_dynamic emits after ORT's fusions);"
-	echo "# ort_export = the int8 student as edgenas exports it (int8 weights through DequantizeLinear)."
+	echo "# ort_export = the int8 student as edgenas exports it (activations quantized per row as the engine does, MatMulInteger u8·s8)."
 	echo "# ONNX Runtime library $EDGENAS_ORT_LIB; CPU: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') ($(grep -m1 -o -w 'amx_int8\|avx512_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//'))"
 	awk -v cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')" '$1 ~ /^BenchmarkInt8Compare\/mini\/seq128(-[0-9]+)?$/ {
 		for (i = 2; i < NF; i++) v[$(i+1)] = $i

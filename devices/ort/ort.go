@@ -16,10 +16,10 @@
 // and does not measure memory (PeakBytes is 0).
 //
 // int8 and int4 students run in ONNX Runtime as their exports describe
-// them: integer weights dequantized by DequantizeLinear on every call and
-// fp32 arithmetic, where the engine runs integer kernels; their ONNX
-// Runtime latencies rank them differently from the engine's, which is
-// what this device is for.
+// them: activations quantized by a chain of element-wise operators before
+// each MatMulInteger (int4: one per group), where the engine quantizes
+// inside its integer kernels; their ONNX Runtime latencies rank them
+// differently from the engine's, which is what this device is for.
 //
 // A worker that dies fails the measurement with devices.ErrUnavailable;
 // the next measurement starts a new one. A Device measures alone

@@ -361,7 +361,7 @@ func parseTensor(b []byte) (pTensor, error) {
 	for _, d := range t.Dims {
 		n *= d
 	}
-	size := map[int64]int64{typeFloat: 4, typeInt64: 8, typeInt8: 1}[t.Type]
+	size := map[int64]int64{typeFloat: 4, typeInt64: 8, typeInt8: 1, typeUint8: 1, typeInt32: 4}[t.Type]
 	if size == 0 {
 		return t, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
 	}
@@ -441,6 +441,29 @@ func (t *pTensor) floats() []float32 {
 	out := make([]float32, len(t.Raw)/4)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Raw[4*i:]))
+	}
+	return out
+}
+
+// ints returns the values of an INT8, UINT8 or INT32 tensor.
+func (t *pTensor) ints() []int64 {
+	switch t.Type {
+	case typeInt8:
+		out := make([]int64, len(t.Raw))
+		for i, b := range t.Raw {
+			out[i] = int64(int8(b))
+		}
+		return out
+	case typeUint8:
+		out := make([]int64, len(t.Raw))
+		for i, b := range t.Raw {
+			out[i] = int64(b)
+		}
+		return out
+	}
+	out := make([]int64, len(t.Raw)/4)
+	for i := range out {
+		out[i] = int64(int32(binary.LittleEndian.Uint32(t.Raw[4*i:])))
 	}
 	return out
 }

@@ -28,20 +28,19 @@
 //   - embeddings: Gather of the word, position (positions 0..sequence-1, from
 //     Shape and Range) and token-type tables, Add, LayerNormalization;
 //   - attention, per layer with that layer's own head count and head size:
-//     MatMul + Add projections, Reshape and Transpose into heads, MatMul,
-//     Mul by 1/√head_size, Add of the mask term (1−mask)·(−1e9) broadcast
-//     over [batch, 1, 1, sequence] so that padded keys get probability 0,
-//     Softmax on the last axis, MatMul, Transpose and Reshape back; in
-//     layers with int8 weights, whose attention the engine runs in int8
+//     the query, key and value projections (Linears, below), Reshape and
+//     Transpose into heads, MatMul, Mul by 1/√head_size, Add of the mask
+//     term (1−mask)·(−1e9) broadcast over [batch, 1, 1, sequence] so that
+//     padded keys get probability 0, Softmax on the last axis, MatMul,
+//     Transpose and Reshape back; in layers with int8 or int4 weights,
+//     whose attention the engine runs in int8
 //     (transformer.Layer.Int8Attention), the engine's products instead:
 //     queries per row, keys per key, values per feature and the
-//     unnormalized probabilities e^(s−max) per row quantized in float
-//     (Round(x·127/max|x|), scale max|x|/127, zero rows 0, via Abs,
-//     ReduceMax, Div, Equal, Where, Mul and Round), MatMuls of the
-//     integer-valued matrices (exact in float32) multiplied by the scales
-//     in qgemm's order, and the norm 1/Σe (ReduceSum in double,
-//     Reciprocal) applied to P·V, so that ONNX Runtime gives the engine's
-//     attention to within rounding;
+//     unnormalized probabilities e^(s−max) per row quantized as the engine
+//     quantizes activations (below), exact MatMulIntegers cast to float and
+//     multiplied by the scales in qgemm's order, and the norm 1/Σe
+//     (ReduceSum in double, Reciprocal) applied to P·V, so that ONNX
+//     Runtime gives the engine's attention to within rounding;
 //   - residual Add and LayerNormalization after attention and after the
 //     feed-forward block, whose activation is hidden_act: exact GELU with Erf
 //     ("gelu"), the tanh approximation ("gelu_new", "gelu_pytorch_tanh"), or
@@ -49,12 +48,42 @@
 //   - pooler: Gather of position 0, MatMul + Add, Tanh; classifier: MatMul +
 //     Add.
 //
-// Parameters are initializers in float32, stored little-endian in raw_data,
-// under their Hugging Face names (transformer.Model.Params). Linear weights
-// are stored transposed, [in, out], and their names end in TransposedSuffix;
-// embedding tables, biases and LayerNorm parameters keep the Hugging Face
-// layout. Small constants (shapes, scalars) are Constant nodes, so the
-// initializers are exactly the model's parameters. Nodes are in topological
+// Linears are x·Wᵀ + b: a MatMul by the float weight and an Add of the
+// bias; low-rank ones are two products through their factors (x·Vᵀ·Uᵀ),
+// each in its own storage. Int8 and int4 products are the engine's
+// (qgemm, "The product"): the activations are quantized per row as the
+// engine does, xq = Round(x·(127/max|x|)) (half to even; 0 for a zero
+// row) with the scale max|x|/127, via Abs, ReduceMax, Div, Equal, Where,
+// Mul and QuantizeLinear with scale 1 and zero point 128 into UINT8
+// (xq+128; one quantization shared by the query, key and value
+// projections, as the engine's fused product does); then an exact int32
+// MatMulInteger with zero point 128 by the INT8 weight, Cast to float
+// (the engine's float32 of its sum), Mul by the weight's per-column
+// scales, Mul by the row scales, Add of the bias. Int4 weights (opset 17
+// has no int4 type) are widened to INT8, [groups, group, out], In padded
+// with zeros to whole groups (Pad of the activations with their zero
+// point); each group's product is a MatMulInteger of a Slice of the
+// activations by a Gather of the group's weights (constant, so ONNX
+// Runtime folds and prepacks it), cast and multiplied by the group's
+// scales, and the groups are summed by Adds in order, as the engine does.
+// So ONNX Runtime computes the engine's integers and the engine's float32
+// operations on them; what remains are last-bit differences of the float
+// operators (LayerNormalization, Erf, Exp) from the engine's, which round
+// a few of the about 10⁶ quantized activations of a BERT-mini forward the
+// other way (a value within a rounding error of a half), each moving the
+// outputs it reaches by one quantization step. uint8 × int8 is what ONNX
+// Runtime's CPU kernels (and its own DynamicQuantizeMatMul) run fast: int8
+// × int8 activations made the int8 BERT-mini at seq 128 six times slower
+// (31 ms against 5.1 ms) in ONNX Runtime 1.30 on an Intel Xeon with AMX.
+//
+// Parameters are initializers stored little-endian in raw_data, under
+// their Hugging Face names (transformer.Model.Params), in float32 but for
+// quantized weights: INT8 values NAME.int8 with float32 scales NAME.scale.
+// Linear weights are stored transposed, [in, out], and their names end in
+// TransposedSuffix; embedding tables, biases and LayerNorm parameters keep
+// the Hugging Face layout. Small constants (shapes, scalars, zero points)
+// are Constant nodes, so the initializers are exactly the model's
+// parameters. Nodes are in topological
 // order and have unique names modeled on those of torch.onnx.
 //
 // # Errors

@@ -51,7 +51,7 @@ func engineAttention(q, k, v []float32, mask []int32, batch, seq, heads, hs int)
 // context [batch, seq, heads·hs].
 func attentionModel(t *testing.T, l *transformer.Layer) ([]byte, string) {
 	t.Helper()
-	b := &builder{nodeNames: map[string]bool{}, values: map[string]bool{}, consts: map[string]string{}}
+	b := newBuilder()
 	batch, seq := dim{param: DimBatch}, dim{param: DimSequence}
 	inner := dim{value: int64(l.Heads * l.HeadSize)}
 	for _, in := range []string{"q", "k", "v", "mask"} {
@@ -171,7 +171,7 @@ func TestInt8AttentionMatchesEngine(t *testing.T) {
 				}
 				for i := range pm.Graph.Nodes {
 					n := &pm.Graph.Nodes[i]
-					if arity, ok := opset17[n.Op]; !ok || n.Domain != "" || len(n.In) != arity {
+					if !inOpset17(n.Op, len(n.In)) || n.Domain != "" {
 						t.Errorf("node %s: operator %q in domain %q with %d inputs: not in opset17", n.Name, n.Op, n.Domain, len(n.In))
 					}
 					checkAttrs(t, nil, n) // no LayerNormalization, which reads the model
@@ -206,10 +206,10 @@ func checkAttention(t *testing.T, l *transformer.Layer, d float64) {
 	}
 }
 
-// TestInterpreterQuantOps checks the interpreter's operators that the int8
-// attention uses against values worked out from the ONNX
-// specification: Round halves to even, reductions over an inner axis keep
-// it as 1, Where and Equal broadcast.
+// TestInterpreterQuantOps checks the interpreter's float operators that
+// the activation quantization and the int8 attention use against values
+// worked out from the ONNX specification: reductions over an inner axis
+// keep it as 1, Where and Equal broadcast.
 func TestInterpreterQuantOps(t *testing.T) {
 	x := floatValue([]int{2, 3}, []float64{0.5, 1.5, -2.5, 2.5, -0.5, 3})
 	for _, tc := range []struct {
@@ -219,7 +219,6 @@ func TestInterpreterQuantOps(t *testing.T) {
 		shape []int
 		want  []float64
 	}{
-		{"Round", pNode{Op: "Round"}, []*value{x}, []int{2, 3}, []float64{0, 2, -2, 2, math.Copysign(0, -1), 3}},
 		{"Abs", pNode{Op: "Abs"}, []*value{x}, []int{2, 3}, []float64{0.5, 1.5, 2.5, 2.5, 0.5, 3}},
 		{"ReduceMax axis -2", pNode{Op: "ReduceMax", Attrs: map[string]pAttr{"axes": {Ints: []int64{-2}}, "keepdims": {I: 1}}},
 			[]*value{x}, []int{1, 3}, []float64{2.5, 1.5, 3}},
@@ -243,4 +242,110 @@ func TestInterpreterQuantOps(t *testing.T) {
 	if err != nil || !eq.isInt || fmt.Sprint(eq.i) != "[0 0 0 1 0 0]" {
 		t.Errorf("Equal: %v, %v; want BOOL [0 0 0 1 0 0]", eq, err)
 	}
+}
+
+// TestInterpreterIntegerOps checks the interpreter's MatMulInteger,
+// QuantizeLinear, Pad, Slice and its Casts to and from the 8- and 32-bit integer types against values worked
+// out from the ONNX specification: zero points subtracted per tensor, per
+// row of A and per column of B, batches broadcast; float to integer
+// truncates toward zero and is an error out of the type's range (undefined
+// by the specification), integer to integer keeps the low bits, integer to
+// FLOAT rounds to float32; Pad adds its constant (0 by default) before and
+// after each axis; Slice counts negative indices from the end and clamps;
+// QuantizeLinear rounds half to even, adds the zero point and saturates to
+// its type.
+func TestInterpreterIntegerOps(t *testing.T) {
+	a := intValue([]int{2, 3}, []int64{1, 2, 3, 4, 5, 6})             // 2×3
+	b := intValue([]int{3, 2}, []int64{1, -1, 0, 2, -3, 127})         // 3×2
+	u := intValue([]int{2, 3}, []int64{129, 130, 131, 132, 133, 134}) // a + 128
+	for _, tc := range []struct {
+		name  string
+		op    string
+		to    int64
+		in    []*value
+		shape []int
+		want  string // the values, fmt.Sprint
+	}{
+		{"MatMulInteger", "MatMulInteger", 0, []*value{a, b}, []int{2, 2}, "[-8 384 -14 768]"},
+		{"MatMulInteger zero point 128", "MatMulInteger", 0, []*value{u, b, intValue(nil, []int64{128})}, []int{2, 2}, "[-8 384 -14 768]"},
+		{"MatMulInteger zero point per row", "MatMulInteger", 0, []*value{a, b, intValue([]int{2}, []int64{0, 3})}, []int{2, 2}, "[-8 384 -8 384]"},
+		{"MatMulInteger zero point of B per column", "MatMulInteger", 0,
+			[]*value{a, b, intValue(nil, []int64{0}), intValue([]int{2}, []int64{1, 0})}, []int{2, 2}, "[-14 384 -29 768]"},
+		{"MatMulInteger batched", "MatMulInteger", 0,
+			[]*value{intValue([]int{2, 1, 3}, []int64{1, 2, 3, -1, -2, -3}), b}, []int{2, 1, 2}, "[-8 384 8 -384]"},
+		{"Pad with a constant", "Pad", 0, []*value{intValue([]int{1, 2}, []int64{1, 2}), intValue([]int{4}, []int64{0, 1, 0, 2}), intValue(nil, []int64{128})},
+			[]int{1, 5}, "[128 1 2 128 128]"},
+		{"Pad with zeros", "Pad", 0, []*value{intValue([]int{2, 1}, []int64{1, 2}), intValue([]int{4}, []int64{1, 0, 0, 1})}, []int{3, 2}, "[0 0 1 0 2 0]"},
+		{"Slice of the last axis", "Slice", 0, []*value{a, intValue([]int{1}, []int64{1}), intValue([]int{1}, []int64{3}), intValue([]int{1}, []int64{-1})},
+			[]int{2, 2}, "[2 3 5 6]"},
+		{"Slice clamped, every axis", "Slice", 0, []*value{a, intValue([]int{2}, []int64{-1, -2}), intValue([]int{2}, []int64{5, 99})},
+			[]int{1, 2}, "[5 6]"},
+		{"QuantizeLinear to UINT8 with zero point 128", "QuantizeLinear", 0,
+			[]*value{floatValue([]int{5}, []float64{-127, 0.5, 1.5, -2.5, 200}), floatValue(nil, []float64{1}), zeroPointValue(typeUint8, 128)},
+			[]int{5}, "[1 128 130 126 255]"},
+		{"QuantizeLinear to INT8 saturates", "QuantizeLinear", 0,
+			[]*value{floatValue([]int{3}, []float64{-200, 2.5, -0.75}), floatValue(nil, []float64{0.5}), zeroPointValue(typeInt8, 0)},
+			[]int{3}, "[-128 5 -2]"},
+		{"QuantizeLinear without zero point to UINT8", "QuantizeLinear", 0,
+			[]*value{floatValue([]int{2}, []float64{-3, 3.5}), floatValue(nil, []float64{1})}, []int{2}, "[0 4]"},
+		{"Cast float to INT8", "Cast", typeInt8, []*value{floatValue([]int{4}, []float64{-2.7, 127, -128, 0.9})}, []int{4}, "[-2 127 -128 0]"},
+		{"Cast float to UINT8", "Cast", typeUint8, []*value{floatValue([]int{3}, []float64{0, 255, 128.5})}, []int{3}, "[0 255 128]"},
+		{"Cast INT32 to UINT8 keeps the low bits", "Cast", typeUint8, []*value{intValue([]int{2}, []int64{300, -1})}, []int{2}, "[44 255]"},
+		{"Cast INT32 to INT8 keeps the low bits", "Cast", typeInt8, []*value{intValue([]int{2}, []int64{200, -129})}, []int{2}, "[-56 127]"},
+		{"Cast float to INT32", "Cast", typeInt32, []*value{floatValue([]int{2}, []float64{-3e9 / 2, 2.5})}, []int{2}, "[-1500000000 2]"},
+		{"Cast INT32 to FLOAT rounds to float32", "Cast", typeFloat, []*value{intValue([]int{2}, []int64{1<<24 + 1, -7})}, []int{2}, "[1.6777216e+07 -7]"},
+		{"Cast INT32 to DOUBLE is exact", "Cast", typeDouble, []*value{intValue([]int{1}, []int64{1<<24 + 1})}, []int{1}, "[1.6777217e+07]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := pNode{Op: tc.op}
+			if tc.op == "Cast" {
+				n.Attrs = map[string]pAttr{"to": {I: tc.to}}
+			}
+			got, err := eval(&n, tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := fmt.Sprint(got.i)
+			if !got.isInt {
+				vals = fmt.Sprint(got.f)
+			}
+			wantInt := tc.op == "MatMulInteger" || tc.to != typeFloat && tc.to != typeDouble
+			if got.isInt != wantInt || fmt.Sprint(got.shape) != fmt.Sprint(tc.shape) || vals != tc.want {
+				t.Errorf("got %v %s (integer %v), want %v %s", got.shape, vals, got.isInt, tc.shape, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		op   string
+		to   int64
+		in   []*value
+	}{
+		{"Cast of 128 to INT8", "Cast", typeInt8, []*value{floatValue([]int{1}, []float64{128})}},
+		{"Cast of -1 to UINT8", "Cast", typeUint8, []*value{floatValue([]int{1}, []float64{-1})}},
+		{"Cast of NaN to INT32", "Cast", typeInt32, []*value{floatValue([]int{1}, []float64{math.NaN()})}},
+		{"MatMulInteger of floats", "MatMulInteger", 0, []*value{floatValue([]int{1, 1}, []float64{1}), b}},
+		{"MatMulInteger of a 9-bit value", "MatMulInteger", 0, []*value{intValue([]int{1, 3}, []int64{256, 0, 0}), b}},
+		{"MatMulInteger zero point of 3 for 2 rows", "MatMulInteger", 0, []*value{a, b, intValue([]int{3}, []int64{0, 0, 0})}},
+		{"MatMulInteger of mismatched shapes", "MatMulInteger", 0, []*value{a, a}},
+		{"Pad with pads for another rank", "Pad", 0, []*value{a, intValue([]int{2}, []int64{0, 1})}},
+		{"QuantizeLinear with an INT64 zero point", "QuantizeLinear", 0, []*value{floatValue([]int{1}, []float64{1}), floatValue(nil, []float64{1}), intValue(nil, []int64{0})}},
+		{"QuantizeLinear per axis", "QuantizeLinear", 0, []*value{floatValue([]int{2}, []float64{1, 2}), floatValue([]int{2}, []float64{1, 1})}},
+		{"Slice with steps of 2", "Slice", 0, []*value{a, intValue([]int{1}, []int64{0}), intValue([]int{1}, []int64{3}), intValue([]int{1}, []int64{1}), intValue([]int{1}, []int64{2})}},
+	} {
+		t.Run("error/"+tc.name, func(t *testing.T) {
+			n := pNode{Op: tc.op, Attrs: map[string]pAttr{"to": {I: tc.to}}}
+			if got, err := eval(&n, tc.in); err == nil {
+				t.Errorf("got %v, want an error", got)
+			}
+		})
+	}
+}
+
+// zeroPointValue is a scalar zero point of the 8-bit type elem, as a Constant
+// node gives it.
+func zeroPointValue(elem int64, v int64) *value {
+	z := intValue(nil, []int64{v})
+	z.elem = elem
+	return z
 }

@@ -6,17 +6,27 @@ import (
 	"slices"
 )
 
-// This file is a small float64 interpreter for the ONNX operators the
-// exporter uses, written from the operator specifications (opset 17). Running
-// a decoded graph with it checks the graph's semantics against the engine
-// without ONNX Runtime.
+// This file is a small interpreter for the ONNX operators the exporter
+// uses, written from the operator specifications (opset 17). Running a
+// decoded graph with it checks the graph's semantics against the engine
+// without ONNX Runtime. Each operator computes in float64; run rounds
+// every FLOAT result to float32, as the tensor type requires (so that the
+// graph's activation quantization sees float32 values, as the engine's
+// and ONNX Runtime's do), and keeps DOUBLE results (from a Cast to DOUBLE,
+// and what is computed from them) in float64.
 
-// value is a tensor: float64 data, or int64 data when isInt (BOOL is int 0/1).
+// value is a tensor: float64 data, or int64 data when isInt (BOOL and the
+// integer types are int). double marks float data of type DOUBLE, not
+// rounded to float32 by run; elem is the ONNX type of integer data where
+// an operator needs it (initializers, Constants, Cast and QuantizeLinear
+// outputs), else 0.
 type value struct {
-	shape []int
-	f     []float64
-	i     []int64
-	isInt bool
+	shape  []int
+	f      []float64
+	i      []int64
+	isInt  bool
+	double bool
+	elem   int64
 }
 
 func (v *value) size() int {
@@ -44,7 +54,13 @@ func tensorValue(t *pTensor) (*value, error) {
 		}
 		return floatValue(shape, f), nil
 	case typeInt64:
-		return intValue(shape, t.int64s()), nil
+		v := intValue(shape, t.int64s())
+		v.elem = typeInt64
+		return v, nil
+	case typeInt8, typeUint8, typeInt32:
+		v := intValue(shape, t.ints())
+		v.elem = t.Type
+		return v, nil
 	}
 	return nil, fmt.Errorf("tensor %q: data type %d", t.Name, t.Type)
 }
@@ -198,16 +214,21 @@ func transpose(x *value, perm []int64) (*value, error) {
 	out := &value{shape: shape, isInt: x.isInt}
 	n := x.size()
 	if x.isInt {
-		return nil, fmt.Errorf("Transpose of int tensor")
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float64, n)
 	}
-	out.f = make([]float64, n)
 	idx := make([]int, r)
 	for k := 0; k < n; k++ {
 		off := 0
 		for i, p := range perm {
 			off += idx[i] * in[p]
 		}
-		out.f[k] = x.f[off]
+		if x.isInt {
+			out.i[k] = x.i[off]
+		} else {
+			out.f[k] = x.f[off]
+		}
 		for i := r - 1; i >= 0; i-- {
 			if idx[i]++; idx[i] < shape[i] {
 				break
@@ -258,6 +279,321 @@ func matmul(a, b *value) (*value, error) {
 		}
 		for i := len(idx) - 1; i >= 0; i-- {
 			if idx[i]++; idx[i] < batch[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
+// intRange is the range of the integer types the interpreter casts to.
+var intRange = map[int64][2]int64{
+	typeUint8: {0, math.MaxUint8},
+	typeInt8:  {math.MinInt8, math.MaxInt8},
+	typeInt32: {math.MinInt32, math.MaxInt32},
+	typeInt64: {math.MinInt64, math.MaxInt64},
+}
+
+// cast is Cast(x, to=to). To BOOL: non-zero is 1. To FLOAT: rounded to
+// float32 (to nearest even), kept as float64; to DOUBLE: unchanged. To an
+// integer type: an integer keeps its low bits, two's complement (as C and
+// numpy convert); a float is truncated toward zero, and one whose
+// truncation is out of the type's range (undefined by the specification)
+// or NaN is an error.
+func cast(x *value, to int64) (*value, error) {
+	switch to {
+	case typeBool:
+		out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
+		for i := range out.i {
+			if x.isInt && x.i[i] != 0 || !x.isInt && x.f[i] != 0 {
+				out.i[i] = 1
+			}
+		}
+		return out, nil
+	case typeFloat, typeDouble:
+		out := floatValue(slices.Clone(x.shape), make([]float64, x.size()))
+		for i := range out.f {
+			v := 0.0
+			if x.isInt {
+				v = float64(x.i[i])
+			} else {
+				v = x.f[i]
+			}
+			if to == typeFloat {
+				v = float64(float32(v))
+			}
+			out.f[i] = v
+		}
+		out.double = to == typeDouble
+		return out, nil
+	}
+	r, ok := intRange[to]
+	if !ok {
+		return nil, fmt.Errorf("Cast to %d", to)
+	}
+	bits := map[int64]uint{typeUint8: 8, typeInt8: 8, typeInt32: 32, typeInt64: 64}[to]
+	out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
+	out.elem = to
+	for i := range out.i {
+		if !x.isInt {
+			f := math.Trunc(x.f[i])
+			if !(f >= float64(r[0]) && f <= float64(r[1])) {
+				return nil, fmt.Errorf("Cast to %d: %g out of range [%d, %d]", to, x.f[i], r[0], r[1])
+			}
+			out.i[i] = int64(f)
+			continue
+		}
+		v := x.i[i]
+		if bits < 64 {
+			v &= 1<<bits - 1 // the low bits
+			if r[0] < 0 && v > r[1] {
+				v -= 1 << bits // negative in two's complement
+			}
+		}
+		out.i[i] = v
+	}
+	return out, nil
+}
+
+// matMulInteger is MatMulInteger(A, B[, a_zero_point[, b_zero_point]]):
+// (A − a_zero_point)·(B − b_zero_point) as MatMul broadcasts it, exactly,
+// in int32. A and B hold 8-bit integers; a zero point is a scalar, or a
+// 1-D tensor of one value per row of A (per column of B). Optional inputs
+// are left out from the end only (run does not take empty input names).
+func matMulInteger(in []*value) (*value, error) {
+	if len(in) < 2 || len(in) > 4 {
+		return nil, fmt.Errorf("%d inputs, want 2 to 4", len(in))
+	}
+	for i, v := range in {
+		if !v.isInt {
+			return nil, fmt.Errorf("input %d is float, want an 8-bit integer tensor", i)
+		}
+		for _, x := range v.i {
+			if x < math.MinInt8 || x > math.MaxUint8 {
+				return nil, fmt.Errorf("input %d holds %d, not an 8-bit integer", i, x)
+			}
+		}
+	}
+	// shifted returns x − zero as float64 (exact), the zero point
+	// broadcast along axis (from the end) when it is 1-D.
+	shifted := func(x, zero *value, axis int) (*value, error) {
+		if len(x.shape) < 2 {
+			return nil, fmt.Errorf("shape %v: want a matrix or a batch of them", x.shape)
+		}
+		n, step := x.shape[len(x.shape)-axis], strides(x.shape)[len(x.shape)-axis]
+		if zero != nil && len(zero.shape) != 0 && (len(zero.shape) != 1 || zero.shape[0] != n) {
+			return nil, fmt.Errorf("zero point of shape %v for %v: want a scalar or %d values", zero.shape, x.shape, n)
+		}
+		out := floatValue(x.shape, make([]float64, len(x.i)))
+		for i, v := range x.i {
+			z := int64(0)
+			switch {
+			case zero == nil:
+			case len(zero.shape) == 0:
+				z = zero.i[0]
+			default:
+				z = zero.i[i/step%n]
+			}
+			out.f[i] = float64(v - z)
+		}
+		return out, nil
+	}
+	var za, zb *value
+	if len(in) > 2 {
+		za = in[2]
+	}
+	if len(in) > 3 {
+		zb = in[3]
+	}
+	a, err := shifted(in[0], za, 2)
+	if err != nil {
+		return nil, fmt.Errorf("A: %w", err)
+	}
+	b, err := shifted(in[1], zb, 1)
+	if err != nil {
+		return nil, fmt.Errorf("B: %w", err)
+	}
+	p, err := matmul(a, b) // exact: |terms| < 2¹⁶, far fewer than 2³⁷ of them
+	if err != nil {
+		return nil, err
+	}
+	out := intValue(p.shape, make([]int64, len(p.f)))
+	for i, v := range p.f {
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, fmt.Errorf("sum %g overflows int32", v)
+		}
+		out.i[i] = int64(v)
+	}
+	return out, nil
+}
+
+// quantizeLinear is QuantizeLinear(x, y_scale[, y_zero_point]) per
+// tensor: saturate(RoundToEven(x / y_scale) + y_zero_point) in the type of
+// the zero point, UINT8 or INT8 (UINT8 and 0 without it).
+func quantizeLinear(in []*value) (*value, error) {
+	if len(in) < 2 || len(in) > 3 {
+		return nil, fmt.Errorf("%d inputs, want 2 or 3", len(in))
+	}
+	x, scale := in[0], in[1]
+	if x.isInt || scale.isInt || scale.size() != 1 || len(scale.shape) > 1 {
+		return nil, fmt.Errorf("want float x and a float scalar scale, got scale %v", scale.shape)
+	}
+	elem, zero := int64(typeUint8), int64(0)
+	if len(in) == 3 {
+		z := in[2]
+		if !z.isInt || z.size() != 1 || len(z.shape) > 1 {
+			return nil, fmt.Errorf("zero point of shape %v: want an integer scalar", z.shape)
+		}
+		elem, zero = z.elem, z.i[0]
+	}
+	if elem != typeUint8 && elem != typeInt8 {
+		return nil, fmt.Errorf("zero point of type %d, want UINT8 or INT8", elem)
+	}
+	r := intRange[elem]
+	out := intValue(slices.Clone(x.shape), make([]int64, len(x.f)))
+	out.elem = elem
+	for i, v := range x.f {
+		if math.IsNaN(v) {
+			return nil, fmt.Errorf("NaN")
+		}
+		q := math.RoundToEven(v/scale.f[0]) + float64(zero)
+		out.i[i] = int64(max(float64(r[0]), min(float64(r[1]), q)))
+	}
+	return out, nil
+}
+
+// slice is Slice(data, starts, ends[, axes[, steps]]) with steps 1 (the
+// only ones supported): along each axis, the elements [start, end), each
+// negative index counting from the end and both clamped to the axis.
+func slice(in []*value) (*value, error) {
+	if len(in) < 3 || len(in) > 5 {
+		return nil, fmt.Errorf("%d inputs, want 3 to 5", len(in))
+	}
+	for _, v := range in[1:] {
+		if !v.isInt {
+			return nil, fmt.Errorf("float starts, ends, axes or steps")
+		}
+	}
+	x := in[0]
+	r := len(x.shape)
+	starts, ends := in[1].i, in[2].i
+	axes := make([]int64, len(starts))
+	for i := range axes {
+		axes[i] = int64(i)
+	}
+	if len(in) > 3 {
+		axes = in[3].i
+	}
+	if len(ends) != len(starts) || len(axes) != len(starts) {
+		return nil, fmt.Errorf("%d starts, %d ends, %d axes", len(starts), len(ends), len(axes))
+	}
+	if len(in) > 4 {
+		for _, st := range in[4].i {
+			if st != 1 {
+				return nil, fmt.Errorf("steps %v: only 1 is supported", in[4].i)
+			}
+		}
+	}
+	lo, hi := make([]int, r), slices.Clone(x.shape)
+	for i, ax := range axes {
+		a, err := axis(ax, r)
+		if err != nil {
+			return nil, err
+		}
+		clamp := func(v int64) int {
+			if v < 0 {
+				v += int64(x.shape[a])
+			}
+			return int(max(0, min(v, int64(x.shape[a]))))
+		}
+		lo[a], hi[a] = clamp(starts[i]), max(clamp(starts[i]), clamp(ends[i]))
+	}
+	shape := make([]int, r)
+	for i := range shape {
+		shape[i] = hi[i] - lo[i]
+	}
+	out := &value{shape: shape, isInt: x.isInt}
+	n := out.size()
+	if x.isInt {
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float64, n)
+	}
+	idx := make([]int, r)
+	for k := 0; k < n; k++ {
+		src := 0
+		for i, v := range idx {
+			src = src*x.shape[i] + lo[i] + v
+		}
+		if x.isInt {
+			out.i[k] = x.i[src]
+		} else {
+			out.f[k] = x.f[src]
+		}
+		for i := r - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out, nil
+}
+
+// pad is Pad(data, pads[, constant_value]) in constant mode: pads holds
+// the values added before each axis, then after each, all non-negative
+// here (negative ones crop, which the exporter never writes); the new
+// values are constant_value, 0 without it.
+func pad(in []*value) (*value, error) {
+	if len(in) < 2 || len(in) > 3 || !in[1].isInt {
+		return nil, fmt.Errorf("want data, int64 pads and an optional constant")
+	}
+	x, pads := in[0], in[1].i
+	r := len(x.shape)
+	if len(pads) != 2*r {
+		return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
+	}
+	shape := make([]int, r)
+	for i := range shape {
+		if pads[i] < 0 || pads[r+i] < 0 {
+			return nil, fmt.Errorf("negative pads %v", pads)
+		}
+		shape[i] = x.shape[i] + int(pads[i]+pads[r+i])
+	}
+	var c *value
+	if len(in) == 3 {
+		if c = in[2]; c.size() != 1 || c.isInt != x.isInt {
+			return nil, fmt.Errorf("constant_value %v for data of integer type %v", c.shape, x.isInt)
+		}
+	}
+	out := &value{shape: shape, isInt: x.isInt}
+	n := out.size()
+	if x.isInt {
+		out.i = make([]int64, n)
+	} else {
+		out.f = make([]float64, n)
+	}
+	idx := make([]int, r)
+	for k := 0; k < n; k++ {
+		src, inside := 0, true
+		for i, v := range idx {
+			j := v - int(pads[i])
+			inside = inside && j >= 0 && j < x.shape[i]
+			src = src*x.shape[i] + j
+		}
+		switch {
+		case inside && x.isInt:
+			out.i[k] = x.i[src]
+		case inside:
+			out.f[k] = x.f[src]
+		case c != nil && x.isInt:
+			out.i[k] = c.i[0]
+		case c != nil:
+			out.f[k] = c.f[0]
+		}
+		for i := r - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
 				break
 			}
 			idx[i] = 0
@@ -383,6 +719,16 @@ func run(g *pGraph, inputs map[string]*value) (map[string]*value, error) {
 		if err != nil {
 			return nil, fmt.Errorf("node %s (%s): %w", n.Name, n.Op, err)
 		}
+		if !out.isInt && n.Op != "Cast" { // Cast sets the type it casts to
+			for _, v := range in {
+				out.double = out.double || v.double && !v.isInt
+			}
+		}
+		if !out.isInt && !out.double {
+			for i, x := range out.f {
+				out.f[i] = float64(float32(x))
+			}
+		}
 		env[n.Out[0]] = out
 	}
 	res := map[string]*value{}
@@ -426,8 +772,6 @@ func eval(n *pNode, in []*value) (*value, error) {
 		return unary(in[0], math.Abs)
 	case "Exp":
 		return unary(in[0], math.Exp)
-	case "Round": // half to even
-		return unary(in[0], math.RoundToEven)
 	case "Reciprocal":
 		return unary(in[0], func(x float64) float64 { return 1 / x })
 	case "ReduceMax": // opset 13: axes is an attribute
@@ -466,27 +810,21 @@ func eval(n *pNode, in []*value) (*value, error) {
 	case "Relu":
 		return unary(in[0], func(x float64) float64 { return math.Max(0, x) })
 	case "Cast":
-		x := in[0]
-		switch at["to"].I {
-		case typeBool:
-			out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
-			for i := range out.i {
-				if x.isInt && x.i[i] != 0 || !x.isInt && x.f[i] != 0 {
-					out.i[i] = 1
-				}
-			}
-			return out, nil
-		case typeFloat, typeDouble: // values are float64 here either way
-			if !x.isInt {
-				return x, nil
-			}
-			out := floatValue(slices.Clone(x.shape), make([]float64, x.size()))
-			for i, v := range x.i {
-				out.f[i] = float64(v)
-			}
-			return out, nil
+		return cast(in[0], at["to"].I)
+	case "MatMulInteger":
+		return matMulInteger(in)
+	case "Slice":
+		return slice(in)
+	case "QuantizeLinear":
+		if _, ok := at["axis"]; ok {
+			return nil, fmt.Errorf("per-axis quantization is not supported")
 		}
-		return nil, fmt.Errorf("Cast to %d", at["to"].I)
+		return quantizeLinear(in)
+	case "Pad":
+		if _, ok := at["mode"]; ok {
+			return nil, fmt.Errorf("only the default mode, constant, is supported")
+		}
+		return pad(in)
 	case "Unsqueeze":
 		shape := slices.Clone(in[0].shape)
 		axes := slices.Clone(in[1].i)

@@ -47,7 +47,8 @@ func benchSessionOptions(b *testing.B) *ort.SessionOptions {
 // matMulModel encodes a one-node ONNX model Y = MatMul(A, B): A is an m×k
 // float input and B the k×n row-major initializer w.
 func matMulModel(m, k, n int, w []float32) ([]byte, error) {
-	bld := &builder{nodeNames: map[string]bool{}, values: map[string]bool{"A": true}, consts: map[string]string{}}
+	bld := newBuilder()
+	bld.values["A"] = true
 	wName := bld.weight("B", []int64{int64(k), int64(n)}, w, 0, 0)
 	bld.node("MatMul", "MatMul", []string{"A", wName}, "Y")
 	g := &message{}
@@ -317,8 +318,8 @@ func benchForwardSides(b *testing.B, m *transformer.Model, seq int, sides []ortS
 // ONNX Runtime, interleaved, batch 1, seq 128, one thread everywhere:
 // "ort_dynamic", ONNX Runtime's dynamic quantization of the student's
 // float model (ExportORTDynamic: DynamicQuantizeMatMul, weights per
-// tensor), and "ort_export", the student as Export writes it (int8
-// weights through DequantizeLinear). Metrics as benchForwardSides's;
+// tensor), and "ort_export", the student as Export writes it (activations
+// quantized per row and MatMulInteger, as the engine computes). Metrics as benchForwardSides's;
 // scripts/bench.sh compress prints edgenas_median_ms over the lower ORT
 // median as int8_vs_ort_int8. Use -benchtime Nx for N rounds.
 func BenchmarkInt8Compare(b *testing.B) {
@@ -345,11 +346,13 @@ func BenchmarkInt8Compare(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("mini/seq128", func(b *testing.B) {
-		// Both sides quantize activations differently from the engine
-		// (ORT per tensor, or not at all): a loose agreement check.
+		// ORT's dynamic quantization quantizes activations per tensor:
+		// a loose agreement check; the export quantizes as the engine
+		// does, all but a few values that round the other way
+		// (studentCase).
 		benchForwardSides(b, m, 128, []ortSide{
 			{name: "ort_dynamic", model: dyn.Bytes(), tol: 0.25},
-			{name: "ort_export", model: exp.Bytes(), tol: 0.25},
+			{name: "ort_export", model: exp.Bytes(), tol: quantTol},
 		})
 	})
 }
