@@ -796,8 +796,8 @@ func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
 // quantizeRows adds the symmetric int8 quantization the engine applies to
 // activations (qgemm's Workspace.Mul, Int8.SetRows and SetCols) to the rows
 // of x along axis: with m = max|x| over the axis, the integers
-// xq = Round(x·(127/m)) (round half to even, as the engine; 0 where m = 0,
-// as the engine's scale 0 gives) plus the zero point zero (a zeroPoint,
+// xq = Round(x·(127/m)) (round half to even, as the engine; 0 where
+// m < 2⁻¹²¹, a row the engine counts as zero since 127/m could overflow) plus the zero point zero (a zeroPoint,
 // whose type they take), by QuantizeLinear with scale 1 (x·(127/m)/1 is
 // the product itself), and the scales m/127, of x's shape with the axis
 // kept as 1.
@@ -806,7 +806,7 @@ func (b *builder) quantizeRows(scope, x string, axis int64, zero string) (q, sca
 	m = b.node("ReduceMax", scope+"/ReduceMax", []string{m}, "", intsAttr("axes", axis), intAttr("keepdims", 1))
 	c127 := b.scalarFloat(127)
 	inv := b.node("Div", scope+"/Div", []string{c127, m}, "")
-	isZero := b.node("Equal", scope+"/Equal", []string{m, b.scalarFloat(0)}, "")
+	isZero := b.node("Less", scope+"/Less", []string{m, b.scalarFloat(0x1p-121)}, "")
 	inv = b.node("Where", scope+"/Where", []string{isZero, b.scalarFloat(0), inv}, "")
 	q = b.node("Mul", scope+"/Mul", []string{x, inv}, "")
 	q = b.node("QuantizeLinear", scope+"/QuantizeLinear", []string{q, b.scalarFloat(1), zero}, "")

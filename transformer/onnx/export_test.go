@@ -38,7 +38,7 @@ var opset17 = map[string]int{
 	"Reshape": 2, "Shape": 1, "Softmax": 1, "Sub": 2, "Tanh": 1,
 	"Transpose": 1, "Unsqueeze": 2,
 	// Those of int8 attention.
-	"Abs": 1, "ReduceMax": 1, "ReduceSum": 2, "Equal": 2,
+	"Abs": 1, "ReduceMax": 1, "ReduceSum": 2, "Less": 2,
 	"Where": 3, "Exp": 1, "Reciprocal": 1,
 	// Those of int8 and int4 products.
 	"MatMulInteger": 4, "Pad": 3, "Slice": 5, "QuantizeLinear": 3,

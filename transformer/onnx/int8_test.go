@@ -238,9 +238,9 @@ func TestInterpreterQuantOps(t *testing.T) {
 			}
 		})
 	}
-	eq, err := eval(&pNode{Op: "Equal"}, []*value{x, floatValue(nil, []float64{2.5})})
-	if err != nil || !eq.isInt || fmt.Sprint(eq.i) != "[0 0 0 1 0 0]" {
-		t.Errorf("Equal: %v, %v; want BOOL [0 0 0 1 0 0]", eq, err)
+	less, err := eval(&pNode{Op: "Less"}, []*value{x, floatValue(nil, []float64{1.5})})
+	if err != nil || !less.isInt || fmt.Sprint(less.i) != "[1 0 1 0 1 0]" {
+		t.Errorf("Less: %v, %v; want BOOL [1 0 1 0 1 0]", less, err)
 	}
 }
 

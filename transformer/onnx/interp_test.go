@@ -788,9 +788,9 @@ func eval(n *pNode, in []*value) (*value, error) {
 			return nil, err
 		}
 		return reduce(in[0], ax, 0, func(acc, v float64) float64 { return acc + v })
-	case "Equal":
-		eq, err := elementwise(in[0], in[1], func(x, y float64) float64 {
-			if x == y {
+	case "Less":
+		lt, err := elementwise(in[0], in[1], func(x, y float64) float64 {
+			if x < y {
 				return 1
 			}
 			return 0
@@ -798,8 +798,8 @@ func eval(n *pNode, in []*value) (*value, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := intValue(eq.shape, make([]int64, len(eq.f)))
-		for i, v := range eq.f {
+		out := intValue(lt.shape, make([]int64, len(lt.f)))
+		for i, v := range lt.f {
 			out.i[i] = int64(v)
 		}
 		return out, nil
