@@ -205,15 +205,6 @@ func (j *job) callAsm(i0, rows, s0 int, b []byte, kg, ng int, corr []int32, sw, 
 	return true
 }
 
-// maxAbs returns max|x|.
-func maxAbs(x []float32) float32 {
-	if avx512() && len(x) >= 16 {
-		n := len(x) &^ 15
-		return max(maxAbs512(&x[0], n), maxAbsGo(x[n:]))
-	}
-	return maxAbsGo(x)
-}
-
 // quantRowsU8 quantizes rows rows of in values (row i at x[i·ldx:]) into
 // dst (row i at dst[i·lda:]) and their scales into sx, as rowScale and
 // quantRowU8 do row by row, in one AVX-512 call, reporting false (nothing
@@ -227,16 +218,10 @@ func quantRowsU8(x []float32, ldx, in, rows int, dst []byte, lda int, sx []float
 	return true
 }
 
-// quantRowU8 stores roundToEven(x·inv)+128 into dst.
-func quantRowU8(x []float32, inv float32, dst []byte) {
-	if avx512() && len(x) >= 16 {
-		n := len(x) &^ 15
-		_ = dst[n-1]
-		quantU8512(&x[0], n, inv, &dst[0])
-		x, dst = x[n:], dst[n:]
-	}
-	quantRowU8Go(x, inv, dst)
-}
+// quantRowsU8512 is quantRowsU8 on AVX-512 (rows ≥ 1, in ≥ 1).
+//
+//go:noescape
+func quantRowsU8512(x *float32, ldx, in, rows int, dst *byte, lda int, sx *float32)
 
 // quantRowI16 stores roundToEven(x·inv) into dst.
 func quantRowI16(x []float32, inv float32, dst []int16) {
@@ -352,22 +337,6 @@ func kernelVNNI4R1(a *byte, lda int, b *byte, kg, ng int, corr *int32, sw, f *fl
 //
 //go:noescape
 func kernelAVX2(a *int16, lda int, b *byte, kg, ng int, sw, f *float32, flags int, sx, bias, c *float32, ldc int)
-
-// maxAbs512 returns max|x[0:n]|, n a positive multiple of 16.
-//
-//go:noescape
-func maxAbs512(x *float32, n int) float32
-
-// quantRowsU8512 is quantRowsU8 on AVX-512 (rows ≥ 1, in ≥ 1).
-//
-//go:noescape
-func quantRowsU8512(x *float32, ldx, in, rows int, dst *byte, lda int, sx *float32)
-
-// quantU8512 stores roundToEven(x·inv)+128 for x[0:n], n a positive
-// multiple of 16.
-//
-//go:noescape
-func quantU8512(x *float32, n int, inv float32, dst *byte)
 
 // quantI16AVX2 stores roundToEven(x·inv) as int16 for x[0:n], n a positive
 // multiple of 8.

@@ -1685,55 +1685,6 @@ qrows_quanttail:
 	VZEROUPPER
 	RET
 
-// func maxAbs512(x *float32, n int) float32
-// max|x| over n (a positive multiple of 16) floats, compared as bit
-// patterns with the sign cleared.
-TEXT ·maxAbs512(SB), NOSPLIT, $0-20
-	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
-	VPXORD Z0, Z0, Z0
-	MOVL $0x7fffffff, AX
-	VPBROADCASTD AX, Z2
-maxabs_loop:
-	VPANDD (SI), Z2, Z1
-	VPMAXUD Z1, Z0, Z0
-	ADDQ $64, SI
-	SUBQ $16, CX
-	JNZ maxabs_loop
-	VEXTRACTI64X4 $1, Z0, Y1
-	VPMAXUD Y1, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPMAXUD X1, X0, X0
-	VPSHUFD $0x4e, X0, X1
-	VPMAXUD X1, X0, X0
-	VPSHUFD $0xb1, X0, X1
-	VPMAXUD X1, X0, X0
-	VZEROUPPER
-	MOVSS X0, ret+16(FP)
-	RET
-
-// func quantU8512(x *float32, n int, inv float32, dst *byte)
-// dst = roundToEven(x·inv) + 128 over n (a positive multiple of 16) values.
-TEXT ·quantU8512(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
-	VBROADCASTSS inv+16(FP), Z1
-	MOVQ dst+24(FP), DI
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, X2
-quantu8_loop:
-	VMULPS (SI), Z1, Z0
-	VCVTPS2DQ Z0, Z0
-	VPMOVSDB Z0, X0
-	VPXOR X2, X0, X0
-	VMOVDQU X0, (DI)
-	ADDQ $64, SI
-	ADDQ $16, DI
-	SUBQ $16, CX
-	JNZ quantu8_loop
-	VZEROUPPER
-	RET
-
 // func quantI16AVX2(x *float32, n int, inv float32, dst *int16)
 // dst = roundToEven(x·inv) over n (a positive multiple of 8) values.
 TEXT ·quantI16AVX2(SB), NOSPLIT, $0-32

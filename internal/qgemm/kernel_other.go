@@ -22,14 +22,8 @@ func direct4(int) bool { return false }
 // kernRows is the row tile of every kernel off amd64.
 func kernRows(int) int { return 12 }
 
-// maxAbs returns max|x|.
-func maxAbs(x []float32) float32 { return maxAbsGo(x) }
-
 // quantRowsU8 reports false: rows are quantized one at a time here.
 func quantRowsU8([]float32, int, int, int, []byte, int, []float32) bool { return false }
-
-// quantRowU8 stores roundToEven(x·inv)+128 into dst.
-func quantRowU8(x []float32, inv float32, dst []byte) { quantRowU8Go(x, inv, dst) }
 
 // quantRowI16 stores roundToEven(x·inv) into dst.
 func quantRowI16(x []float32, inv float32, dst []int16) { quantRowI16Go(x, inv, dst) }

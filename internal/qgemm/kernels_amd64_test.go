@@ -131,7 +131,7 @@ func TestQuantRowsU8(t *testing.T) {
 			// 127/max|x| would overflow): scale 0, every value 128.
 			for _, i := range []int{2, 6} {
 				if gotS[i] != 0 || !bytes.Equal(got[i*lda:i*lda+in], bytes.Repeat([]byte{128}, in)) {
-					t.Fatalf("row %d (max %g): scale %v, values %v; want 0 and 128s", i, maxAbsGo(x[i*ldx:i*ldx+in]), gotS[i], got[i*lda:i*lda+in])
+					t.Fatalf("row %d (max %g): scale %v, values %v; want 0 and 128s", i, maxAbs(x[i*ldx:i*ldx+in]), gotS[i], got[i*lda:i*lda+in])
 				}
 			}
 		})

@@ -345,9 +345,7 @@ func quantizeU8(lo, hi, m int, x []float32, ldx, in int, a []byte, lda int, sx [
 	for i := lo; i < hi; i++ {
 		row := a[i*lda : (i+1)*lda]
 		if i >= m {
-			for q := range row {
-				row[q] = 128
-			}
+			fill128(row)
 			sx[i] = 0
 			continue
 		}
@@ -356,9 +354,24 @@ func quantizeU8(lo, hi, m int, x []float32, ldx, in int, a []byte, lda int, sx [
 			sx[i], inv = rowScale(x[i*ldx : i*ldx+in])
 			quantRowU8(x[i*ldx:i*ldx+in], inv, row[:in])
 		}
-		for q := in; q < lda; q++ {
-			row[q] = 128
-		}
+		fill128(row[in:])
+	}
+}
+
+// pad128 is a run of the byte a quantized 0 is stored as.
+var pad128 = func() (p [256]byte) {
+	for i := range p {
+		p[i] = 128
+	}
+	return p
+}()
+
+// fill128 sets every byte of b to 128 (xq = 0) a run of pad128 at a time:
+// padded rows of the AMX kernel (31 of 32 for one token) are most of what
+// one-token products quantize.
+func fill128(b []byte) {
+	for len(b) > 0 {
+		b = b[copy(b, pad128[:]):]
 	}
 }
 
@@ -399,8 +412,8 @@ func scales(amax float32) (scale, inv float32) {
 	return amax / 127, 127 / amax
 }
 
-// maxAbsGo returns max|x| (by bit pattern, which orders non-NaN values).
-func maxAbsGo(x []float32) float32 {
+// maxAbs returns max|x| (by bit pattern, which orders non-NaN values).
+func maxAbs(x []float32) float32 {
 	var m0, m1, m2, m3 uint32
 	for len(x) >= 4 {
 		m0 = max(m0, math.Float32bits(x[0])&0x7fffffff)
@@ -425,8 +438,8 @@ func quantOne(v, inv float32) int32 {
 	return int32(math.Float32bits(y)) - 0x4b400000
 }
 
-// quantRowU8Go stores roundToEven(x·inv)+128.
-func quantRowU8Go(x []float32, inv float32, dst []byte) {
+// quantRowU8 stores roundToEven(x·inv)+128.
+func quantRowU8(x []float32, inv float32, dst []byte) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = byte(quantOne(v, inv) + 128)

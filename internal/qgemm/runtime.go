@@ -26,14 +26,8 @@ func (w *Int8) SetRows(out, in int, x []float32, ldx int) {
 	}
 	w.tmp = grow(w.tmp, 4*p.k4)
 	tmp := w.tmp
-	for q := in; q < len(tmp); q++ {
-		tmp[q] = 128 // q = 0
-	}
 	for n := 0; n < out; n++ {
-		row := x[n*ldx : n*ldx+in]
-		var inv float32
-		p.scale[n], inv = rowScale(row)
-		quantRowU8(row, inv, tmp[:in])
+		quantizeU8(0, 1, 1, x[n*ldx:], ldx, in, tmp, len(tmp), p.scale[n:n+1])
 		// Four values of the row per K step, 128 bytes apart.
 		dst := p.data[n/nr*p.k4*chunk+4*(n%nr):]
 		for s := 0; s < p.k4; s++ {
