@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/edgenas/edgenas/transformer"
+	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
 
 // exportParse exports m and decodes the result.
@@ -302,12 +303,7 @@ func TestGraphMatchesEngine(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, pm := exportParse(t, m)
-			shape := []int{b.Size, b.SeqLen}
-			got, err := run(&pm.Graph, map[string]*value{
-				InputIDs:      intValue(shape, int64s(b.IDs)),
-				AttentionMask: intValue(shape, int64s(b.Mask)),
-				TokenTypeIDs:  intValue(shape, int64s(b.TypeIDs)),
-			})
+			got, err := runBatch(&pm.Graph, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -559,12 +555,7 @@ func TestQuantizedGraphMatchesEngine(t *testing.T) {
 					matMulIntegers++
 				}
 			}
-			shape := []int{b.Size, b.SeqLen}
-			got, err := run(&pm.Graph, map[string]*value{
-				InputIDs:      intValue(shape, int64s(b.IDs)),
-				AttentionMask: intValue(shape, int64s(b.Mask)),
-				TokenTypeIDs:  intValue(shape, int64s(b.TypeIDs)),
-			})
+			got, err := runBatch(&pm.Graph, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -595,4 +586,15 @@ func TestQuantizedGraphMatchesEngine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runBatch runs graph g in the interpreter on batch b's ids, mask and
+// token types.
+func runBatch(g *pGraph, b *tokenizer.Batch) (map[string]*value, error) {
+	shape := []int{b.Size, b.SeqLen}
+	return run(g, map[string]*value{
+		InputIDs:      intValue(shape, int64s(b.IDs)),
+		AttentionMask: intValue(shape, int64s(b.Mask)),
+		TokenTypeIDs:  intValue(shape, int64s(b.TypeIDs)),
+	})
 }

@@ -211,32 +211,41 @@ func transpose(x *value, perm []int64) (*value, error) {
 		shape[i] = x.shape[p]
 	}
 	in := strides(x.shape)
+	return pick(x, shape, func(idx []int) int {
+		off := 0
+		for i, p := range perm {
+			off += idx[i] * in[p]
+		}
+		return off
+	}), nil
+}
+
+// pick returns the value of the given shape whose element at each index
+// idx (row-major order) is x's element at offset src(idx).
+func pick(x *value, shape []int, src func(idx []int) int) *value {
 	out := &value{shape: shape, isInt: x.isInt}
-	n := x.size()
+	n := out.size()
 	if x.isInt {
 		out.i = make([]int64, n)
 	} else {
 		out.f = make([]float64, n)
 	}
-	idx := make([]int, r)
+	idx := make([]int, len(shape))
 	for k := 0; k < n; k++ {
-		off := 0
-		for i, p := range perm {
-			off += idx[i] * in[p]
-		}
+		off := src(idx)
 		if x.isInt {
 			out.i[k] = x.i[off]
 		} else {
 			out.f[k] = x.f[off]
 		}
-		for i := r - 1; i >= 0; i-- {
+		for i := len(shape) - 1; i >= 0; i-- {
 			if idx[i]++; idx[i] < shape[i] {
 				break
 			}
 			idx[i] = 0
 		}
 	}
-	return out, nil
+	return out
 }
 
 // matmul multiplies [..., m, k] by [..., k, n], broadcasting batch axes.
@@ -513,32 +522,13 @@ func slice(in []*value) (*value, error) {
 	for i := range shape {
 		shape[i] = hi[i] - lo[i]
 	}
-	out := &value{shape: shape, isInt: x.isInt}
-	n := out.size()
-	if x.isInt {
-		out.i = make([]int64, n)
-	} else {
-		out.f = make([]float64, n)
-	}
-	idx := make([]int, r)
-	for k := 0; k < n; k++ {
+	return pick(x, shape, func(idx []int) int {
 		src := 0
 		for i, v := range idx {
 			src = src*x.shape[i] + lo[i] + v
 		}
-		if x.isInt {
-			out.i[k] = x.i[src]
-		} else {
-			out.f[k] = x.f[src]
-		}
-		for i := r - 1; i >= 0; i-- {
-			if idx[i]++; idx[i] < shape[i] {
-				break
-			}
-			idx[i] = 0
-		}
-	}
-	return out, nil
+		return src
+	}), nil
 }
 
 // pad is Pad(data, pads[, constant_value]) in constant mode: pads holds
