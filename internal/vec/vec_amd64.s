@@ -1047,14 +1047,6 @@ ln2Norm:
 	VFMADD213PS.BCST one<>(SB), X, N; \
 	VPADDD           T, N, X
 
-// GELU_HORNER: one Horner step of GELU_TABLE_Z, Z3 = Z3·t + the
-// coefficient of each lane's piece Z2 from the tables lo (pieces 0–15)
-// and hi (16–31). Clobbers Z4.
-#define GELU_HORNER(lo, hi) \
-	VMOVAPS     lo, Z4; \
-	VPERMT2PS   hi, Z2, Z4; \
-	VFMADD213PS Z4, Z1, Z3
-
 // GELU_TABLE_Z: Z0 = x·Φ(x) (vec_amd64.go, geluTable) with the table's
 // coefficient k, pieces 0–15 and 16–31, in Z(16+2k) and Z(17+2k).
 // Clobbers Z1–Z4, K1, K2.
@@ -1068,11 +1060,21 @@ ln2Norm:
 	VCVTPS2DQ        Z2, Z2; \
 	VMOVAPS          Z26, Z3; \
 	VPERMT2PS        Z27, Z2, Z3; \
-	GELU_HORNER(Z24, Z25); \
-	GELU_HORNER(Z22, Z23); \
-	GELU_HORNER(Z20, Z21); \
-	GELU_HORNER(Z18, Z19); \
-	GELU_HORNER(Z16, Z17); \
+	VMOVAPS          Z24, Z4; \
+	VPERMT2PS        Z25, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z22, Z4; \
+	VPERMT2PS        Z23, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z20, Z4; \
+	VPERMT2PS        Z21, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z18, Z4; \
+	VPERMT2PS        Z19, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z16, Z4; \
+	VPERMT2PS        Z17, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
 	VCMPPS.BCST      $13, geluEdge<>(SB), Z0, K1; \
 	VBROADCASTSS     one<>(SB), K1, Z3; \
 	VCMPPS.BCST      $1, geluNegEdge<>(SB), Z0, K2; \
