@@ -501,12 +501,14 @@ func (b *builder) linear(scope, param string, l *transformer.Linear, x, out stri
 // weight already added (a shared layer's) is reused.
 func (b *builder) product(scope, param string, rows, cols int, f []float32, q qgemm.Weights, x string) string {
 	name := param + TransposedSuffix
-	wq, sw := name+".int8", name+".scale"
-	var y string
-	switch w := q.(type) {
-	case nil:
+	if q == nil {
 		wf := b.weight(name, []int64{int64(cols), int64(rows)}, f, rows, cols)
 		return b.node("MatMul", scope+"/MatMul", []string{x, wf}, "")
+	}
+	wq, sw := name+".int8", name+".scale"
+	in := b.quantizedInput(scope, x)
+	var y string
+	switch w := q.(type) {
 	case *qgemm.Int8:
 		if !b.values[wq] { // a shared layer's weight is added once
 			v, _, sc, _ := w.Raw()
@@ -519,7 +521,6 @@ func (b *builder) product(scope, param string, rows, cols int, f []float32, q qg
 			b.init(wq, typeInt8, []int64{int64(cols), int64(rows)}, raw)
 			b.weight(sw, []int64{int64(rows)}, sc, 0, 0)
 		}
-		in := b.quantizedInput(scope, x)
 		y = b.integerProduct(scope, in.a, in.zero, wq)
 		y = b.node("Mul", scope+"/Mul", []string{y, sw}, "")
 	case *qgemm.Int4:
@@ -544,7 +545,6 @@ func (b *builder) product(scope, param string, rows, cols int, f []float32, q qg
 			b.init(wq, typeInt8, []int64{int64(groups), int64(g), int64(rows)}, raw)
 			b.weight(sw, []int64{int64(groups), int64(rows)}, scales, 0, 0)
 		}
-		in := b.quantizedInput(scope, x)
 		a := in.a
 		if pad := groups*g - cols; pad > 0 { // with the zero point: xq = 0
 			a = b.node("Pad", scope+"/Pad", []string{a, b.ints(0, 0, 0, 0, 0, int64(pad)), in.zero}, "")
@@ -564,7 +564,6 @@ func (b *builder) product(scope, param string, rows, cols int, f []float32, q qg
 	default:
 		panic(fmt.Sprintf("onnx: weight %s of unknown type %T", param, q))
 	}
-	in := b.quantizedInput(scope, x)
 	return b.node("Mul", scope+"/Mul", []string{y, in.scale}, "")
 }
 
@@ -797,10 +796,10 @@ func (b *builder) int8Attention(as, q, k, v, scale, mask string) string {
 // activations (qgemm's Workspace.Mul, Int8.SetRows and SetCols) to the rows
 // of x along axis: with m = max|x| over the axis, the integers
 // xq = Round(x·(127/m)) (round half to even, as the engine; 0 where
-// m < 2⁻¹²¹, a row the engine counts as zero since 127/m could overflow) plus the zero point zero (a zeroPoint,
-// whose type they take), by QuantizeLinear with scale 1 (x·(127/m)/1 is
-// the product itself), and the scales m/127, of x's shape with the axis
-// kept as 1.
+// m < 2⁻¹²¹, a row the engine counts as zero since 127/m could overflow)
+// plus the zero point zero (a zeroPoint, whose type they take), by
+// QuantizeLinear with scale 1 (x·(127/m)/1 is the product itself), and the
+// scales m/127, of x's shape with the axis kept as 1.
 func (b *builder) quantizeRows(scope, x string, axis int64, zero string) (q, scale string) {
 	m := b.node("Abs", scope+"/Abs", []string{x}, "")
 	m = b.node("ReduceMax", scope+"/ReduceMax", []string{m}, "", intsAttr("axes", axis), intAttr("keepdims", 1))
