@@ -211,7 +211,7 @@ func transpose(x *value, perm []int64) (*value, error) {
 		shape[i] = x.shape[p]
 	}
 	in := strides(x.shape)
-	return pick(x, shape, func(idx []int) int {
+	return pick(x, shape, nil, func(idx []int) int {
 		off := 0
 		for i, p := range perm {
 			off += idx[i] * in[p]
@@ -221,8 +221,9 @@ func transpose(x *value, perm []int64) (*value, error) {
 }
 
 // pick returns the value of the given shape whose element at each index
-// idx (row-major order) is x's element at offset src(idx).
-func pick(x *value, shape []int, src func(idx []int) int) *value {
+// idx (row-major order) is x's element at offset src(idx), or where src
+// is negative fill's one element (0 when fill is nil).
+func pick(x *value, shape []int, fill *value, src func(idx []int) int) *value {
 	out := &value{shape: shape, isInt: x.isInt}
 	n := out.size()
 	if x.isInt {
@@ -232,11 +233,15 @@ func pick(x *value, shape []int, src func(idx []int) int) *value {
 	}
 	idx := make([]int, len(shape))
 	for k := 0; k < n; k++ {
-		off := src(idx)
-		if x.isInt {
+		switch off := src(idx); {
+		case off >= 0 && x.isInt:
 			out.i[k] = x.i[off]
-		} else {
+		case off >= 0:
 			out.f[k] = x.f[off]
+		case fill != nil && x.isInt:
+			out.i[k] = fill.i[0]
+		case fill != nil:
+			out.f[k] = fill.f[0]
 		}
 		for i := len(shape) - 1; i >= 0; i-- {
 			if idx[i]++; idx[i] < shape[i] {
@@ -522,7 +527,7 @@ func slice(in []*value) (*value, error) {
 	for i := range shape {
 		shape[i] = hi[i] - lo[i]
 	}
-	return pick(x, shape, func(idx []int) int {
+	return pick(x, shape, nil, func(idx []int) int {
 		src := 0
 		for i, v := range idx {
 			src = src*x.shape[i] + lo[i] + v
@@ -557,39 +562,17 @@ func pad(in []*value) (*value, error) {
 			return nil, fmt.Errorf("constant_value %v for data of integer type %v", c.shape, x.isInt)
 		}
 	}
-	out := &value{shape: shape, isInt: x.isInt}
-	n := out.size()
-	if x.isInt {
-		out.i = make([]int64, n)
-	} else {
-		out.f = make([]float64, n)
-	}
-	idx := make([]int, r)
-	for k := 0; k < n; k++ {
-		src, inside := 0, true
+	return pick(x, shape, c, func(idx []int) int {
+		src := 0
 		for i, v := range idx {
 			j := v - int(pads[i])
-			inside = inside && j >= 0 && j < x.shape[i]
+			if j < 0 || j >= x.shape[i] {
+				return -1 // padding
+			}
 			src = src*x.shape[i] + j
 		}
-		switch {
-		case inside && x.isInt:
-			out.i[k] = x.i[src]
-		case inside:
-			out.f[k] = x.f[src]
-		case c != nil && x.isInt:
-			out.i[k] = c.i[0]
-		case c != nil:
-			out.f[k] = c.f[0]
-		}
-		for i := r - 1; i >= 0; i-- {
-			if idx[i]++; idx[i] < shape[i] {
-				break
-			}
-			idx[i] = 0
-		}
-	}
-	return out, nil
+		return src
+	}), nil
 }
 
 // lastAxisRows calls fn on every row along the last axis of a copy of x.
