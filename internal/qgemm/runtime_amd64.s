@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "hmax_amd64.h"
 
 // Hand-written AVX-512 helpers of SetCols (runtime.go); colMaxAbsGo and
 // quantColsGo are their contract.
@@ -116,14 +117,7 @@ qrMax:
 	ADDQ    $64, R14
 	SUBQ    $16, CX
 	JNZ     qrMax
-	VEXTRACTI64X4 $1, Z0, Y1
-	VPMAXUD       Y1, Y0, Y0
-	VEXTRACTI128  $1, Y0, X1
-	VPMAXUD       X1, X0, X0
-	VPSHUFD       $0x4e, X0, X1
-	VPMAXUD       X1, X0, X0
-	VPSHUFD       $0xb1, X0, X1
-	VPMAXUD       X1, X0, X0
+	HMAXUD_Z0
 	VXORPS        X3, X3, X3
 	VXORPS        X4, X4, X4
 	VMOVD         X0, AX
