@@ -35,7 +35,7 @@ func exp(dst, x []float32) {
 
 func gelu(x, bias []float32) {
 	if useAVX2 && useAVX512 {
-		geluAVX512(&x[0], biasPtr(bias, len(x)), len(x))
+		geluAVX512(&x[0], biasPtr(bias, len(x)), &geluTable[0], len(x))
 		return
 	}
 	if useAVX2 {
@@ -179,11 +179,14 @@ func expAVX2(dst, x *float32, n int)
 //go:noescape
 func geluAVX2(x, bias *float32, n int)
 
-// geluTanhAVX2 sets x[i] = GELUTanh(x[i] + bias[i]) for i < n.
+// geluAVX512 sets x[i] = GELU(x[i] + bias[i]) for i < n, with Φ read
+// from tab (geluTable).
 //
 //go:noescape
-func geluAVX512(x, bias *float32, n int)
+func geluAVX512(x, bias, tab *float32, n int)
 
+// geluTanhAVX2 sets x[i] = GELUTanh(x[i] + bias[i]) for i < n.
+//
 //go:noescape
 func geluTanhAVX2(x, bias *float32, n int)
 
@@ -252,4 +255,71 @@ func prefetchRows(x *float32, rows, ld, lines int)
 
 func prefetch(x []float32, rows, ld, width int) {
 	prefetchRows(&x[0], rows, ld, (width+15)/16)
+}
+
+// GELU on AVX-512 is x·Φ(x), Φ(x) = (1+erf(x/√2))/2, with Φ evaluated
+// piecewise: w = x·geluScale + geluPieces/2 - 1/2 (one fused multiply-add
+// in float32) is clamped to [-1/2, geluPieces-1/2], piece i = round(w) and
+// t = w - i in [-1/2, 1/2], and Φ ≈ Σₖ geluTable[k·geluPieces+i]·tᵏ; below
+// -geluEdge Φ is 0 and from geluEdge on 1 (where it rounds to 0 or 1 in
+// the product). The lookups are two-table permutes (VPERMT2PS) of
+// registers, so GELU costs about half of what the erf polynomials and the
+// exponential of the other paths cost. Accuracy, measured on 4·10⁶ points
+// of [-8, 8]: 5.3e-7 absolute at most, about one ulp of the result,
+// against 4.1e-7 for the polynomials; quartic pieces would be off by up
+// to 2e-6 relative where Φ is small.
+const (
+	geluPieces = 32
+	geluDegree = 5
+	geluEdge   = 6
+	// geluScale is geluPieces/(2·geluEdge) in float32, as the kernel
+	// multiplies by it.
+	geluScale float32 = geluPieces / (2.0 * geluEdge)
+)
+
+// geluTable holds the pieces' coefficients, coefficient k of piece i at
+// k·geluPieces+i: each piece interpolates Φ at the geluDegree+1 Chebyshev
+// points of its t interval (the x that the kernel's float32 w maps to),
+// in float64, rounded to float32.
+var geluTable = fitGELU()
+
+// fitGELU computes geluTable.
+func fitGELU() (tab [(geluDegree + 1) * geluPieces]float32) {
+	const n = geluDegree + 1
+	for i := range geluPieces {
+		// Solve Σₖ c[k]·tⱼᵏ = Φ(x(tⱼ)) at the Chebyshev points tⱼ by
+		// Gauss–Jordan elimination with partial pivoting.
+		var a [n][n + 1]float64
+		for j := range n {
+			t := 0.5 * math.Cos(math.Pi*(float64(j)+0.5)/n)
+			x := (float64(i) + t - (geluPieces-1)/2.0) / float64(geluScale)
+			p := 1.0
+			for k := range n {
+				a[j][k] = p
+				p *= t
+			}
+			a[j][n] = 0.5 * math.Erfc(-x/math.Sqrt2)
+		}
+		for c := range n {
+			piv := c
+			for r := c + 1; r < n; r++ {
+				if math.Abs(a[r][c]) > math.Abs(a[piv][c]) {
+					piv = r
+				}
+			}
+			a[c], a[piv] = a[piv], a[c]
+			for r := range n {
+				if r != c {
+					f := a[r][c] / a[c][c]
+					for k := c; k <= n; k++ {
+						a[r][k] -= f * a[c][k]
+					}
+				}
+			}
+		}
+		for k := range n {
+			tab[k*geluPieces+i] = float32(a[k][n] / a[k][k])
+		}
+	}
+	return tab
 }

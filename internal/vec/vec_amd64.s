@@ -60,6 +60,12 @@ SPLAT(tanhT4<>, 0xbbbadcf9)  // tanhT4
 SPLAT(invSqrt2<>, 0x3f3504f3)  // invSqrt2
 SPLAT(geluTA<>, 0xbfcc422a)  // geluTA
 SPLAT(geluTB<>, 0xbd922279)  // geluTB
+SPLAT(geluScale<>, 0x402aaaab)  // geluScale
+SPLAT(geluOffset<>, 0x41780000)  // geluPieces/2 - 1/2 = 15.5
+SPLAT(geluWLo<>, 0xbf000000)  // -1/2, the least w
+SPLAT(geluWHi<>, 0x41fbffff)  // the float32 below geluPieces - 1/2 = 31.5
+SPLAT(geluEdge<>, 0x40c00000)  // geluEdge
+SPLAT(geluNegEdge<>, 0xc0c00000)  // -geluEdge
 
 // tailMask: 8 lanes of all ones, then 8 of zeros. The 8 lanes that start
 // at element 8-k have their first k lanes set.
@@ -1041,53 +1047,67 @@ ln2Norm:
 	VFMADD213PS.BCST one<>(SB), X, N; \
 	VPADDD           T, N, X
 
-// GELU_BODY_Z is GELU_BODY on Z0, with masks where it blends.
-#define GELU_BODY_Z \
-	VMULPS.BCST      invSqrt2<>(SB), Z0, Z1; \
-	VPANDD.BCST      absMask<>(SB), Z1, Z1; \
-	VMULPS           Z1, Z1, Z2; \
-	VBROADCASTSS     erfS5<>(SB), Z3; \
-	VFMADD213PS.BCST erfS4<>(SB), Z2, Z3; \
-	VFMADD213PS.BCST erfS3<>(SB), Z2, Z3; \
-	VFMADD213PS.BCST erfS2<>(SB), Z2, Z3; \
-	VFMADD213PS.BCST erfS1<>(SB), Z2, Z3; \
-	VFMADD213PS.BCST erfS0<>(SB), Z2, Z3; \
-	VMULPS           Z1, Z3, Z3; \
-	VBROADCASTSS     one<>(SB), Z4; \
-	VSUBPS           Z3, Z4, Z3; \
-	VMINPS.BCST      erfMax<>(SB), Z1, Z2; \
-	VBROADCASTSS     erfB5<>(SB), Z4; \
-	VFMADD213PS.BCST erfB4<>(SB), Z2, Z4; \
-	VFMADD213PS.BCST erfB3<>(SB), Z2, Z4; \
-	VFMADD213PS.BCST erfB2<>(SB), Z2, Z4; \
-	VFMADD213PS.BCST erfB1<>(SB), Z2, Z4; \
-	VFMADD213PS.BCST erfB0<>(SB), Z2, Z4; \
-	EXP_CORE_Z(Z4, Z5, Z6); \
-	VCMPPS.BCST      $14, erfMax<>(SB), Z1, K1; \
-	VPXORD           Z4, Z4, K1, Z4; \
-	VCMPPS.BCST      $13, erfSplit<>(SB), Z1, K2; \
-	VMOVAPS          Z4, K2, Z3; \
-	VBROADCASTSS     two<>(SB), Z4; \
-	VSUBPS           Z3, Z4, Z4; \
-	VPMOVD2M         Z0, K3; \
-	VMOVAPS          Z3, K3, Z4; \
-	VMULPS.BCST      half<>(SB), Z0, Z0; \
-	VMULPS           Z4, Z0, Z0
+// GELU_TABLE_Z: Z0 = x·Φ(x) (vec_amd64.go, geluTable) with the table's
+// coefficient k, pieces 0–15 and 16–31, in Z(16+2k) and Z(17+2k).
+// Clobbers Z1–Z4, K1, K2.
+#define GELU_TABLE_Z \
+	VBROADCASTSS     geluOffset<>(SB), Z1; \
+	VFMADD231PS.BCST geluScale<>(SB), Z0, Z1; \
+	VMAXPS.BCST      geluWLo<>(SB), Z1, Z1; \
+	VMINPS.BCST      geluWHi<>(SB), Z1, Z1; \
+	VRNDSCALEPS      $0, Z1, Z2; \
+	VSUBPS           Z2, Z1, Z1; \
+	VCVTPS2DQ        Z2, Z2; \
+	VMOVAPS          Z26, Z3; \
+	VPERMT2PS        Z27, Z2, Z3; \
+	VMOVAPS          Z24, Z4; \
+	VPERMT2PS        Z25, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z22, Z4; \
+	VPERMT2PS        Z23, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z20, Z4; \
+	VPERMT2PS        Z21, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z18, Z4; \
+	VPERMT2PS        Z19, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VMOVAPS          Z16, Z4; \
+	VPERMT2PS        Z17, Z2, Z4; \
+	VFMADD213PS      Z4, Z1, Z3; \
+	VCMPPS.BCST      $13, geluEdge<>(SB), Z0, K1; \
+	VBROADCASTSS     one<>(SB), K1, Z3; \
+	VCMPPS.BCST      $1, geluNegEdge<>(SB), Z0, K2; \
+	VPXORD           Z3, Z3, K2, Z3; \
+	VMULPS           Z3, Z0, Z0
 
-// func geluAVX512(x, bias *float32, n int)
-TEXT ·geluAVX512(SB), NOSPLIT, $0-24
-	MOVQ x+0(FP), DI
-	MOVQ bias+8(FP), SI
-	MOVQ n+16(FP), CX
-	TESTQ SI, SI
-	JZ    gzPlain
+// func geluAVX512(x, bias, tab *float32, n int)
+TEXT ·geluAVX512(SB), NOSPLIT, $0-32
+	MOVQ    x+0(FP), DI
+	MOVQ    bias+8(FP), SI
+	MOVQ    tab+16(FP), AX
+	MOVQ    n+24(FP), CX
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(AX), Z17
+	VMOVUPS 128(AX), Z18
+	VMOVUPS 192(AX), Z19
+	VMOVUPS 256(AX), Z20
+	VMOVUPS 320(AX), Z21
+	VMOVUPS 384(AX), Z22
+	VMOVUPS 448(AX), Z23
+	VMOVUPS 512(AX), Z24
+	VMOVUPS 576(AX), Z25
+	VMOVUPS 640(AX), Z26
+	VMOVUPS 704(AX), Z27
+	TESTQ   SI, SI
+	JZ      gzPlain
 
 gzLoop:
 	CMPQ    CX, $16
 	JB      gzTail
 	VMOVUPS (DI), Z0
 	VADDPS  (SI), Z0, Z0
-	GELU_BODY_Z
+	GELU_TABLE_Z
 	VMOVUPS Z0, (DI)
 	ADDQ    $64, DI
 	ADDQ    $64, SI
@@ -1104,7 +1124,7 @@ gzTail:
 	VMOVUPS.Z (DI), K4, Z0
 	VMOVUPS.Z (SI), K4, Z1
 	VADDPS    Z1, Z0, Z0
-	GELU_BODY_Z
+	GELU_TABLE_Z
 	VMOVUPS   Z0, K4, (DI)
 	JMP       gzDone
 
@@ -1112,7 +1132,7 @@ gzPlain:
 	CMPQ    CX, $16
 	JB      gzPlainTail
 	VMOVUPS (DI), Z0
-	GELU_BODY_Z
+	GELU_TABLE_Z
 	VMOVUPS Z0, (DI)
 	ADDQ    $64, DI
 	SUBQ    $16, CX
@@ -1126,7 +1146,7 @@ gzPlainTail:
 	DECL      AX
 	KMOVW     AX, K4
 	VMOVUPS.Z (DI), K4, Z0
-	GELU_BODY_Z
+	GELU_TABLE_Z
 	VMOVUPS   Z0, K4, (DI)
 
 gzDone:

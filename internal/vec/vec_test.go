@@ -577,9 +577,11 @@ func TestReLU(t *testing.T) {
 }
 
 // TestAVX2MatchesGo runs both paths on the same random data and checks
-// they agree to within the accuracy bounds (they evaluate the same
-// polynomials, so any larger gap means the constants in vec_amd64.s and
-// consts.go have drifted apart).
+// they agree to within a few ulps (they evaluate the same polynomials, so
+// any larger gap means the constants in vec_amd64.s and consts.go have
+// drifted apart; AVX-512's GELU reads Φ from geluTable instead, and a
+// gap there means the table, its constants in vec_amd64.s or the kernel
+// went wrong).
 func TestAVX2MatchesGo(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2+FMA on this machine")
