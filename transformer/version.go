@@ -5,4 +5,4 @@ package transformer
 // comparable with another's, so it is part of every device fingerprint and
 // evaluation cache key; raise it whenever a kernel or the forward pass
 // changes what it computes or how fast.
-const EngineVersion = "engine-6"
+const EngineVersion = "engine-7"
