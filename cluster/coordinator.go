@@ -48,9 +48,14 @@ type Coordinator struct {
 	// evaluation is filed or fails.
 	jobs map[jobID]Job
 	// parts holds the Replies of one kind whose other kind has not come
-	// yet, unacknowledged, so a coordinator that dies loses none.
+	// yet, unacknowledged, so a coordinator that dies loses none, until
+	// they expire (see expired).
 	parts map[evaluator.CacheKey]map[string]*part
-	stats Stats
+	// orphanAfter is how long a reply held for a key nobody waits for is
+	// kept: the jobs stream's duplicate window (cluster.job_timeout) and
+	// dedupeMargin.
+	orphanAfter time.Duration
+	stats       Stats
 }
 
 // jobID names one job of an evaluation.
@@ -61,15 +66,22 @@ type jobID struct {
 
 // part is one kind's Result held until the other kind's comes.
 type part struct {
-	rep Reply
-	msg jetstream.Msg
-	seq uint64 // the reply's stream sequence
+	rep   Reply
+	msg   jetstream.Msg
+	seq   uint64    // the reply's stream sequence
+	since time.Time // when this coordinator first took the reply
 }
 
 // resultsAckWait is how long a reply taken by a coordinator that died
 // (or held while the other kind is awaited) waits before it is delivered
-// again.
+// again. A held reply is delivered again every resultsAckWait until the
+// other kind's comes or, when nobody waits for its key, it expires.
 const resultsAckWait = 5 * time.Second
+
+// dedupeMargin is added to the jobs stream's duplicate window before a
+// held reply nobody waits for expires: the server forgets a message id on
+// a timer that fires a little after the window ends.
+const dedupeMargin = time.Second
 
 // fingerprintWait bounds one request for the device's fingerprint.
 const fingerprintWait = time.Second
@@ -93,6 +105,12 @@ type Stats struct {
 	// measured on another device than their key names, and accuracy
 	// replies of another architecture, which are rejected.
 	Failed, Mismatched int
+	// Expired counts held replies acknowledged unused because nobody
+	// waited for their key for longer than the jobs stream's duplicate
+	// window (cluster.job_timeout) after they came: replies that came
+	// after their evaluation failed or timed out, or that a restarted
+	// coordinator took and the search never asked for again.
+	Expired int
 }
 
 var _ pipeline.SearchEvaluator = (*Coordinator)(nil)
@@ -121,7 +139,8 @@ func NewCoordinator(ctx context.Context, nc *nats.Conn, ev Evaluations, runID st
 		return nil, err
 	}
 	c := &Coordinator{ev: ev, nc: nc, js: js, cfg: cfg, runID: runID, log: log,
-		waiting: map[evaluator.CacheKey]*pending{}, attempts: map[jobID]int{}, jobs: map[jobID]Job{}, parts: map[evaluator.CacheKey]map[string]*part{}}
+		waiting: map[evaluator.CacheKey]*pending{}, attempts: map[jobID]int{}, jobs: map[jobID]Job{}, parts: map[evaluator.CacheKey]map[string]*part{},
+		orphanAfter: cfg.JobTimeout + dedupeMargin}
 	if cfg.Device == "" {
 		c.device = ev.Fingerprint()
 	}
@@ -156,7 +175,8 @@ func NewCoordinator(ctx context.Context, nc *nats.Conn, ev Evaluations, runID st
 
 // Close stops consuming results; evaluations still waiting fail when
 // their context ends. Replies held for their other kind stay
-// unacknowledged, for the next coordinator of the run.
+// unacknowledged, for the next coordinator of the run (which lets them
+// expire like its own).
 func (c *Coordinator) Close() { c.consume.Stop() }
 
 // Stats returns the traffic so far.
@@ -443,8 +463,19 @@ func (c *Coordinator) handle(m jetstream.Msg) {
 	held := c.held(key)
 	if old := held[rep.Kind]; old != nil {
 		if old.seq == seq {
-			old.msg = m // the held reply delivered again: still held
+			old.msg = m // the held reply delivered again
+			if !c.expired(key, old, time.Now()) {
+				c.mu.Unlock()
+				return // still held
+			}
+			if delete(held, rep.Kind); len(held) == 0 {
+				delete(c.parts, key)
+			}
+			c.stats.Expired++
 			c.mu.Unlock()
+			c.log.Info("cluster: a reply nobody waited for within the duplicate window (cluster.job_timeout) dropped",
+				"arch", rep.Result.Key, "kind", rep.Kind, "worker", rep.Worker, "held", time.Since(old.since).Round(time.Second))
+			c.ack(m)
 			return
 		}
 		c.stats.Ignored++
@@ -452,7 +483,7 @@ func (c *Coordinator) handle(m jetstream.Msg) {
 		c.ack(m)
 		return
 	}
-	held[rep.Kind] = &part{rep: rep, msg: m, seq: seq}
+	held[rep.Kind] = &part{rep: rep, msg: m, seq: seq, since: time.Now()}
 	acc, lat := held[KindAccuracy], held[KindLatency]
 	if acc == nil || lat == nil {
 		c.mu.Unlock()
@@ -483,6 +514,22 @@ func (c *Coordinator) handle(m jetstream.Msg) {
 	if p != nil {
 		notify(p, Reply{Key: rep.Key, Result: &r})
 	}
+}
+
+// expired says whether p, held for key, is no longer worth holding:
+// nobody waits for key (its evaluation failed, timed out or never began
+// in this coordinator) and p came more than orphanAfter ago. Until then a
+// coordinator started in this one's place may need p: attempts restart
+// at 1 there, so the job it publishes for key is a duplicate the jobs
+// stream drops while within its duplicate window, and p is the only
+// answer it gets. That job was published before p came, so once
+// orphanAfter has passed since, it is published afresh. The time p came
+// is taken on this machine's monotonic clock rather than from the
+// reply's stream timestamp, which is in the server's clock. A part taken
+// from the cache (no message) is never delivered again: it is left to its
+// evaluation. c.mu is held.
+func (c *Coordinator) expired(key evaluator.CacheKey, p *part, now time.Time) bool {
+	return p.msg != nil && c.waiting[key] == nil && now.Sub(p.since) > c.orphanAfter
 }
 
 // republishTimeout bounds publishing a rejected job again.

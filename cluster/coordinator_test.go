@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,6 +238,193 @@ func TestLateReplies(t *testing.T) {
 		t.Errorf("stats %+v, want one store", st)
 	}
 }
+
+// TestOrphanReplies fails an evaluation (its latency job fails) and then
+// sends its accuracy reply by hand: held for a key nobody waits for, the
+// orphan stays unacknowledged (delivered again every resultsAckWait)
+// until the jobs stream's duplicate window (cluster.job_timeout, here
+// longer than resultsAckWait) and dedupeMargin have passed since it came,
+// and is then acknowledged (counted as Expired, the results stream empty)
+// and forgotten. Evaluating the key again afterwards, in the same
+// coordinator or in one restarted in its place (attempts start at 1
+// again), publishes both jobs afresh, none dropped as a duplicate, and a
+// worker's replies give the Result.
+func TestOrphanReplies(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		restart bool
+	}{
+		{"same coordinator", false},
+		{"restarted coordinator", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
+			defer cancel()
+			tc := newTestCluster(t)
+			coordEv := newFakeEvals("t")
+			cfg := pipeline.ClusterConfig{AckWait: time.Second, Attempts: 1, JobTimeout: 6 * time.Second}
+			c := tc.coordinator(coordEv, cfg)
+			if c.orphanAfter <= resultsAckWait {
+				t.Fatalf("window %v: the test needs one longer than resultsAckWait (%v) to see an orphan kept when delivered again", c.orphanAfter, resultsAckWait)
+			}
+			js, err := jetstream.New(tc.connect("fake-worker"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := fakeArch(7)
+			key := coordEv.KeyOn(a, false, "fake")
+			hk := hex.EncodeToString(key[:])
+			send := func(id string, rep Reply) {
+				t.Helper()
+				rep.Key, rep.Attempt, rep.Worker = hk, 1, "by hand"
+				data, err := json.Marshal(rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := js.Publish(ctx, Results("run-test"), data, jetstream.WithMsgID(id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// state returns the results consumer's unacknowledged count,
+			// the results stream's and the jobs stream's message counts.
+			state := func() (ackPending int, results, jobs uint64) {
+				t.Helper()
+				cons, err := js.Consumer(ctx, ResultsStream, "results-run-test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ci, err := cons.Info(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := []uint64{0, 0}
+				for i, name := range []string{ResultsStream, JobsStream} {
+					s, err := js.Stream(ctx, name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					si, err := s.Info(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n[i] = si.State.Msgs
+				}
+				return ci.NumAckPending, n[0], n[1]
+			}
+			// waitFor polls until cond holds.
+			waitFor := func(what string, cond func() bool) {
+				t.Helper()
+				for !cond() {
+					if ctx.Err() != nil {
+						t.Fatalf("%s: stats %+v", what, c.Stats())
+					}
+					sleep(ctx, 20*time.Millisecond)
+				}
+			}
+			evaluate := func(c *Coordinator) <-chan error {
+				errc := make(chan error, 1)
+				go func() {
+					r, err := c.Evaluate(ctx, a)
+					if err == nil && (r.Accuracy != 0.008 || r.Latency.Median != 8*time.Millisecond) {
+						err = fmt.Errorf("got accuracy %v latency %v, want 0.008 and 8ms", r.Accuracy, r.Latency.Median)
+					}
+					errc <- err
+				}()
+				return errc
+			}
+
+			errc := evaluate(c)
+			waitFor("jobs published", func() bool { return c.Stats().Published == 2 })
+			send("lat-failed", Reply{Kind: KindLatency, Fail: FailMeasure, Error: "board unplugged"})
+			if err := <-errc; !errors.Is(err, evaluator.ErrMeasure) {
+				t.Fatalf("err %v, want ErrMeasure", err)
+			}
+			sent := time.Now()
+			r := evaluator.Result{Key: a.Key(), Arch: a, Accuracy: 0.5, EvaluatorVersion: evaluator.Version}
+			send("acc-late", Reply{Kind: KindAccuracy, Result: &r})
+			waitFor("orphan held", func() bool { n, _, _ := state(); return n == 1 })
+			// Within the window it stays held and unacknowledged.
+			for c.Stats().Expired == 0 {
+				if n, msgs, _ := state(); c.Stats().Expired == 0 && (n != 1 || msgs != 1) {
+					t.Fatalf("before the window: %d unacknowledged, %d in the results stream; want the orphan held (1, 1)", n, msgs)
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("the orphan never expired: stats %+v", c.Stats())
+				}
+				sleep(ctx, 100*time.Millisecond)
+			}
+			if held := time.Since(sent); held < c.orphanAfter {
+				t.Errorf("the orphan expired %v after it was sent, before the window %v", held, c.orphanAfter)
+			}
+			waitFor("orphan acknowledged", func() bool { n, msgs, _ := state(); return n == 0 && msgs == 0 })
+			c.mu.Lock()
+			parts := len(c.parts)
+			c.mu.Unlock()
+			if st := c.Stats(); st.Expired != 1 || st.Stored != 0 || parts != 0 {
+				t.Fatalf("stats %+v with %d keys held, want 1 expired, none stored, none held", st, parts)
+			}
+
+			if tt.restart {
+				c.Close()
+				c.nc.Close() // as a coordinator that died
+				c = tc.coordinator(coordEv, cfg)
+			}
+			_, _, jobsBefore := state()
+			before := c.Stats()
+			errc = evaluate(c)
+			waitFor("jobs published again", func() bool { return c.Stats().Published == before.Published+2 })
+			if st := c.Stats(); st.Duplicate != before.Duplicate {
+				t.Errorf("stats %+v, want no job dropped as a duplicate", st)
+			}
+			if _, _, jobs := state(); jobs != jobsBefore+2 {
+				t.Errorf("jobs stream holds %d messages, want %d (both jobs published again)", jobs, jobsBefore+2)
+			}
+			tc.worker("worker", newFakeEvals("t"), cfg, WorkerOptions{})
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, _ := coordEv.Lookup(key); !ok {
+				t.Error("the result is not in the cache")
+			}
+		})
+	}
+}
+
+// TestExpired tells which held replies expire: only one with a message
+// whose key nobody waits for and that came longer than the window ago.
+func TestExpired(t *testing.T) {
+	const window = time.Minute
+	key := evaluator.NewCacheKey("arch", "t", "data", "fake", evaluator.Version)
+	now := time.Now()
+	for _, tt := range []struct {
+		name   string
+		waited bool
+		msg    jetstream.Msg
+		age    time.Duration
+		want   bool
+	}{
+		{"nobody waits, past the window", false, stubMsg{}, window + time.Second, true},
+		{"nobody waits, within the window", false, stubMsg{}, window - time.Second, false},
+		{"nobody waits, at the window's end", false, stubMsg{}, window, false},
+		{"waited for, past the window", true, stubMsg{}, 10 * window, false},
+		{"taken from the cache, past the window", false, nil, 10 * window, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Coordinator{waiting: map[evaluator.CacheKey]*pending{}, orphanAfter: window}
+			if tt.waited {
+				c.waiting[key] = &pending{count: 1}
+			}
+			p := &part{msg: tt.msg, since: now.Add(-tt.age)}
+			if got := c.expired(key, p, now); got != tt.want {
+				t.Errorf("expired = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// stubMsg stands for a held reply's message; expired never reads it.
+type stubMsg struct{ jetstream.Msg }
 
 // FuzzDecodeJob: any message decodes to a valid Job or an error, never a
 // panic.

@@ -13,7 +13,13 @@
 // (subject Results(runID)), holds the first kind's Reply unacknowledged
 // until the other's comes, combines the two into one evaluator.Result and
 // files it in the run's bbolt cache, which it alone writes; Replies that
-// arrive late, twice, or for a key already cached are ignored.
+// arrive twice, or for a key already cached, are ignored. A Reply held
+// for a key nobody waits for (its evaluation failed or timed out, or it
+// was left by an earlier coordinator of the run) is kept, delivered again
+// every few seconds, while a coordinator restarted in this one's place
+// might still need it, that is for the jobs stream's duplicate window
+// (cluster.job_timeout) after it came, then acknowledged and counted in
+// Stats.Expired.
 //
 // Latency is keyed by the device that measures it: every cache key names
 // a device fingerprint, the run's own device's, or, with cluster.device,

@@ -67,7 +67,7 @@ func Search(ctx context.Context, run *pipeline.Run, o pipeline.SearchOptions, lo
 		coord.Close()
 		s := coord.Stats()
 		if log != nil {
-			log.Info("cluster: coordinator done", "published", s.Published, "duplicate_publications", s.Duplicate, "stored", s.Stored, "ignored", s.Ignored, "failed", s.Failed)
+			log.Info("cluster: coordinator done", "published", s.Published, "duplicate_publications", s.Duplicate, "stored", s.Stored, "ignored", s.Ignored, "failed", s.Failed, "expired", s.Expired)
 		}
 	}
 	return f, err
