@@ -47,7 +47,10 @@ type ClusterConfig struct {
 	MaxDeliver int `yaml:"max_deliver"`
 	// JobTimeout bounds how long the search waits for one evaluation's
 	// Result before the attempt fails (default 1h; search.retry decides
-	// what happens next).
+	// what happens next). It is also the streams' duplicate window, and
+	// how long the coordinator holds a reply nobody waits for before it
+	// drops it (a late reply of a failed evaluation): give workers and
+	// the search the same value.
 	JobTimeout time.Duration `yaml:"job_timeout"`
 	// Attempts bounds how often one evaluation is published after workers
 	// rejected it or its attempt failed (default 3).
