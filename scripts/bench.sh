@@ -357,6 +357,7 @@ bench_compress() {
 	ns=$(median_ns "$raw" "BenchmarkStudent/mini/seq128/rank0/bits8")
 	awk -v a="$base" -v b="$ns" 'BEGIN { printf "int8_vs_fp32_end_to_end %.2f\n", a/b }'
 	compress_threads "$work" "$count" "$benchtime"
+	compress_weights "$work" "$count" "$benchtime"
 	echo "# int8 BERT-mini, seq 128, one thread, interleaved in one run (medians, ms [min-max]): edgenas int8;"
 	echo "# ort_dynamic = ONNX Runtime's dynamic quantization of the student's float model, reproduced by"
 	echo "#   onnx.ExportORTDynamic (com.microsoft DynamicQuantizeMatMul, int8 weights per tensor, uint8"
@@ -419,6 +420,41 @@ compress_threads() {
 		t1=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits$bits/seq128/threads1")
 		t2=$(median_ns "$raw" "BenchmarkStudentThreads/mini/bits$bits/seq128/threads2")
 		awk -v n="$([ "$bits" = 32 ] && echo fp32 || echo int8)" -v a="$t1" -v b="$t2" 'BEGIN { printf "threads2_speedup_%s %.2f\n", n, a/b }'
+	done
+}
+
+# compress_weights WORK COUNT BENCHTIME is the weight-bytes part of
+# `compress` (transformer's BenchmarkWeightBytes, built in WORK): the int8
+# and int4 BERT-mini students at seq 32, 64 and 128 on one thread, each
+# layer with its own weights and every layer sharing the first's (the same
+# work on weights that stay in L2), COUNT interleaved rounds. It prints
+# what reading the weights costs a pass, and int4_bound_seqN: the int4/int8
+# latency ratio a kernel reading int4 could reach at best, if it cost
+# nothing over int8's tile products but saved half of int8's weight
+# reading, (own − (own − shared)/2) / own of the int8 student.
+compress_weights() {
+	local work=$1 count=$2 benchtime=$3 raw=$1/weights.txt i
+	log "weight bytes: int8 and int4 BERT-mini, own vs shared weights, seq 32–128 ($count rounds × $benchtime each)"
+	for ((i = 0; i < count; i++)); do
+		(cd transformer && "${pin[@]}" "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkWeightBytes$' \
+			-test.benchtime "$benchtime" -test.count 1 -test.cpu 1 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	done
+	echo "# weight bytes: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'); BERT-mini, one thread, medians of $count interleaved rounds; raw output: $raw"
+	echo "# own: every layer its own weights (int8 3.1 MB a pass); shared: every layer the first's (the same work, weights staying in L2)"
+	local bits seq own shared
+	for bits in 8 4; do
+		for seq in 32 64 128; do
+			own=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits$bits/seq$seq/own") || die "no result for bits$bits/seq$seq/own"
+			shared=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits$bits/seq$seq/shared") || die "no result for bits$bits/seq$seq/shared"
+			awk -v n="bits$bits seq$seq" -v a="$own" -v b="$shared" 'BEGIN { printf "weights %-12s own %7.3f ms  shared %7.3f ms  reading the weights %5.1f%% of the pass\n", n, a/1e6, b/1e6, 100*(a-b)/a }'
+		done
+	done
+	echo "# int4_bound_seqN: the best int4/int8 latency ratio a kernel reading int4 weights could reach, if it cost nothing over"
+	echo "# int8's tile products and saved half of int8's weight reading: (own - (own - shared)/2) / own of the int8 student"
+	for seq in 32 64 128; do
+		own=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits8/seq$seq/own")
+		shared=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits8/seq$seq/shared")
+		awk -v s="$seq" -v a="$own" -v b="$shared" 'BEGIN { d = a - b; if (d < 0) d = 0; printf "int4_bound_seq%s %.2f\n", s, (a - d/2)/a }'
 	done
 }
 

@@ -8,7 +8,7 @@ import (
 // miniStudent is a BERT-mini (vocabulary 30522) whose every layer has the
 // given attention and FFN rank and bits.
 func miniStudent(b *testing.B, rank, bits int) *Model {
-	return shapeStudent(b, "mini", rank, bits)
+	return shapeStudent(b, "mini", rank, bits, false)
 }
 
 // BenchmarkStudent times whole forward passes of BERT-mini students at
@@ -30,5 +30,39 @@ func BenchmarkStudent(b *testing.B) {
 			}
 			b.ReportMetric(float64(m.FLOPs(1, 128))/1e6, "MFLOP/op")
 		})
+	}
+}
+
+// BenchmarkWeightBytes times the int8 and int4 BERT-mini students at batch
+// 1, one thread, seq 32, 64 and 128, each layer with its own weights
+// ("own") and every layer sharing the first one's (ALBERT-style,
+// "shared"): the same products and steps, but on one layer's weights
+// (786 KB in int8) that stay in L2, instead of 3.1 MB read from L3 or
+// memory on every pass. own − shared is what reading a pass's weights
+// costs int8 beyond its arithmetic; int4 halves those bytes, so a kernel
+// that reads int4 and costs nothing else over int8's can save at most
+// half of it: (own − (own − shared)/2) / own bounds int4's latency against
+// int8's (scripts/bench.sh compress prints it as int4_bound_seqN).
+func BenchmarkWeightBytes(b *testing.B) {
+	for _, bits := range []int{8, 4} {
+		for _, shared := range []bool{false, true} {
+			m := shapeStudent(b, "mini", 0, bits, shared)
+			name := "own"
+			if shared {
+				name = "shared"
+			}
+			for _, seq := range []int{32, 64, 128} {
+				b.Run(fmt.Sprintf("mini/bits%d/seq%d/%s", bits, seq, name), func(b *testing.B) {
+					batch := fullBatch(1, seq, m.Config.VocabSize)
+					s := m.NewSession(1)
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := s.Run(batch); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 func BenchmarkStudentThreads(b *testing.B) {
 	for _, shape := range []string{"tiny", "mini"} {
 		for _, bits := range []int{32, 8, 4} {
-			m := shapeStudent(b, shape, 0, bits)
+			m := shapeStudent(b, shape, 0, bits, false)
 			for _, seq := range []int{1, 32, 64, 128, 512} {
 				for _, threads := range []int{1, 2} {
 					b.Run(fmt.Sprintf("%s/bits%d/seq%d/threads%d", shape, bits, seq, threads), func(b *testing.B) {
@@ -34,16 +34,17 @@ func BenchmarkStudentThreads(b *testing.B) {
 }
 
 // shapeStudent is a model of the named shape (vocabulary 30522) whose
-// every layer has the given attention and FFN rank and bits.
-func shapeStudent(b *testing.B, shape string, rank, bits int) *Model {
+// every layer has the given attention and FFN rank and bits; shared, every
+// layer after the first shares the first's weights (ALBERT-style).
+func shapeStudent(b *testing.B, shape string, rank, bits int, shared bool) *Model {
 	cfg, err := ShapeConfig(shape, 30522)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg.Edgenas = &EdgenasConfig{Version: ConfigVersion, AttentionHeadSize: cfg.HeadSize()}
-	for range cfg.NumHiddenLayers {
+	for i := range cfg.NumHiddenLayers {
 		cfg.Edgenas.Layers = append(cfg.Edgenas.Layers, LayerConfig{NumAttentionHeads: cfg.NumAttentionHeads,
-			IntermediateSize: cfg.IntermediateSize, AttentionRank: rank, FFNRank: rank, Bits: bits})
+			IntermediateSize: cfg.IntermediateSize, AttentionRank: rank, FFNRank: rank, Bits: bits, SharesPrevious: shared && i > 0})
 	}
 	m, err := NewRandom(cfg, rand.New(rand.NewPCG(1, 1)), 0.02)
 	if err != nil {
