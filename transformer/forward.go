@@ -176,7 +176,7 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		case q != nil:
 			s.qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner) // the bias added by the product
 		default:
-			s.linear(rows, x, H, &pl.qkv, qkv, 3*inner)
+			s.wide().linear(rows, x, H, &pl.qkv, qkv, 3*inner)
 			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
 		}
 		// The tail by row blocks when every thread gets a block (with fewer
@@ -209,13 +209,7 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 			continue
 		}
 		fused = false
-		s.linear(rows, s.ctx, inner, &pl.attnOut, s.tmp, H)
-		s.run(job{op: opAddNorm, width: H, bias: l.AttnOut.B, norm: &l.AttnNorm}, rows)
-		ffn := s.ffn[:rows*l.FFN]
-		s.linear(rows, x, H, &pl.inter, ffn, l.FFN)
-		s.run(job{op: opActivate, buf: ffn, width: l.FFN, bias: l.Inter.B}, rows)
-		s.linear(rows, ffn, l.FFN, &pl.out, s.tmp, H)
-		s.run(job{op: opAddNorm, width: H, bias: l.Out.B, norm: &l.OutNorm}, rows)
+		s.steps(s.wide(), true, l, pl, 0, rows)
 	}
 
 	out := &s.out
@@ -280,10 +274,10 @@ func (pr products) linear(rows int, x []float32, ldx int, p *plinear, c []float3
 	pr.stage(rows, t, p.mid, &p.b, c, ldc)
 }
 
-// linear computes C = x·Wᵀ (no bias) for a prepared product on the
-// session's threads.
-func (s *Session) linear(rows int, x []float32, ldx int, p *plinear, c []float32, ldc int) {
-	products{q: &s.qws, g: &s.gws, mid: s.mid}.linear(rows, x, ldx, p, c, ldc)
+// wide is where products run split over the session's threads: its own
+// workspaces and low-rank intermediates.
+func (s *Session) wide() products {
+	return products{q: &s.qws, g: &s.gws, mid: s.mid}
 }
 
 // tailRows is the number of rows of one unit of opTail: one row block of
@@ -305,21 +299,46 @@ const tailRows = 32
 func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int) {
 	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
 	pr := products{q: &wk.qws, g: &wk.gemm, mid: s.mid[r0*s.prep.maxMid:]}
-	x, tmp := s.x[r0*H:r1*H], s.tmp[r0*H:r1*H]
 	if s.threads > 1 {
 		vec.Prefetch(s.ctx[r0*inner:], n, inner, inner) // written by the threads that ran attention
 	}
-	pr.linear(n, s.ctx[r0*inner:], inner, &pl.attnOut, tmp, H)
-	vec.AddLayerNorm(x, tmp, l.AttnOut.B, l.AttnNorm.Gamma, l.AttnNorm.Beta, l.AttnNorm.Eps)
-	ffn := s.ffn[r0*l.FFN : r1*l.FFN]
-	pr.linear(n, x, H, &pl.inter, ffn, l.FFN)
-	s.activate(ffn, l.Inter.B)
-	pr.linear(n, ffn, l.FFN, &pl.out, tmp, H)
-	vec.AddLayerNorm(x, tmp, l.Out.B, l.OutNorm.Gamma, l.OutNorm.Beta, l.OutNorm.Eps)
+	s.steps(pr, false, l, pl, r0, r1)
 	if next != nil {
 		q := next.qkv.single()
-		pr.q.Mul(n, x, H, q, next.qkvBias, s.qkv[r0*q.Out():r1*q.Out()], q.Out())
+		pr.q.Mul(n, s.x[r0*H:r1*H], H, q, next.qkvBias, s.qkv[r0*q.Out():r1*q.Out()], q.Out())
 	}
+}
+
+// steps does rows [r0, r1) of a layer's steps after attention with the
+// products of pr: the attention output product, its LayerNorm, the FFN
+// products and activation and the last LayerNorm. wide, pr is the
+// session's (products split over its threads) and the element-wise steps
+// are split over the threads too (s.run; rows [0, r1) only); otherwise
+// every step runs on the calling thread (tail).
+func (s *Session) steps(pr products, wide bool, l *Layer, pl *preparedLayer, r0, r1 int) {
+	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
+	x, tmp, ffn := s.x[r0*H:r1*H], s.tmp[r0*H:r1*H], s.ffn[r0*l.FFN:r1*l.FFN]
+	pr.linear(n, s.ctx[r0*inner:], inner, &pl.attnOut, tmp, H)
+	s.addNorm(wide, x, tmp, l.AttnOut.B, &l.AttnNorm)
+	pr.linear(n, x, H, &pl.inter, ffn, l.FFN)
+	if wide {
+		s.run(job{op: opActivate, buf: ffn, width: l.FFN, bias: l.Inter.B}, n)
+	} else {
+		s.activate(ffn, l.Inter.B)
+	}
+	pr.linear(n, ffn, l.FFN, &pl.out, tmp, H)
+	s.addNorm(wide, x, tmp, l.Out.B, &l.OutNorm)
+}
+
+// addNorm computes x rows = LayerNorm(x + tmp + bias) with norm: split
+// over the session's threads when wide (x and tmp then start at row 0).
+func (s *Session) addNorm(wide bool, x, tmp, bias []float32, norm *LayerNorm) {
+	H := s.m.Config.HiddenSize
+	if wide {
+		s.run(job{op: opAddNorm, width: H, bias: bias, norm: norm}, len(x)/H)
+		return
+	}
+	vec.AddLayerNorm(x, tmp, bias, norm.Gamma, norm.Beta, norm.Eps)
 }
 
 // activate computes x rows = act(x rows + bias) with the model's activation.
