@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgenas/edgenas/evaluator"
 	"github.com/edgenas/edgenas/pipeline"
+	"github.com/edgenas/edgenas/space"
 )
 
 // TestCoordinator evaluates through one in-process worker: the accuracy
@@ -168,6 +169,33 @@ func TestDeviceRouting(t *testing.T) {
 	})
 }
 
+// handReplies connects a fake worker to tc and returns its JetStream
+// context, fakeArch(7), its cache key under ev on device "fake", and a
+// function that publishes a Reply of attempt 1 for that key to run
+// "run-test" by hand, each with a message id of its own.
+func handReplies(ctx context.Context, t *testing.T, tc *testCluster, ev *fakeEvals) (jetstream.JetStream, space.Arch, evaluator.CacheKey, func(Reply)) {
+	t.Helper()
+	js, err := jetstream.New(tc.connect("fake-worker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := fakeArch(7)
+	key := ev.KeyOn(a, false, "fake")
+	n := 0
+	return js, a, key, func(rep Reply) {
+		t.Helper()
+		n++
+		rep.Key, rep.Attempt, rep.Worker = hex.EncodeToString(key[:]), 1, "by hand"
+		data, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, Results("run-test"), data, jetstream.WithMsgID(strconv.Itoa(n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestLateReplies sends a coordinator replies by hand (no worker runs):
 // the Result is filed only once both kinds came; a second reply of a
 // kind held, and any reply for a key already filed, are ignored and
@@ -180,24 +208,10 @@ func TestLateReplies(t *testing.T) {
 	coordEv := newFakeEvals("t")
 	cfg := pipeline.ClusterConfig{AckWait: time.Second, Attempts: 1}
 	c := tc.coordinator(coordEv, cfg)
-	js, err := jetstream.New(tc.connect("fake-worker"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := fakeArch(7)
-	key := coordEv.KeyOn(a, false, "fake")
-	hk := hex.EncodeToString(key[:])
-	n := 0
+	_, a, key, byHand := handReplies(ctx, t, tc, coordEv)
 	send := func(kind string, r evaluator.Result) {
 		t.Helper()
-		n++
-		data, err := json.Marshal(Reply{Key: hk, Kind: kind, Attempt: 1, Worker: "by hand", Result: &r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.Publish(ctx, Results("run-test"), data, jetstream.WithMsgID(strconv.Itoa(n))); err != nil {
-			t.Fatal(err)
-		}
+		byHand(Reply{Kind: kind, Result: &r})
 	}
 	res := func(acc float64, lat time.Duration, device string) evaluator.Result {
 		r := evaluator.Result{Key: a.Key(), Arch: a, Accuracy: acc, EvaluatorVersion: evaluator.Version, Device: device}
@@ -268,24 +282,7 @@ func TestOrphanReplies(t *testing.T) {
 			if c.orphanAfter <= resultsAckWait {
 				t.Fatalf("window %v: the test needs one longer than resultsAckWait (%v) to see an orphan kept when delivered again", c.orphanAfter, resultsAckWait)
 			}
-			js, err := jetstream.New(tc.connect("fake-worker"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := fakeArch(7)
-			key := coordEv.KeyOn(a, false, "fake")
-			hk := hex.EncodeToString(key[:])
-			send := func(id string, rep Reply) {
-				t.Helper()
-				rep.Key, rep.Attempt, rep.Worker = hk, 1, "by hand"
-				data, err := json.Marshal(rep)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := js.Publish(ctx, Results("run-test"), data, jetstream.WithMsgID(id)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			js, a, key, send := handReplies(ctx, t, tc, coordEv)
 			// state returns the results consumer's unacknowledged count,
 			// the results stream's and the jobs stream's message counts.
 			state := func() (ackPending int, results, jobs uint64) {
@@ -336,13 +333,13 @@ func TestOrphanReplies(t *testing.T) {
 
 			errc := evaluate(c)
 			waitFor("jobs published", func() bool { return c.Stats().Published == 2 })
-			send("lat-failed", Reply{Kind: KindLatency, Fail: FailMeasure, Error: "board unplugged"})
+			send(Reply{Kind: KindLatency, Fail: FailMeasure, Error: "board unplugged"})
 			if err := <-errc; !errors.Is(err, evaluator.ErrMeasure) {
 				t.Fatalf("err %v, want ErrMeasure", err)
 			}
 			sent := time.Now()
 			r := evaluator.Result{Key: a.Key(), Arch: a, Accuracy: 0.5, EvaluatorVersion: evaluator.Version}
-			send("acc-late", Reply{Kind: KindAccuracy, Result: &r})
+			send(Reply{Kind: KindAccuracy, Result: &r})
 			waitFor("orphan held", func() bool { n, _, _ := state(); return n == 1 })
 			// Within the window it stays held and unacknowledged.
 			for c.Stats().Expired == 0 {
