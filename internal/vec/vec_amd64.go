@@ -144,15 +144,19 @@ func layerNorm(x, delta, bias, gamma, beta []float32, eps float32) {
 }
 
 // addLayerNormPairs does AddLayerNorm's rows of n floats two at a time
-// (addLayerNorm2AVX2, each row as layerNorm does it, to the bit) where it
-// can, and returns where the rows it left start.
+// (addLayerNorm2AVX2 or its AVX-512 twin, each row as layerNorm does it,
+// to the bit) where it can, and returns where the rows it left start.
 func addLayerNormPairs(x, delta, bias, gamma, beta []float32, n int, eps float32) int {
 	r := 0
 	if useAVX2 && bias != nil && n%16 == 0 {
 		_, _, _ = gamma[n-1], beta[n-1], bias[n-1]
 		for ; r+2*n <= len(x); r += 2 * n {
 			_, _ = x[r+2*n-1], delta[r+2*n-1]
-			addLayerNorm2AVX2(&x[r], &delta[r], &bias[0], &gamma[0], &beta[0], n, eps)
+			if useAVX512 {
+				addLayerNorm2AVX512(&x[r], &delta[r], &bias[0], &gamma[0], &beta[0], n, eps)
+			} else {
+				addLayerNorm2AVX2(&x[r], &delta[r], &bias[0], &gamma[0], &beta[0], n, eps)
+			}
 		}
 	}
 	return r
@@ -246,6 +250,11 @@ func layerNormAVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
 //
 //go:noescape
 func addLayerNorm2AVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
+
+// addLayerNorm2AVX512 is addLayerNorm2AVX2 on ZMM registers, bit for bit.
+//
+//go:noescape
+func addLayerNorm2AVX512(x, delta, bias, gamma, beta *float32, n int, eps float32)
 
 // prefetchRows runs PREFETCHT1 on lines cache lines from each of rows
 // rows of x, ld floats apart.

@@ -1024,6 +1024,132 @@ ln2Norm:
 	VZEROUPPER
 	RET
 
+// func addLayerNorm2AVX512(x, delta, bias, gamma, beta *float32, n int, eps float32)
+//
+// addLayerNorm2AVX2 on ZMM registers, bit for bit: one 16-lane register
+// holds what addLayerNorm2AVX2 keeps in two 8-lane ones (lanes 0–7 the
+// first, 8–15 the second: the same sums in the same order), and its upper
+// half is added to its lower half (VEXTRACTF32X8) before the horizontal
+// sum, as addLayerNorm2AVX2 adds its two; the scalar statistics are the
+// same instructions. Row A (DI) uses Z0, Z2, Z4, Z12–Z14; row B (SI) Z5,
+// Z6, Z8, Z7, Z10, Z11.
+TEXT ·addLayerNorm2AVX512(SB), NOSPLIT, $0-52
+	MOVQ       x+0(FP), DI
+	MOVQ       delta+8(FP), R8
+	MOVQ       bias+16(FP), R9
+	MOVQ       gamma+24(FP), R10
+	MOVQ       beta+32(FP), R11
+	MOVQ       n+40(FP), R12
+	LEAQ       (DI)(R12*4), SI
+	LEAQ       (R8)(R12*4), AX
+	VCVTSI2SSQ R12, X15, X15
+	XORQ       BX, BX
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z6, Z6, Z6
+
+ln2zAdd:
+	VMOVUPS (DI)(BX*4), Z4
+	VMOVUPS (SI)(BX*4), Z5
+	VADDPS  (R8)(BX*4), Z4, Z4
+	VADDPS  (AX)(BX*4), Z5, Z5
+	VADDPS  (R9)(BX*4), Z4, Z4
+	VADDPS  (R9)(BX*4), Z5, Z5
+	VMOVUPS Z4, (DI)(BX*4)
+	VMOVUPS Z5, (SI)(BX*4)
+	VADDPS  Z4, Z0, Z0
+	VADDPS  Z5, Z6, Z6
+	ADDQ    $16, BX
+	CMPQ    BX, R12
+	JB      ln2zAdd
+
+	VEXTRACTF32X8 $1, Z0, Y1
+	VEXTRACTF32X8 $1, Z6, Y7
+	VADDPS        Y1, Y0, Y0
+	VADDPS        Y7, Y6, Y6
+	HSUM(Y0, X0, X1)
+	HSUM(Y6, X6, X7)
+	VDIVSS        X15, X0, X0
+	VDIVSS        X15, X6, X6
+	VBROADCASTSS  X0, Z12
+	VBROADCASTSS  X6, Z10
+	XORQ          BX, BX
+	VPXORD        Z0, Z0, Z0
+	VPXORD        Z2, Z2, Z2
+	VPXORD        Z6, Z6, Z6
+	VPXORD        Z8, Z8, Z8
+
+ln2zDev:
+	VMOVUPS     (DI)(BX*4), Z4
+	VMOVUPS     (SI)(BX*4), Z5
+	VSUBPS      Z12, Z4, Z4
+	VSUBPS      Z10, Z5, Z5
+	VADDPS      Z4, Z0, Z0
+	VADDPS      Z5, Z6, Z6
+	VFMADD231PS Z4, Z4, Z2
+	VFMADD231PS Z5, Z5, Z8
+	ADDQ        $16, BX
+	CMPQ        BX, R12
+	JB          ln2zDev
+
+	VEXTRACTF32X8 $1, Z0, Y1
+	VEXTRACTF32X8 $1, Z6, Y7
+	VEXTRACTF32X8 $1, Z2, Y3
+	VEXTRACTF32X8 $1, Z8, Y9
+	VADDPS        Y1, Y0, Y0
+	VADDPS        Y7, Y6, Y6
+	HSUM(Y0, X0, X1)
+	HSUM(Y6, X6, X7)
+	VADDPS        Y3, Y2, Y2
+	VADDPS        Y9, Y8, Y8
+	HSUM(Y2, X2, X3)
+	HSUM(Y8, X8, X9)
+	VDIVSS        X15, X0, X0
+	VDIVSS        X15, X6, X6
+	VDIVSS        X15, X2, X2
+	VDIVSS        X15, X8, X8
+	VMULSS        X0, X0, X3
+	VMULSS        X6, X6, X9
+	VSUBSS        X3, X2, X2
+	VSUBSS        X9, X8, X8
+	VXORPS        X3, X3, X3
+	VXORPS        X9, X9, X9
+	VMAXSS        X3, X2, X2
+	VMAXSS        X9, X8, X8
+	VADDSS        eps+48(FP), X2, X2
+	VADDSS        eps+48(FP), X8, X8
+	VSQRTSS       X2, X2, X2
+	VSQRTSS       X8, X8, X8
+	VMOVSS        one<>(SB), X3
+	VMOVSS        one<>(SB), X9
+	VDIVSS        X2, X3, X3
+	VDIVSS        X8, X9, X9
+	VBROADCASTSS  X0, Z13
+	VBROADCASTSS  X3, Z14
+	VBROADCASTSS  X6, Z7
+	VBROADCASTSS  X9, Z11
+	XORQ          BX, BX
+
+ln2zNorm:
+	VMOVUPS     (DI)(BX*4), Z4
+	VMOVUPS     (SI)(BX*4), Z0
+	VSUBPS      Z12, Z4, Z4
+	VSUBPS      Z10, Z0, Z0
+	VSUBPS      Z13, Z4, Z4
+	VSUBPS      Z7, Z0, Z0
+	VMULPS      Z14, Z4, Z4
+	VMULPS      Z11, Z0, Z0
+	VMOVUPS     (R10)(BX*4), Z5
+	VMOVUPS     (R10)(BX*4), Z1
+	VFMADD213PS (R11)(BX*4), Z5, Z4
+	VFMADD213PS (R11)(BX*4), Z1, Z0
+	VMOVUPS     Z4, (DI)(BX*4)
+	VMOVUPS     Z0, (SI)(BX*4)
+	ADDQ        $16, BX
+	CMPQ        BX, R12
+	JB          ln2zNorm
+	VZEROUPPER
+	RET
+
 // AVX-512F GELU. On CPUs that split 512-bit operations in two (Zen 4) it
 // does the same arithmetic per element as geluAVX2 but in half the
 // instructions, which lets more of its long dependency chains overlap.

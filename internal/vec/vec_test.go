@@ -937,3 +937,37 @@ func TestAddLayerNormRowsIndependent(t *testing.T) {
 		}
 	})
 }
+
+// TestAddLayerNormPairsBitExact checks that the two-row kernels of
+// AddLayerNorm (addLayerNorm2AVX2 and addLayerNorm2AVX512) give every row
+// the bits one-row layerNorm gives it, on every path this machine runs,
+// for rows of 16 to 1040 floats, offset far from zero and not.
+func TestAddLayerNormPairsBitExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	eachPath(t, func(t *testing.T) {
+		for _, n := range []int{16, 32, 48, 256, 272, 768, 1040} {
+			for _, offset := range []float32{0, 40} {
+				const rows = 5
+				vals := func(k int, scale, off float32) []float32 {
+					v := make([]float32, k)
+					for i := range v {
+						v[i] = off + scale*float32(rng.NormFloat64())
+					}
+					return v
+				}
+				x, delta := vals(rows*n, 2, offset), vals(rows*n, 0.5, 0)
+				bias, gamma, beta := vals(n, 0.1, 0), vals(n, 0.3, 1), vals(n, 0.1, 0)
+				want := slices.Clone(x)
+				for r := 0; r < rows; r++ {
+					layerNorm(want[r*n:(r+1)*n], delta[r*n:(r+1)*n], bias, gamma, beta, 1e-12)
+				}
+				AddLayerNorm(x, delta, bias, gamma, beta, 1e-12)
+				for i := range x {
+					if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d offset %v: row %d element %d: %v, one-row layerNorm gives %v", n, offset, i/n, i%n, x[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
