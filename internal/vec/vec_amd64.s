@@ -880,6 +880,50 @@ lnDone:
 	VZEROUPPER
 	RET
 
+// LN2_MEANS ends the first pass of addLayerNorm2AVX2 and its AVX-512
+// twin: the two rows' sums (Y0 + Y1, Y6 + Y7) summed across lanes and
+// divided by n (X15), the means in X0 and X6.
+#define LN2_MEANS \
+	VADDPS Y1, Y0, Y0; \
+	VADDPS Y7, Y6, Y6; \
+	HSUM(Y0, X0, X1); \
+	HSUM(Y6, X6, X7); \
+	VDIVSS X15, X0, X0; \
+	VDIVSS X15, X6, X6
+
+// LN2_STATS ends their second pass: from the sums of the deviations (Y0
+// + Y1, Y6 + Y7) and of their squares (Y2 + Y3, Y8 + Y9), the mean
+// deviations in X0 and X6 and 1/sqrt(variance + eps) in X3 and X9.
+#define LN2_STATS \
+	VADDPS  Y1, Y0, Y0; \
+	VADDPS  Y7, Y6, Y6; \
+	HSUM(Y0, X0, X1); \
+	HSUM(Y6, X6, X7); \
+	VADDPS  Y3, Y2, Y2; \
+	VADDPS  Y9, Y8, Y8; \
+	HSUM(Y2, X2, X3); \
+	HSUM(Y8, X8, X9); \
+	VDIVSS  X15, X0, X0; \
+	VDIVSS  X15, X6, X6; \
+	VDIVSS  X15, X2, X2; \
+	VDIVSS  X15, X8, X8; \
+	VMULSS  X0, X0, X3; \
+	VMULSS  X6, X6, X9; \
+	VSUBSS  X3, X2, X2; \
+	VSUBSS  X9, X8, X8; \
+	VXORPS  X3, X3, X3; \
+	VXORPS  X9, X9, X9; \
+	VMAXSS  X3, X2, X2; \
+	VMAXSS  X9, X8, X8; \
+	VADDSS  eps+48(FP), X2, X2; \
+	VADDSS  eps+48(FP), X8, X8; \
+	VSQRTSS X2, X2, X2; \
+	VSQRTSS X8, X8, X8; \
+	VMOVSS  one<>(SB), X3; \
+	VMOVSS  one<>(SB), X9; \
+	VDIVSS  X2, X3, X3; \
+	VDIVSS  X8, X9, X9
+
 // func addLayerNorm2AVX2(x, delta, bias, gamma, beta *float32, n int, eps float32)
 //
 // layerNormAVX2 with delta and bias on two consecutive rows of n floats
@@ -930,12 +974,7 @@ ln2Add:
 	CMPQ    BX, R12
 	JB      ln2Add
 
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y7, Y6, Y6
-	HSUM(Y0, X0, X1)
-	HSUM(Y6, X6, X7)
-	VDIVSS       X15, X0, X0
-	VDIVSS       X15, X6, X6
+	LN2_MEANS
 	VBROADCASTSS X0, Y12
 	VBROADCASTSS X6, Y10
 	XORQ         BX, BX
@@ -969,34 +1008,7 @@ ln2Dev:
 	CMPQ        BX, R12
 	JB          ln2Dev
 
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y7, Y6, Y6
-	HSUM(Y0, X0, X1)
-	HSUM(Y6, X6, X7)
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y9, Y8, Y8
-	HSUM(Y2, X2, X3)
-	HSUM(Y8, X8, X9)
-	VDIVSS       X15, X0, X0
-	VDIVSS       X15, X6, X6
-	VDIVSS       X15, X2, X2
-	VDIVSS       X15, X8, X8
-	VMULSS       X0, X0, X3
-	VMULSS       X6, X6, X9
-	VSUBSS       X3, X2, X2
-	VSUBSS       X9, X8, X8
-	VXORPS       X3, X3, X3
-	VXORPS       X9, X9, X9
-	VMAXSS       X3, X2, X2
-	VMAXSS       X9, X8, X8
-	VADDSS       eps+48(FP), X2, X2
-	VADDSS       eps+48(FP), X8, X8
-	VSQRTSS      X2, X2, X2
-	VSQRTSS      X8, X8, X8
-	VMOVSS       one<>(SB), X3
-	VMOVSS       one<>(SB), X9
-	VDIVSS       X2, X3, X3
-	VDIVSS       X8, X9, X9
+	LN2_STATS
 	VBROADCASTSS X0, Y13
 	VBROADCASTSS X3, Y14
 	VBROADCASTSS X6, Y7
@@ -1064,12 +1076,7 @@ ln2zAdd:
 
 	VEXTRACTF32X8 $1, Z0, Y1
 	VEXTRACTF32X8 $1, Z6, Y7
-	VADDPS        Y1, Y0, Y0
-	VADDPS        Y7, Y6, Y6
-	HSUM(Y0, X0, X1)
-	HSUM(Y6, X6, X7)
-	VDIVSS        X15, X0, X0
-	VDIVSS        X15, X6, X6
+	LN2_MEANS
 	VBROADCASTSS  X0, Z12
 	VBROADCASTSS  X6, Z10
 	XORQ          BX, BX
@@ -1095,34 +1102,7 @@ ln2zDev:
 	VEXTRACTF32X8 $1, Z6, Y7
 	VEXTRACTF32X8 $1, Z2, Y3
 	VEXTRACTF32X8 $1, Z8, Y9
-	VADDPS        Y1, Y0, Y0
-	VADDPS        Y7, Y6, Y6
-	HSUM(Y0, X0, X1)
-	HSUM(Y6, X6, X7)
-	VADDPS        Y3, Y2, Y2
-	VADDPS        Y9, Y8, Y8
-	HSUM(Y2, X2, X3)
-	HSUM(Y8, X8, X9)
-	VDIVSS        X15, X0, X0
-	VDIVSS        X15, X6, X6
-	VDIVSS        X15, X2, X2
-	VDIVSS        X15, X8, X8
-	VMULSS        X0, X0, X3
-	VMULSS        X6, X6, X9
-	VSUBSS        X3, X2, X2
-	VSUBSS        X9, X8, X8
-	VXORPS        X3, X3, X3
-	VXORPS        X9, X9, X9
-	VMAXSS        X3, X2, X2
-	VMAXSS        X9, X8, X8
-	VADDSS        eps+48(FP), X2, X2
-	VADDSS        eps+48(FP), X8, X8
-	VSQRTSS       X2, X2, X2
-	VSQRTSS       X8, X8, X8
-	VMOVSS        one<>(SB), X3
-	VMOVSS        one<>(SB), X9
-	VDIVSS        X2, X3, X3
-	VDIVSS        X8, X9, X9
+	LN2_STATS
 	VBROADCASTSS  X0, Z13
 	VBROADCASTSS  X3, Z14
 	VBROADCASTSS  X6, Z7
