@@ -380,9 +380,14 @@ bench_compress() {
 # compress_threads WORK COUNT BENCHTIME is the threads part of `compress`
 # (transformer's BenchmarkStudentThreads, built in WORK): whole forward
 # passes at batch 1 of BERT-tiny and BERT-mini (fp32, int8 and int4 weights)
-# at seq 1, 32, 64, 128 and 512 on one and on two threads of one Session
-# (GOMAXPROCS 2, never pinned), the suite run COUNT times over so that one
-# and two threads are measured interleaved. It prints, with the CPU and
+# at seq 1, 32, 64, 128 and 512 on one and on two threads of one Session,
+# the suite run COUNT times over so that one and two threads are measured
+# interleaved. One thread runs pinned to one CPU (EDGENAS_BENCH_CPU, else
+# CPU 0; GOMAXPROCS 1), two threads unpinned (GOMAXPROCS 2): a lone thread
+# the operating system moves between cores loses its caches, and on this
+# 2-core machine measured 2.2–2.5 ms instead of 1.55–1.65 for the int8
+# BERT-mini at seq 128, which made two threads look more than twice as
+# fast. It prints, with the CPU and
 # the load average before and after (other processes on the machine
 # depress the two-thread figures), the two-thread speed-up per shape,
 # precision and length and the int4/int8 latency ratio of BERT-mini; the
@@ -390,15 +395,22 @@ bench_compress() {
 # (one thread) and threads2_speedup_fp32, threads2_speedup_int8 (BERT-mini,
 # seq 128).
 compress_threads() {
-	local work=$1 count=$2 benchtime=$3 raw=$1/threads.txt load0 i
+	local work=$1 count=$2 benchtime=$3 raw=$1/threads.txt load0 i one=()
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	if command -v taskset >/dev/null 2>&1; then
+		one=(taskset -c "${EDGENAS_BENCH_CPU:-0}")
+	else
+		log "taskset not found (Debian: util-linux): one thread runs unpinned, and its figures suffer when the OS moves it"
+	fi
 	log "forward passes on 1 and 2 threads: tiny and mini, fp32/int8/int4, seq 1–512 ($count rounds × $benchtime each)"
 	for ((i = 0; i < count; i++)); do
-		(cd transformer && "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkStudentThreads$' \
+		(cd transformer && "${one[@]}" "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkStudentThreads$/./././^threads1$' \
+			-test.benchtime "$benchtime" -test.count 1 -test.cpu 1 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+		(cd transformer && "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkStudentThreads$/./././^threads2$' \
 			-test.benchtime "$benchtime" -test.count 1 -test.cpu 2 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
 	done
 	echo "# threads: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) CPU(s); load average (1, 5, 15 min) before $load0, after $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "# one forward pass, batch 1, Session threads 1 and 2 (GOMAXPROCS 2), medians of $count interleaved rounds; raw output: $raw"
+	echo "# one forward pass, batch 1, Session threads 1 (GOMAXPROCS 1, pinned: ${one[*]:-no}) and 2 (GOMAXPROCS 2), medians of $count interleaved rounds; raw output: $raw"
 	echo "# shape bits seq: 1 thread ms, 2 threads ms, speed-up"
 	local shape bits seq t1 t2
 	for shape in tiny mini; do
