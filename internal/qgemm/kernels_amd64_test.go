@@ -85,7 +85,8 @@ func TestUnpack4(t *testing.T) {
 // value, signed zeros and subnormals, that it writes nothing past a row's
 // in values (the padding the caller owns), and that a row whose largest
 // value is below minAmax quantizes as a zero row (127/max|x| overflowed
-// before, and such a row's tail got other bytes than its body).
+// before, and such a row's tail got other bytes than its body), one just
+// below it too, and one whose largest value is minAmax does not.
 func TestQuantRowsU8(t *testing.T) {
 	if !avx512() {
 		t.Skip("no AVX-512 on this machine")
@@ -93,7 +94,7 @@ func TestQuantRowsU8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, in := range []int{1, 7, 15, 16, 17, 31, 33, 64, 100, 128, 256, 1000} {
 		t.Run(fmt.Sprint(in), func(t *testing.T) {
-			const rows = 9
+			const rows = 11
 			ldx, lda := in+5, in+3
 			x := randSlice(rng, rows*ldx, 3)
 			clear(x[2*ldx : 2*ldx+in]) // a zero row
@@ -102,6 +103,13 @@ func TestQuantRowsU8(t *testing.T) {
 			x[5*ldx+in-1] = 1e-40 // subnormal
 			clear(x[6*ldx : 6*ldx+in])
 			x[6*ldx+in-1] = float32(math.Copysign(1e-42, -1)) // only a negative subnormal
+			for k := range in {
+				// Row 9's largest value just below minAmax (a zero row),
+				// row 10's exactly minAmax (it quantizes).
+				f := float32(k+1) / float32(in)
+				x[9*ldx+k] = math.Nextafter32(minAmax, 0) * f
+				x[10*ldx+k] = -minAmax * f
+			}
 			got, want := make([]byte, rows*lda), make([]byte, rows*lda)
 			for i := range got {
 				got[i], want[i] = 0x5a, 0x5a
@@ -127,12 +135,15 @@ func TestQuantRowsU8(t *testing.T) {
 					t.Fatalf("row %d: scale %v, want %v", i, gotS[i], wantS[i])
 				}
 			}
-			// Rows 2 and 6 count as zero (max|x| below minAmax, where
+			// Rows 2, 6 and 9 count as zero (max|x| below minAmax, where
 			// 127/max|x| would overflow): scale 0, every value 128.
-			for _, i := range []int{2, 6} {
+			for _, i := range []int{2, 6, 9} {
 				if gotS[i] != 0 || !bytes.Equal(got[i*lda:i*lda+in], bytes.Repeat([]byte{128}, in)) {
 					t.Fatalf("row %d (max %g): scale %v, values %v; want 0 and 128s", i, maxAbs(x[i*ldx:i*ldx+in]), gotS[i], got[i*lda:i*lda+in])
 				}
+			}
+			if gotS[10] != minAmax/127 {
+				t.Fatalf("row 10 (max minAmax): scale %v, want %v", gotS[10], float32(minAmax/127))
 			}
 		})
 	}
