@@ -293,7 +293,7 @@ const quant = `
 // For each of rows rows (row i at x+4·i·ldx, in ≥ 1 floats, written at
 // dst+i·lda): sx[i] = max|row|/127 and the row's bytes
 // roundToEven(x·(127/max|row|))+128, all 128 for a row that counts as
-// zero (max|row| below minAmax, 2⁻¹²¹: 0x03000000): rowScale and
+// zero (max|row| below minAmax, 2⁻¹²¹: ROW_SCALES): rowScale and
 // quantRowU8 in one call, the last in mod 16 values by masked steps.
 TEXT ·quantRowsU8512(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
@@ -335,13 +335,7 @@ qrows_maxtail:
 	VPANDD Z1, Z2, Z1
 	VPMAXUD Z1, Z0, Z0
 	HMAXUD_Z0
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VMOVD X0, AX
-	CMPL AX, $0x03000000
-	JB qrows_scaled
-	VDIVSS X4, X0, X6
-	VDIVSS X0, X4, X5
+	ROW_SCALES(X4, X6, X5, qrows_scaled)
 qrows_scaled:
 	VMOVSS X6, (R12)
 	VBROADCASTSS X5, Z5

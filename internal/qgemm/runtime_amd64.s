@@ -118,13 +118,7 @@ qrMax:
 	SUBQ    $16, CX
 	JNZ     qrMax
 	HMAXUD_Z0
-	VXORPS        X3, X3, X3
-	VXORPS        X4, X4, X4
-	VMOVD         X0, AX
-	CMPL          AX, $0x03000000 // minAmax: below it the row counts as zero
-	JB            qrZero
-	VDIVSS        X6, X0, X4 // scale = amax/127
-	VDIVSS        X0, X6, X3 // inv = 127/amax
+	ROW_SCALES(X6, X4, X3, qrZero) // X4 = scale, X3 = inv
 
 qrZero:
 	VMOVSS       X4, (R12)
