@@ -14,7 +14,7 @@
 
 // ROW_SCALES sets SCALE = amax/127 and INV = 127/amax from the amax in X0
 // (C127 holding 127.0), or both to 0 with a jump to ZERO when amax is below
-// minAmax (2⁻¹²¹, bit pattern 0x03000000), where the row counts as zero
+// MinAmax (2⁻¹²¹, bit pattern 0x03000000), where the row counts as zero
 // and 127/amax could overflow. Clobbers AX.
 #define ROW_SCALES(C127, SCALE, INV, ZERO) \
 	VXORPS SCALE, SCALE, SCALE; \

@@ -1597,7 +1597,7 @@ avx2_store:
 // For each of rows rows (row i at x+4·i·ldx, in ≥ 1 floats, written at
 // dst+i·lda): sx[i] = max|row|/127 and the row's bytes
 // roundToEven(x·(127/max|row|))+128, all 128 for a row that counts as
-// zero (max|row| below minAmax, 2⁻¹²¹: ROW_SCALES): rowScale and
+// zero (max|row| below MinAmax, 2⁻¹²¹: ROW_SCALES): rowScale and
 // quantRowU8 in one call, the last in mod 16 values by masked steps.
 TEXT ·quantRowsU8512(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI

@@ -84,9 +84,9 @@ func TestUnpack4(t *testing.T) {
 // around the 16-value step (masked tails), zero rows, rows of one large
 // value, signed zeros and subnormals, that it writes nothing past a row's
 // in values (the padding the caller owns), and that a row whose largest
-// value is below minAmax quantizes as a zero row (127/max|x| overflowed
+// value is below MinAmax quantizes as a zero row (127/max|x| overflowed
 // before, and such a row's tail got other bytes than its body), one just
-// below it too, and one whose largest value is minAmax does not.
+// below it too, and one whose largest value is MinAmax does not.
 func TestQuantRowsU8(t *testing.T) {
 	if !avx512() {
 		t.Skip("no AVX-512 on this machine")
@@ -104,11 +104,11 @@ func TestQuantRowsU8(t *testing.T) {
 			clear(x[6*ldx : 6*ldx+in])
 			x[6*ldx+in-1] = float32(math.Copysign(1e-42, -1)) // only a negative subnormal
 			for k := range in {
-				// Row 9's largest value just below minAmax (a zero row),
-				// row 10's exactly minAmax (it quantizes).
+				// Row 9's largest value just below MinAmax (a zero row),
+				// row 10's exactly MinAmax (it quantizes).
 				f := float32(k+1) / float32(in)
-				x[9*ldx+k] = math.Nextafter32(minAmax, 0) * f
-				x[10*ldx+k] = -minAmax * f
+				x[9*ldx+k] = math.Nextafter32(MinAmax, 0) * f
+				x[10*ldx+k] = -MinAmax * f
 			}
 			got, want := make([]byte, rows*lda), make([]byte, rows*lda)
 			for i := range got {
@@ -135,15 +135,15 @@ func TestQuantRowsU8(t *testing.T) {
 					t.Fatalf("row %d: scale %v, want %v", i, gotS[i], wantS[i])
 				}
 			}
-			// Rows 2, 6 and 9 count as zero (max|x| below minAmax, where
+			// Rows 2, 6 and 9 count as zero (max|x| below MinAmax, where
 			// 127/max|x| would overflow): scale 0, every value 128.
 			for _, i := range []int{2, 6, 9} {
 				if gotS[i] != 0 || !bytes.Equal(got[i*lda:i*lda+in], bytes.Repeat([]byte{128}, in)) {
 					t.Fatalf("row %d (max %g): scale %v, values %v; want 0 and 128s", i, maxAbs(x[i*ldx:i*ldx+in]), gotS[i], got[i*lda:i*lda+in])
 				}
 			}
-			if gotS[10] != minAmax/127 {
-				t.Fatalf("row 10 (max minAmax): scale %v, want %v", gotS[10], float32(minAmax/127))
+			if gotS[10] != MinAmax/127 {
+				t.Fatalf("row 10 (max MinAmax): scale %v, want %v", gotS[10], float32(MinAmax/127))
 			}
 		})
 	}

@@ -394,19 +394,20 @@ func quantizeI16(lo, hi, m int, x []float32, ldx, in int, a []int16, lda int, sx
 
 // rowScale returns the scale max|x|/127 of a row and the factor
 // 127/max|x| that quantizes it, both 0 for a row that counts as zero
-// (max|x| < minAmax).
+// (max|x| < MinAmax).
 func rowScale(x []float32) (scale, inv float32) {
 	return scales(maxAbs(x))
 }
 
-// minAmax is 2⁻¹²¹, the least max|x| of a row that quantizes: below it
+// MinAmax is 2⁻¹²¹, the least max|x| of a row that quantizes: below it
 // 127/max|x| could overflow float32, and the row counts as zero (every
-// value below 4e-37 in magnitude).
-const minAmax = 0x1p-121
+// value below 4e-37 in magnitude). Exports that quantize as the engine
+// does (the ONNX export) apply the same rule.
+const MinAmax = 0x1p-121
 
-// scales returns amax/127 and 127/amax, or 0 and 0 when amax < minAmax.
+// scales returns amax/127 and 127/amax, or 0 and 0 when amax < MinAmax.
 func scales(amax float32) (scale, inv float32) {
-	if amax < minAmax {
+	if amax < MinAmax {
 		return 0, 0
 	}
 	return amax / 127, 127 / amax

@@ -33,7 +33,7 @@ func quantX(x []float32) (q []int32, scale float32) {
 		amax = max(amax, float32(math.Abs(float64(v))))
 	}
 	q = make([]int32, len(x))
-	if amax < 0x1p-121 { // a row below minAmax counts as zero
+	if amax < 0x1p-121 { // a row below MinAmax counts as zero
 		return q, 0
 	}
 	inv := 127 / amax

@@ -88,7 +88,7 @@ qcLoop:
 //
 // SetRows for rows consecutive rows of x (row stride ldx, in a positive
 // multiple of 16 values) that share one panel: per row, amax = max|x| (bit
-// patterns), scale amax/127 and inv 127/amax (both 0 when amax < minAmax),
+// patterns), scale amax/127 and inv 127/amax (both 0 when amax < MinAmax),
 // q = roundToEven(x·inv) stored four values per K step at 128-byte
 // intervals from dst (dst advancing 4 bytes a row), the scale at scale[r]
 // and −128·Σq at corr[r].

@@ -38,7 +38,7 @@ func rowsRef(t *testing.T, out, in int, at func(n, k int) float32) *Int8 {
 // scales, and Mul results equal bit for bit on every kernel, including
 // after the weight was remade from a larger shape (stale memory cleared),
 // with all-zero rows and rows whose largest value is just below and at
-// minAmax, at shapes that are not multiples of the panel and
+// MinAmax, at shapes that are not multiples of the panel and
 // K-step sizes, and on every column path (widths not multiples of 16).
 func TestSetRowsCols(t *testing.T) {
 	shapes := [][2]int{{128, 64}, {64, 128}, {33, 17}, {5, 3}, {1, 1}, {40, 100}, {48, 130}, {16, 4}, {33, 32}, {5, 16}}
@@ -52,11 +52,11 @@ func TestSetRowsCols(t *testing.T) {
 			for k := 0; k < in; k++ {
 				x[2*ld+k] = 0 // an all-zero row of the row-wise matrix
 				if out > 4 {
-					// Row 3's largest value just below minAmax (it counts
-					// as zero), row 4's exactly minAmax (it quantizes).
+					// Row 3's largest value just below MinAmax (it counts
+					// as zero), row 4's exactly MinAmax (it quantizes).
 					f := float32(k+1) / float32(in)
-					x[3*ld+k] = math.Nextafter32(minAmax, 0) * f
-					x[4*ld+k] = -minAmax * f
+					x[3*ld+k] = math.Nextafter32(MinAmax, 0) * f
+					x[4*ld+k] = -MinAmax * f
 				}
 			}
 			for k := 0; k < in && out > 1; k++ {

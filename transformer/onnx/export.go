@@ -805,7 +805,7 @@ func (b *builder) quantizeRows(scope, x string, axis int64, zero string) (q, sca
 	m = b.node("ReduceMax", scope+"/ReduceMax", []string{m}, "", intsAttr("axes", axis), intAttr("keepdims", 1))
 	c127 := b.scalarFloat(127)
 	inv := b.node("Div", scope+"/Div", []string{c127, m}, "")
-	isZero := b.node("Less", scope+"/Less", []string{m, b.scalarFloat(0x1p-121)}, "")
+	isZero := b.node("Less", scope+"/Less", []string{m, b.scalarFloat(qgemm.MinAmax)}, "")
 	inv = b.node("Where", scope+"/Where", []string{isZero, b.scalarFloat(0), inv}, "")
 	q = b.node("Mul", scope+"/Mul", []string{x, inv}, "")
 	q = b.node("QuantizeLinear", scope+"/QuantizeLinear", []string{q, b.scalarFloat(1), zero}, "")
