@@ -1,9 +1,11 @@
 package vec
 
 import (
+	"fmt"
 	"math"
 
 	"golang.org/x/sys/cpu"
+	"gonum.org/v1/gonum/mat"
 )
 
 // useAVX2 selects the AVX2+FMA assembly kernels; tests and benchmarks clear
@@ -292,42 +294,28 @@ const (
 // in float64, rounded to float32.
 var geluTable = fitGELU()
 
-// fitGELU computes geluTable.
+// fitGELU computes geluTable, each piece's coefficients solving the
+// Vandermonde system of its Chebyshev points with gonum.
 func fitGELU() (tab [(geluDegree + 1) * geluPieces]float32) {
 	const n = geluDegree + 1
+	a, phi := mat.NewDense(n, n, nil), mat.NewVecDense(n, nil)
+	var c mat.VecDense
 	for i := range geluPieces {
-		// Solve Σₖ c[k]·tⱼᵏ = Φ(x(tⱼ)) at the Chebyshev points tⱼ by
-		// Gauss–Jordan elimination with partial pivoting.
-		var a [n][n + 1]float64
 		for j := range n {
 			t := 0.5 * math.Cos(math.Pi*(float64(j)+0.5)/n)
 			x := (float64(i) + t - (geluPieces-1)/2.0) / float64(geluScale)
 			p := 1.0
 			for k := range n {
-				a[j][k] = p
+				a.Set(j, k, p)
 				p *= t
 			}
-			a[j][n] = 0.5 * math.Erfc(-x/math.Sqrt2)
+			phi.SetVec(j, 0.5*math.Erfc(-x/math.Sqrt2))
 		}
-		for c := range n {
-			piv := c
-			for r := c + 1; r < n; r++ {
-				if math.Abs(a[r][c]) > math.Abs(a[piv][c]) {
-					piv = r
-				}
-			}
-			a[c], a[piv] = a[piv], a[c]
-			for r := range n {
-				if r != c {
-					f := a[r][c] / a[c][c]
-					for k := c; k <= n; k++ {
-						a[r][k] -= f * a[c][k]
-					}
-				}
-			}
+		if err := c.SolveVec(a, phi); err != nil {
+			panic(fmt.Sprintf("vec: GELU piece %d: %v", i, err)) // Chebyshev points make it regular
 		}
 		for k := range n {
-			tab[k*geluPieces+i] = float32(a[k][n] / a[k][k])
+			tab[k*geluPieces+i] = float32(c.AtVec(k))
 		}
 	}
 	return tab
