@@ -1130,11 +1130,9 @@ ln2zNorm:
 	VZEROUPPER
 	RET
 
-// AVX-512F GELU. On CPUs that split 512-bit operations in two (Zen 4) it
-// does the same arithmetic per element as geluAVX2 but in half the
-// instructions, which lets more of its long dependency chains overlap.
-// Constants come from the first lane of the SPLAT tables (embedded
-// broadcast); Z0 in/out, Z1–Z6 and K1–K3 clobbered, Z7 = 0.
+// AVX-512F kernels: GELU from the table of Φ (GELU_TABLE_Z, not the erf
+// polynomials of geluAVX2) and softmax's exponentials. Constants come
+// from the first lane of the SPLAT tables (embedded broadcast).
 
 // EXP_CORE_Z is EXP_CORE on ZMM registers.
 #define EXP_CORE_Z(X, T, N) \
