@@ -301,12 +301,19 @@ func matmul(a, b *value) (*value, error) {
 	return out, nil
 }
 
-// intRange is the range of the integer types the interpreter casts to.
-var intRange = map[int64][2]int64{
-	typeUint8: {0, math.MaxUint8},
-	typeInt8:  {math.MinInt8, math.MaxInt8},
-	typeInt32: {math.MinInt32, math.MaxInt32},
-	typeInt64: {math.MinInt64, math.MaxInt64},
+// intType is the range and width of an integer type the interpreter casts
+// to.
+type intType struct {
+	lo, hi int64
+	bits   uint
+}
+
+// intTypes holds the integer types the interpreter casts to.
+var intTypes = map[int64]intType{
+	typeUint8: {0, math.MaxUint8, 8},
+	typeInt8:  {math.MinInt8, math.MaxInt8, 8},
+	typeInt32: {math.MinInt32, math.MaxInt32, 32},
+	typeInt64: {math.MinInt64, math.MaxInt64, 64},
 }
 
 // cast is Cast(x, to=to). To BOOL: non-zero is 1. To FLOAT: rounded to
@@ -342,27 +349,26 @@ func cast(x *value, to int64) (*value, error) {
 		out.double = to == typeDouble
 		return out, nil
 	}
-	r, ok := intRange[to]
+	r, ok := intTypes[to]
 	if !ok {
 		return nil, fmt.Errorf("Cast to %d", to)
 	}
-	bits := map[int64]uint{typeUint8: 8, typeInt8: 8, typeInt32: 32, typeInt64: 64}[to]
 	out := intValue(slices.Clone(x.shape), make([]int64, x.size()))
 	out.elem = to
 	for i := range out.i {
 		if !x.isInt {
 			f := math.Trunc(x.f[i])
-			if !(f >= float64(r[0]) && f <= float64(r[1])) {
-				return nil, fmt.Errorf("Cast to %d: %g out of range [%d, %d]", to, x.f[i], r[0], r[1])
+			if !(f >= float64(r.lo) && f <= float64(r.hi)) {
+				return nil, fmt.Errorf("Cast to %d: %g out of range [%d, %d]", to, x.f[i], r.lo, r.hi)
 			}
 			out.i[i] = int64(f)
 			continue
 		}
 		v := x.i[i]
-		if bits < 64 {
-			v &= 1<<bits - 1 // the low bits
-			if r[0] < 0 && v > r[1] {
-				v -= 1 << bits // negative in two's complement
+		if r.bits < 64 {
+			v &= 1<<r.bits - 1 // the low bits
+			if r.lo < 0 && v > r.hi {
+				v -= 1 << r.bits // negative in two's complement
 			}
 		}
 		out.i[i] = v
@@ -464,7 +470,7 @@ func quantizeLinear(in []*value) (*value, error) {
 	if elem != typeUint8 && elem != typeInt8 {
 		return nil, fmt.Errorf("zero point of type %d, want UINT8 or INT8", elem)
 	}
-	r := intRange[elem]
+	r := intTypes[elem]
 	out := intValue(slices.Clone(x.shape), make([]int64, len(x.f)))
 	out.elem = elem
 	for i, v := range x.f {
@@ -472,7 +478,7 @@ func quantizeLinear(in []*value) (*value, error) {
 			return nil, fmt.Errorf("NaN")
 		}
 		q := math.RoundToEven(v/scale.f[0]) + float64(zero)
-		out.i[i] = int64(max(float64(r[0]), min(float64(r[1]), q)))
+		out.i[i] = int64(max(float64(r.lo), min(float64(r.hi), q)))
 	}
 	return out, nil
 }
