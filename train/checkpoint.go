@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/edgenas/edgenas/internal/atomicfile"
@@ -23,7 +22,6 @@ import (
 const (
 	LastDir       = "last"
 	BestDir       = "best"
-	VocabFile     = "vocab.txt"
 	TrainingFile  = "training.json"
 	OptimizerFile = "optimizer.safetensors"
 	StateFile     = "state.json"
@@ -94,8 +92,7 @@ func (c *checkpoint) write(dir string) error {
 		if err := c.model.Save(tmp); err != nil {
 			return err
 		}
-		vocab := strings.Join(c.tok.Vocab(), "\n") + "\n"
-		if err := atomicfile.WriteBytes(filepath.Join(tmp, VocabFile), []byte(vocab)); err != nil {
+		if err := c.tok.WriteVocab(filepath.Join(tmp, tokenizer.VocabFile)); err != nil {
 			return err
 		}
 		c.info.Written = time.Now().UTC().Format(time.RFC3339)

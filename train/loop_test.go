@@ -291,8 +291,8 @@ func TestCheckpointLayout(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	for dir, files := range map[string][]string{
-		LastDir: {transformer.ConfigFile, transformer.WeightsFile, VocabFile, TrainingFile, OptimizerFile, StateFile},
-		BestDir: {transformer.ConfigFile, transformer.WeightsFile, VocabFile, TrainingFile},
+		LastDir: {transformer.ConfigFile, transformer.WeightsFile, tokenizer.VocabFile, TrainingFile, OptimizerFile, StateFile},
+		BestDir: {transformer.ConfigFile, transformer.WeightsFile, tokenizer.VocabFile, TrainingFile},
 	} {
 		d := filepath.Join(cfg.RunDir, dir)
 		for _, f := range files {

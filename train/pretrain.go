@@ -11,10 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/internal/limitio"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/safetensors"
@@ -288,8 +286,7 @@ func (p *pretrainer) save(tok *tokenizer.Tokenizer) error {
 		if err := p.enc.Save(tmp); err != nil {
 			return err
 		}
-		vocab := strings.Join(tok.Vocab(), "\n") + "\n"
-		if err := atomicfile.WriteBytes(filepath.Join(tmp, VocabFile), []byte(vocab)); err != nil {
+		if err := tok.WriteVocab(filepath.Join(tmp, tokenizer.VocabFile)); err != nil {
 			return err
 		}
 		if err := writeMLMHead(filepath.Join(tmp, MLMHeadFile), p.head); err != nil {

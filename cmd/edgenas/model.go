@@ -15,19 +15,10 @@ import (
 
 	"github.com/edgenas/edgenas/devices"
 	"github.com/edgenas/edgenas/devices/local"
-	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/transformer"
 	"github.com/edgenas/edgenas/transformer/onnx"
 	"github.com/edgenas/edgenas/transformer/tokenizer"
 )
-
-// vocabFile is the WordPiece vocabulary stored beside a model.
-const vocabFile = "vocab.txt"
-
-// saveVocab writes tok's vocabulary as vocab.txt in dir.
-func saveVocab(tok *tokenizer.Tokenizer, dir string) error {
-	return atomicfile.WriteBytes(filepath.Join(dir, vocabFile), []byte(strings.Join(tok.Vocab(), "\n")+"\n"))
-}
 
 func runInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
@@ -57,7 +48,7 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	if err := m.Save(*out); err != nil {
 		return err
 	}
-	if err := saveVocab(tok, *out); err != nil {
+	if err := tok.WriteVocab(filepath.Join(*out, tokenizer.VocabFile)); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -115,6 +115,8 @@ func FuzzVocab(f *testing.F) {
 	f.Add([]byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\nfoo\nfoo\n"))
 	f.Add([]byte("[PAD]\n[UNK]\n[CLS]\n\n\n"))
 	f.Add([]byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\n\xff\n"))
+	f.Add([]byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\n\r\r\n"))
+	f.Add([]byte("[PAD]\r[UNK]\r[CLS]\r[SEP]\r\r"))
 	f.Add([]byte(strings.Join(smallVocab, "\n")))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -145,7 +147,11 @@ func FuzzVocab(f *testing.F) {
 			}
 		}
 		// Writing the vocabulary back and reading it again gives the same.
-		back, err := parseVocab([]byte(strings.Join(vocab, "\n") + "\n"))
+		text, err := tk.vocabText()
+		if err != nil {
+			t.Fatalf("vocabText of a loaded vocabulary: %v", err)
+		}
+		back, err := parseVocab(text)
 		if err != nil || !slices.Equal(back, vocab) {
 			t.Fatalf("round trip: %q, %v; want %q", back, err, vocab)
 		}

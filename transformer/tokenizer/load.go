@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
+	"github.com/edgenas/edgenas/internal/atomicfile"
 	"github.com/edgenas/edgenas/internal/limitio"
 )
 
@@ -21,9 +23,10 @@ const (
 )
 
 // LoadVocab reads a vocab.txt (one token per line, id = 0-based line index,
-// "\n" or "\r\n" line ends, an optional UTF-8 byte order mark) and builds a
-// Tokenizer with opts, as New does. Errors name the file and the 1-based line,
-// e.g. `vocab.txt: line 12: duplicate token "foo" (first at line 3)`.
+// "\n", "\r\n" or "\r" line ends, an optional UTF-8 byte order mark) and
+// builds a Tokenizer with opts, as New does. Errors name the file and the
+// 1-based line, e.g. `vocab.txt: line 12: duplicate token "foo" (first at
+// line 3)`.
 func LoadVocab(path string, opts Options) (*Tokenizer, error) {
 	data, err := limitio.ReadFile(path, limitio.VocabLimit, "a vocabulary")
 	if err != nil {
@@ -44,19 +47,15 @@ func LoadVocab(path string, opts Options) (*Tokenizer, error) {
 const MaxTokenBytes = 1024
 
 // parseVocab splits vocab.txt bytes into tokens as Hugging Face's load_vocab
-// does (one per line; a final newline does not start another token), also
-// accepting "\r\n" line ends and a leading byte order mark. Lines must be
-// valid UTF-8.
+// does: one per line, where Python's text mode ends a line at "\n", "\r\n"
+// or a lone "\r", and a final line end does not start another token. A
+// leading byte order mark is dropped. Lines must be valid UTF-8.
 func parseVocab(data []byte) ([]string, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	if len(data) == 0 {
-		return nil, nil
-	}
-	data = bytes.TrimSuffix(data, []byte("\n"))
 	vocab := make([]string, 0, bytes.Count(data, []byte("\n"))+1)
-	for i := 0; ; i++ {
-		line, rest, more := bytes.Cut(data, []byte("\n"))
-		line = bytes.TrimSuffix(line, []byte("\r"))
+	for i := 0; len(data) > 0; i++ {
+		var line []byte
+		line, data = cutLine(data)
 		if !utf8.Valid(line) {
 			return nil, fmt.Errorf("line %d: token %q is not valid UTF-8: %w", i+1, line, ErrInvalidVocab)
 		}
@@ -64,11 +63,48 @@ func parseVocab(data []byte) ([]string, error) {
 			return nil, fmt.Errorf("line %d: a token of %d bytes, longer than %d (WordPiece never matches words over 100 characters): %w", i+1, len(line), MaxTokenBytes, ErrInvalidVocab)
 		}
 		vocab = append(vocab, string(line))
-		if !more {
-			return vocab, nil
-		}
-		data = rest
 	}
+	return vocab, nil
+}
+
+// cutLine returns data's first line without its end ("\n", "\r\n" or "\r")
+// and what follows that end.
+func cutLine(data []byte) (line, rest []byte) {
+	i := bytes.IndexAny(data, "\r\n")
+	if i < 0 {
+		return data, nil
+	}
+	if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+		return data[:i], data[i+2:]
+	}
+	return data[:i], data[i+1:]
+}
+
+// WriteVocab writes the vocabulary to path as vocab.txt (one token per line,
+// "\n" line ends), atomically: a failed write leaves an earlier file whole. A
+// token holding a line break ("\n" or "\r", possible in a tokenizer.json)
+// cannot be written that way, since reading the file back would split it and
+// shift every later id; the error wraps ErrInvalidVocab and names the token's
+// id.
+func (t *Tokenizer) WriteVocab(path string) error {
+	text, err := t.vocabText()
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return atomicfile.WriteBytes(path, text)
+}
+
+// vocabText is the vocab.txt WriteVocab writes.
+func (t *Tokenizer) vocabText() ([]byte, error) {
+	var b bytes.Buffer
+	for id, tok := range t.vocab {
+		if strings.ContainsAny(tok, "\r\n") {
+			return nil, fmt.Errorf("token %d (%q) holds a line break, which vocab.txt cannot store: %w", id, tok, ErrInvalidVocab)
+		}
+		b.WriteString(tok)
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
 }
 
 // tokenizerConfig is the part of tokenizer_config.json Load honors for a

@@ -1,9 +1,11 @@
 package tokenizer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -130,6 +132,71 @@ func TestLoadVocabFile(t *testing.T) {
 			t.Errorf("VocabSize = %d, want %d", tk.VocabSize(), len(smallVocab))
 		}
 	})
+}
+
+// TestVocabLineEnds checks vocab.txt's lines are split as Hugging Face's
+// load_vocab reads them in Python's text mode: "\n", "\r\n" and a lone "\r"
+// each end a line, and a final line end starts no token.
+func TestVocabLineEnds(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		want []string
+	}{
+		{"", nil},
+		{"\n", []string{""}},
+		{"a", []string{"a"}},
+		{"a\n", []string{"a"}},
+		{"a\r", []string{"a"}},
+		{"a\r\n", []string{"a"}},
+		{"a\rb\r", []string{"a", "b"}},
+		{"a\r\r\nb", []string{"a", "", "b"}},
+		{"a\n\rb", []string{"a", "", "b"}},
+		{"a\n\n", []string{"a", ""}},
+		{"\uFEFFa\r\nb\r\n", []string{"a", "b"}},
+	} {
+		got, err := parseVocab([]byte(c.data))
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("parseVocab(%q) = %q, %v; want %q", c.data, got, err, c.want)
+		}
+	}
+}
+
+func TestWriteVocab(t *testing.T) {
+	dir := t.TempDir()
+	tk, err := New(smallVocab, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, VocabFile)
+	if err := tk.WriteVocab(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadVocab(path, DefaultOptions())
+	if err != nil || !slices.Equal(back.Vocab(), smallVocab) {
+		t.Fatalf("LoadVocab after WriteVocab: %v, %v", back, err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A token with a line break, which a tokenizer.json may hold, is refused
+	// with its id, and the earlier file stays whole.
+	for _, brk := range []string{"\n", "\r"} {
+		bad := append(slices.Clone(smallVocab), "two"+brk+"lines")
+		tk, err := New(bad, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = tk.WriteVocab(path)
+		want := fmt.Sprintf("write %s: token %d (%q) holds a line break", path, len(smallVocab), "two"+brk+"lines")
+		if !errors.Is(err, ErrInvalidVocab) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("WriteVocab with %q: %v; want %q… wrapping ErrInvalidVocab", brk, err, want)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+			t.Errorf("a refused WriteVocab changed %s", path)
+		}
+	}
 }
 
 func TestLoadTokenizerJSONErrors(t *testing.T) {
