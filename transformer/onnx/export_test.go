@@ -533,7 +533,10 @@ func BenchmarkExport(b *testing.B) {
 // engine).
 func TestQuantizedGraphMatchesEngine(t *testing.T) {
 	for i, tc := range studentCases() {
-		if tc.engineTol != quantTol {
+		if tc.quantized() != (tc.engineTol == quantTol) {
+			t.Errorf("%s: quantized %v but engine tolerance %g (quantTol %g)", tc.name, tc.quantized(), tc.engineTol, quantTol)
+		}
+		if !tc.quantized() {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {

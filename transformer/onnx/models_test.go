@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/edgenas/edgenas/transformer"
@@ -150,6 +151,12 @@ type studentCase struct {
 	cfg       transformer.Config
 	engineTol float64
 	denseTol  float64
+}
+
+// quantized says whether the student has int8 or int4 layers, whose
+// activations the engine quantizes as the exported graph does.
+func (c studentCase) quantized() bool {
+	return slices.ContainsFunc(c.cfg.Edgenas.Layers, func(l transformer.LayerConfig) bool { return l.Bits == 8 || l.Bits == 4 })
 }
 
 // quantTol bounds the difference between the engine and the exported graph

@@ -300,7 +300,7 @@ func TestStudentsMatchONNXRuntime(t *testing.T) {
 								t.Errorf("%s: ONNX Runtime and %s differ by %.3g > %g", name, ref.name, v, ref.tol)
 							}
 						}
-						if ref.m == m && tc.engineTol == quantTol {
+						if ref.m == m && tc.quantized() {
 							checkExactShare(t, want.LastHidden, got[LastHiddenState].GetData())
 						}
 					}
