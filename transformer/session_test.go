@@ -87,11 +87,18 @@ func sessionCases(t *testing.T) []struct {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same layers on one short sequence, fewer rows than one row
+	// block per thread: float layers split their products over the
+	// threads, quantized ones run whole on the calling thread.
 	return append(cases, struct {
 		name string
 		m    *Model
 		b    *tokenizer.Batch
-	}{"mixed", m, fullBatch(2, 80, m.Config.VocabSize)})
+	}{"mixed", m, fullBatch(2, 80, m.Config.VocabSize)}, struct {
+		name string
+		m    *Model
+		b    *tokenizer.Batch
+	}{"mixed-short", m, fullBatch(1, 21, m.Config.VocabSize)})
 }
 
 func TestSessionThreadsIdentical(t *testing.T) {
