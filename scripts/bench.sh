@@ -439,8 +439,10 @@ compress_threads() {
 # `compress` (transformer's BenchmarkWeightBytes, built in WORK): the int8
 # and int4 BERT-mini students at seq 32, 64 and 128 on one thread, each
 # layer with its own weights and every layer sharing the first's (the same
-# work on weights that stay in L2), COUNT interleaved rounds. It prints
-# what reading the weights costs a pass, and int4_bound_seqN: the int4/int8
+# work on weights that stay in L2), COUNT interleaved rounds, and the int8
+# student at seq 64 and 128 on two threads, unpinned
+# (BenchmarkWeightBytesThreads). It prints what reading the weights costs
+# a pass, and int4_bound_seqN: the int4/int8
 # latency ratio a kernel reading int4 could reach at best, if it cost
 # nothing over int8's tile products but saved half of int8's weight
 # reading, (own − (own − shared)/2) / own of the int8 student.
@@ -460,6 +462,17 @@ compress_weights() {
 			shared=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits$bits/seq$seq/shared") || die "no result for bits$bits/seq$seq/shared"
 			awk -v n="bits$bits seq$seq" -v a="$own" -v b="$shared" 'BEGIN { printf "weights %-12s own %7.3f ms  shared %7.3f ms  reading the weights %5.1f%% of the pass\n", n, a/1e6, b/1e6, 100*(a-b)/a }'
 		done
+	done
+	log "weight bytes on two threads: int8 BERT-mini, own vs shared weights, seq 64 and 128, unpinned ($count rounds × $benchtime each)"
+	for ((i = 0; i < count; i++)); do
+		(cd transformer && "$work/transformer.test" -test.run '^$' -test.bench '^BenchmarkWeightBytesThreads$' \
+			-test.benchtime "$benchtime" -test.count 1 -test.cpu 2 -test.timeout 30m) 2>&1 | tee -a "$raw" >&2
+	done
+	echo "# two threads (GOMAXPROCS 2, unpinned): each thread multiplies half the rows by every weight"
+	for seq in 64 128; do
+		own=$(median_ns "$raw" "BenchmarkWeightBytesThreads/mini/bits8/seq$seq/threads2/own") || die "no result for threads2 seq$seq/own"
+		shared=$(median_ns "$raw" "BenchmarkWeightBytesThreads/mini/bits8/seq$seq/threads2/shared") || die "no result for threads2 seq$seq/shared"
+		awk -v n="bits8 seq$seq" -v a="$own" -v b="$shared" 'BEGIN { printf "weights %-12s threads2 own %7.3f ms  shared %7.3f ms  reading the weights %5.1f%% of the pass\n", n, a/1e6, b/1e6, 100*(a-b)/a }'
 	done
 	echo "# int4_bound_seqN: the best int4/int8 latency ratio a kernel reading int4 weights could reach, if it cost nothing over"
 	echo "# int8's tile products and saved half of int8's weight reading: (own - (own - shared)/2) / own of the int8 student"

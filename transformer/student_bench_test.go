@@ -66,3 +66,31 @@ func BenchmarkWeightBytes(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWeightBytesThreads is BenchmarkWeightBytes for the int8
+// BERT-mini student on two threads of one Session, seq 64 and 128: split
+// by row blocks, each thread multiplies half the rows by every weight, so
+// it has half the arithmetic per weight byte that one thread has, and
+// own − shared is what reading the weights costs each thread's half of
+// the pass (scripts/bench.sh compress prints the share).
+func BenchmarkWeightBytesThreads(b *testing.B) {
+	for _, shared := range []bool{false, true} {
+		m := shapeStudent(b, "mini", 0, 8, shared)
+		name := "own"
+		if shared {
+			name = "shared"
+		}
+		for _, seq := range []int{64, 128} {
+			b.Run(fmt.Sprintf("mini/bits8/seq%d/threads2/%s", seq, name), func(b *testing.B) {
+				batch := fullBatch(1, seq, m.Config.VocabSize)
+				s := m.NewSession(2)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Run(batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
