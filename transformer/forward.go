@@ -171,14 +171,6 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		l, pl := &m.Layers[li], &s.prep.layers[li]
 		inner := l.Heads * l.HeadSize
 		qkv := s.qkv[:rows*3*inner]
-		switch q := pl.qkv.single(); {
-		case fused: // done
-		case q != nil:
-			s.qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner) // the bias added by the product
-		default:
-			s.wide().linear(rows, x, H, &pl.qkv, qkv, 3*inner)
-			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
-		}
 		// The tail by row blocks when every thread gets a block; on one
 		// thread, the tail's one range is every row. With fewer blocks
 		// than threads, float layers split their products over the
@@ -186,10 +178,24 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 		// calling thread: their products are too fast to gain from a
 		// split that waits for every thread after each step (BERT-mini
 		// int8 at seq 32 on two threads: 0.49 ms split, 0.40 ms on one,
-		// as fast as a one-thread session).
+		// as fast as a one-thread session; BERT-tiny int8 at seq 32:
+		// 88 µs with only the Q|K|V product split, 77 µs without).
 		units := (rows + tailRows - 1) / tailRows
 		split := units >= s.threads
 		serial := !split && l.Int8Attention()
+		switch q := pl.qkv.single(); {
+		case fused: // done
+		case q != nil && serial:
+			s.workers[0].qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner) // the bias added by the product
+		case q != nil:
+			s.qws.Mul(rows, x, H, q, pl.qkvBias, qkv, 3*inner)
+		case serial:
+			s.own(&s.workers[0], 0).linear(rows, x, H, &pl.qkv, qkv, 3*inner)
+			s.do(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, 0, 0, rows)
+		default:
+			s.wide().linear(rows, x, H, &pl.qkv, qkv, 3*inner)
+			s.run(job{op: opBias, buf: qkv, width: 3 * inner, bias: pl.qkvBias}, rows)
+		}
 		switch {
 		case split && s.threads > 1 && l.Int8Attention():
 			// Attention by the tail's row blocks: each thread reads the
@@ -295,6 +301,12 @@ func (s *Session) wide() products {
 	return products{q: &s.qws, g: &s.gws, mid: s.mid}
 }
 
+// own is where products of rows from r0 run on worker wk's thread only:
+// its workspaces, and the low-rank intermediates of those rows.
+func (s *Session) own(wk *worker, r0 int) products {
+	return products{q: &wk.qws, g: &wk.gemm, mid: s.mid[r0*s.prep.maxMid:]}
+}
+
 // tailRows is the number of rows of one unit of opTail: one row block of
 // the AMX kernel.
 const tailRows = 32
@@ -313,7 +325,7 @@ const tailRows = 32
 // so results do not depend on how rows are split.
 func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int) {
 	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
-	pr := products{q: &wk.qws, g: &wk.gemm, mid: s.mid[r0*s.prep.maxMid:]}
+	pr := s.own(wk, r0)
 	if s.threads > 1 {
 		vec.Prefetch(s.ctx[r0*inner:], n, inner, inner) // written by the threads that ran attention
 	}
