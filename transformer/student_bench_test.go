@@ -20,14 +20,7 @@ func BenchmarkStudent(b *testing.B) {
 	for _, tc := range []struct{ rank, bits int }{{0, 32}, {0, 8}, {0, 4}, {64, 32}, {128, 32}, {64, 8}} {
 		m := miniStudent(b, tc.rank, tc.bits)
 		b.Run(fmt.Sprintf("mini/seq128/rank%d/bits%d", tc.rank, tc.bits), func(b *testing.B) {
-			batch := fullBatch(1, 128, m.Config.VocabSize)
-			s := m.NewSession(1)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.Run(batch); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchPasses(b, m, 128, 1)
 			b.ReportMetric(float64(m.FLOPs(1, 128))/1e6, "MFLOP/op")
 		})
 	}
@@ -52,16 +45,7 @@ func BenchmarkWeightBytes(b *testing.B) {
 				name = "shared"
 			}
 			for _, seq := range []int{32, 64, 128} {
-				b.Run(fmt.Sprintf("mini/bits%d/seq%d/%s", bits, seq, name), func(b *testing.B) {
-					batch := fullBatch(1, seq, m.Config.VocabSize)
-					s := m.NewSession(1)
-					b.ReportAllocs()
-					for b.Loop() {
-						if _, err := s.Run(batch); err != nil {
-							b.Fatal(err)
-						}
-					}
-				})
+				b.Run(fmt.Sprintf("mini/bits%d/seq%d/%s", bits, seq, name), func(b *testing.B) { benchPasses(b, m, seq, 1) })
 			}
 		}
 	}
@@ -81,16 +65,7 @@ func BenchmarkWeightBytesThreads(b *testing.B) {
 			name = "shared"
 		}
 		for _, seq := range []int{64, 128} {
-			b.Run(fmt.Sprintf("mini/bits8/seq%d/threads2/%s", seq, name), func(b *testing.B) {
-				batch := fullBatch(1, seq, m.Config.VocabSize)
-				s := m.NewSession(2)
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := s.Run(batch); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run(fmt.Sprintf("mini/bits8/seq%d/threads2/%s", seq, name), func(b *testing.B) { benchPasses(b, m, seq, 2) })
 		}
 	}
 }

@@ -17,18 +17,22 @@ func BenchmarkStudentThreads(b *testing.B) {
 			m := shapeStudent(b, shape, 0, bits, false)
 			for _, seq := range []int{1, 32, 64, 128, 512} {
 				for _, threads := range []int{1, 2} {
-					b.Run(fmt.Sprintf("%s/bits%d/seq%d/threads%d", shape, bits, seq, threads), func(b *testing.B) {
-						batch := fullBatch(1, seq, m.Config.VocabSize)
-						s := m.NewSession(threads)
-						b.ReportAllocs()
-						for b.Loop() {
-							if _, err := s.Run(batch); err != nil {
-								b.Fatal(err)
-							}
-						}
-					})
+					b.Run(fmt.Sprintf("%s/bits%d/seq%d/threads%d", shape, bits, seq, threads), func(b *testing.B) { benchPasses(b, m, seq, threads) })
 				}
 			}
+		}
+	}
+}
+
+// benchPasses times forward passes of m at batch 1 and seq tokens (every
+// one unmasked) through one Session of the given threads.
+func benchPasses(b *testing.B, m *Model, seq, threads int) {
+	batch := fullBatch(1, seq, m.Config.VocabSize)
+	s := m.NewSession(threads)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Run(batch); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
