@@ -27,26 +27,25 @@ func withBits(c Config, bits int) Config {
 	return c
 }
 
+// sessionCase is a model and a batch to run it on.
+type sessionCase struct {
+	name string
+	m    *Model
+	b    *tokenizer.Batch
+}
+
 // sessionCases are models and batches for the thread-count tests: the
 // heterogeneous model at every precision, and BERT-tiny shapes (one with
 // factorized, quantized word embeddings) with enough tokens that every
 // step (activation quantization included) is split.
-func sessionCases(t *testing.T) []struct {
-	name string
-	m    *Model
-	b    *tokenizer.Batch
-} {
+func sessionCases(t *testing.T) []sessionCase {
 	tiny, err := ShapeConfig("tiny", 500)
 	if err != nil {
 		t.Fatal(err)
 	}
 	factorized := withBits(tiny, 32) // ALBERT-style word table, stored in 8 bits
 	factorized.Edgenas.EmbeddingRank, factorized.Edgenas.EmbeddingBits = 32, 8
-	var cases []struct {
-		name string
-		m    *Model
-		b    *tokenizer.Batch
-	}
+	var cases []sessionCase
 	for _, bits := range []int{32, 8, 4} {
 		for _, c := range []struct {
 			name string
@@ -64,11 +63,7 @@ func sessionCases(t *testing.T) []struct {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cases = append(cases, struct {
-				name string
-				m    *Model
-				b    *tokenizer.Batch
-			}{fmt.Sprintf("%s/bits%d", c.name, bits), m, c.rows(rng, m.Config.VocabSize)})
+			cases = append(cases, sessionCase{fmt.Sprintf("%s/bits%d", c.name, bits), m, c.rows(rng, m.Config.VocabSize)})
 		}
 	}
 	// Layers whose steps after attention run by row blocks
@@ -90,15 +85,8 @@ func sessionCases(t *testing.T) []struct {
 	// The same layers on one short sequence, fewer rows than one row
 	// block per thread: float layers split their products over the
 	// threads, quantized ones run whole on the calling thread.
-	return append(cases, struct {
-		name string
-		m    *Model
-		b    *tokenizer.Batch
-	}{"mixed", m, fullBatch(2, 80, m.Config.VocabSize)}, struct {
-		name string
-		m    *Model
-		b    *tokenizer.Batch
-	}{"mixed-short", m, fullBatch(1, 21, m.Config.VocabSize)})
+	return append(cases, sessionCase{"mixed", m, fullBatch(2, 80, m.Config.VocabSize)},
+		sessionCase{"mixed-short", m, fullBatch(1, 21, m.Config.VocabSize)})
 }
 
 func TestSessionThreadsIdentical(t *testing.T) {
