@@ -56,7 +56,7 @@ func TestInt8Attention(t *testing.T) {
 				}
 			}
 			R := queryBlock(T)
-			s.attention(&s.workers[0], b, l, qkv, R, 0, b.Size*l.Heads*((T+R-1)/R))
+			s.attention(&s.workers[0], b, l, qkv, R, 0, b.Size*l.Heads*((T+R-1)/R), s.threads > 1)
 			for bi := 0; bi < b.Size; bi++ {
 				n := float64(b.Lengths[bi])
 				for i := 0; i < T; i++ {
@@ -118,7 +118,7 @@ func TestAttentionRowsMatchesHeads(t *testing.T) {
 				qkv[i] = float32(rng.NormFloat64())
 			}
 			R := queryBlock(T)
-			s.attention(&s.workers[0], b, l, qkv, R, 0, b.Size*l.Heads*((T+R-1)/R))
+			s.attention(&s.workers[0], b, l, qkv, R, 0, b.Size*l.Heads*((T+R-1)/R), s.threads > 1)
 			want := slices.Clone(s.ctx)
 			clear(s.ctx)
 			s.packs = make([]headPack, b.Size*l.Heads)

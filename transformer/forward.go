@@ -210,7 +210,7 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 			s.run(job{op: opAttentionRows, batch: b, layer: l, buf: qkv, width: rows}, units)
 		case serial:
 			R := queryBlock(T)
-			s.do(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, 0, 0, B*l.Heads*((T+R-1)/R))
+			s.do(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R, alone: true}, 0, 0, B*l.Heads*((T+R-1)/R))
 		default:
 			R := attentionBlock(T, B*l.Heads, s.threads)
 			s.run(job{op: opAttention, batch: b, layer: l, buf: qkv, width: R}, B*l.Heads*((T+R-1)/R))
@@ -220,7 +220,7 @@ func (s *Session) Run(b *tokenizer.Batch) (*Output, error) {
 			if li+1 < len(m.Layers) && s.prep.layers[li+1].qkv.single() != nil {
 				next = &s.prep.layers[li+1]
 			}
-			tail := job{op: opTail, layer: l, pl: pl, next: next, width: rows}
+			tail := job{op: opTail, layer: l, pl: pl, next: next, width: rows, alone: serial}
 			if serial {
 				s.do(tail, 0, 0, units)
 			} else {
@@ -322,11 +322,12 @@ const tailRows = 32
 // rows half written by another core). Every product gives a row the same
 // bits whichever rows are multiplied with it (gemm: the same K blocks and
 // kernel operations for every row; qgemm: activations quantized per row),
-// so results do not depend on how rows are split.
-func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int) {
+// so results do not depend on how rows are split. remote says the
+// attention context was written by other threads (prefetched first).
+func (s *Session) tail(wk *worker, l *Layer, pl, next *preparedLayer, r0, r1 int, remote bool) {
 	H, inner, n := s.m.Config.HiddenSize, l.Heads*l.HeadSize, r1-r0
 	pr := s.own(wk, r0)
-	if s.threads > 1 {
+	if remote {
 		vec.Prefetch(s.ctx[r0*inner:], n, inner, inner) // written by the threads that ran attention
 	}
 	s.steps(pr, false, l, pl, r0, r1)
@@ -405,6 +406,10 @@ type job struct {
 	layer *Layer
 	pl    *preparedLayer
 	next  *preparedLayer // opTail: the next layer, whose Q|K|V the tail computes; nil if none
+	// alone: opAttention and opTail of a layer run whole on the calling
+	// thread, whose rows they read are this thread's own, so nothing is
+	// prefetched from other cores.
+	alone bool
 }
 
 // run executes j over n units: split into contiguous ranges over the
@@ -448,11 +453,11 @@ func (s *Session) do(j job, w, lo, hi int) {
 		H := j.width
 		vec.AddLayerNorm(s.x[lo*H:hi*H], s.tmp[lo*H:hi*H], j.bias, j.norm.Gamma, j.norm.Beta, j.norm.Eps)
 	case opAttention:
-		s.attention(&s.workers[w], j.batch, j.layer, j.buf, j.width, lo, hi)
+		s.attention(&s.workers[w], j.batch, j.layer, j.buf, j.width, lo, hi, s.threads > 1 && !j.alone)
 	case opEmbed:
 		s.embedTokens(j.batch, lo, hi)
 	case opTail:
-		s.tail(&s.workers[w], j.layer, j.pl, j.next, lo*tailRows, min(hi*tailRows, j.width))
+		s.tail(&s.workers[w], j.layer, j.pl, j.next, lo*tailRows, min(hi*tailRows, j.width), s.threads > 1 && !j.alone)
 	case opAttentionRows:
 		s.attentionRows(&s.workers[w], j.batch, j.layer, j.buf, lo*tailRows, min(hi*tailRows, j.width))
 	case opPack:
@@ -464,8 +469,9 @@ func (s *Session) do(j job, w, lo, hi int) {
 // reading each head in place through row strides: unit u is query rows
 // [blk·R, (blk+1)·R) of (sequence, head) pair u/nb, blk = u mod nb, nb
 // blocks per pair. Keys and values are packed into wk once for
-// consecutive units of one pair (packHead).
-func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, R, lo, hi int) {
+// consecutive units of one pair (packHead). remote says the Q|K|V rows
+// were mostly written by other threads (int8 layers prefetch them).
+func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []float32, R, lo, hi int, remote bool) {
 	T := b.SeqLen
 	nb := (T + R - 1) / R
 	packed := -1 // the pair whose keys and values wk holds
@@ -473,11 +479,10 @@ func (s *Session) attention(wk *worker, b *tokenizer.Batch, l *Layer, qkv []floa
 	for unit := lo; unit < hi; unit++ {
 		pair, i0 := unit/nb, unit%nb*R
 		if pair != packed {
-			// With several threads, the rows of Q, K and V were mostly
-			// written by others: ask for
-			// this pair's and the next one's at once rather than wait for
-			// each line as it is read.
-			if q8 && s.threads > 1 {
+			// When remote, the rows of Q, K and V were mostly written
+			// by other threads: ask for this pair's and the next one's
+			// at once rather than wait for each line as it is read.
+			if q8 && remote {
 				if unit == lo {
 					s.prefetchHead(b, l, qkv, pair, 0)
 				}
