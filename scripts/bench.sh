@@ -446,6 +446,13 @@ compress_threads() {
 # latency ratio a kernel reading int4 could reach at best, if it cost
 # nothing over int8's tile products but saved half of int8's weight
 # reading, (own − (own − shared)/2) / own of the int8 student.
+# weights_row NAME THREADS OWN SHARED prints one weight-bytes line: the
+# own and shared medians (ns) and the share of the pass that reading the
+# weights costs, (own − shared) / own; THREADS is "" or "threads2 ".
+weights_row() {
+	awk -v n="$1" -v t="$2" -v a="$3" -v b="$4" 'BEGIN { printf "weights %-12s %sown %7.3f ms  shared %7.3f ms  reading the weights %5.1f%% of the pass\n", n, t, a/1e6, b/1e6, 100*(a-b)/a }'
+}
+
 compress_weights() {
 	local work=$1 count=$2 benchtime=$3 raw=$1/weights.txt i
 	log "weight bytes: int8 and int4 BERT-mini, own vs shared weights, seq 32–128 ($count rounds × $benchtime each)"
@@ -460,7 +467,7 @@ compress_weights() {
 		for seq in 32 64 128; do
 			own=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits$bits/seq$seq/own") || die "no result for bits$bits/seq$seq/own"
 			shared=$(median_ns "$raw" "BenchmarkWeightBytes/mini/bits$bits/seq$seq/shared") || die "no result for bits$bits/seq$seq/shared"
-			awk -v n="bits$bits seq$seq" -v a="$own" -v b="$shared" 'BEGIN { printf "weights %-12s own %7.3f ms  shared %7.3f ms  reading the weights %5.1f%% of the pass\n", n, a/1e6, b/1e6, 100*(a-b)/a }'
+			weights_row "bits$bits seq$seq" "" "$own" "$shared"
 		done
 	done
 	log "weight bytes on two threads: int8 BERT-mini, own vs shared weights, seq 64 and 128, unpinned ($count rounds × $benchtime each)"
@@ -472,7 +479,7 @@ compress_weights() {
 	for seq in 64 128; do
 		own=$(median_ns "$raw" "BenchmarkWeightBytesThreads/mini/bits8/seq$seq/threads2/own") || die "no result for threads2 seq$seq/own"
 		shared=$(median_ns "$raw" "BenchmarkWeightBytesThreads/mini/bits8/seq$seq/threads2/shared") || die "no result for threads2 seq$seq/shared"
-		awk -v n="bits8 seq$seq" -v a="$own" -v b="$shared" 'BEGIN { printf "weights %-12s threads2 own %7.3f ms  shared %7.3f ms  reading the weights %5.1f%% of the pass\n", n, a/1e6, b/1e6, 100*(a-b)/a }'
+		weights_row "bits8 seq$seq" "threads2 " "$own" "$shared"
 	done
 	echo "# int4_bound_seqN: the best int4/int8 latency ratio a kernel reading int4 weights could reach, if it cost nothing over"
 	echo "# int8's tile products and saved half of int8's weight reading: (own - (own - shared)/2) / own of the int8 student"
